@@ -1,0 +1,105 @@
+//! Problems found in a config file, ready to be shown to a person:
+//! file, line, column, what is wrong, and what to do.
+
+use super::locate::Position;
+use super::path::Path;
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A problem found by validation, before it is given a position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub path: Path,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Problem {
+    pub fn error(path: Path, message: impl Into<String>) -> Problem {
+        Problem {
+            severity: Severity::Error,
+            path,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn warning(path: Path, message: impl Into<String>) -> Problem {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(path, message)
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Problem {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// A problem with its place in a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: PathBuf,
+    pub position: Option<Position>,
+    /// Where in the structure, when known (`role.services[0].real_servers[1]`).
+    pub path: Option<String>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    /// `file:line:column: error: message`, then `  help: ...` on its own line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(p) = self.position {
+            write!(f, ":{}:{}", p.line, p.column)?;
+        }
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, ": {label}: {}", self.message)?;
+        if let Some(path) = &self.path {
+            write!(f, " (at {path})")?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read the config file: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", render(errors))]
+    Invalid {
+        /// Every error found, each with its position; at least one.
+        errors: Vec<Diagnostic>,
+        /// Warnings found on the way, shown with the errors.
+        warnings: Vec<Diagnostic>,
+    },
+}
+
+fn render(errors: &[Diagnostic]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}

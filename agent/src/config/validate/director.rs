@@ -1,0 +1,124 @@
+//! The director role: VIPs, services, timeouts, sync daemons.
+
+use super::{network, service, whole_seconds, Findings};
+use crate::config::file;
+use crate::config::model::{Director, Interface, Vip};
+use crate::config::path::Path;
+use crate::ipvs::{Forward, SyncDaemon, Timeouts};
+use std::collections::HashMap;
+
+/// ipvsadm's ceiling for timeouts: 31 days.
+const MAX_TIMEOUT_SECS: u64 = 86400 * 31;
+
+pub fn director(
+    f: &mut Findings,
+    path: &Path,
+    d: &file::Director,
+    interfaces: &[Interface],
+) -> Director {
+    let vips = vips(f, &path.field("vips"), &d.vips, interfaces);
+
+    let mut services = Vec::new();
+    let mut seen = HashMap::new();
+    for (i, s) in d.services.iter().enumerate() {
+        let at = path.field("services").index(i);
+        let Some(spec) = service::service(f, &at, s) else { continue };
+        let key = spec.service.key;
+        if let Some(first) = seen.insert(key, i) {
+            f.error(
+                at,
+                format!("service {key} is defined twice (first as services[{first}])"),
+                "merge the two into one service: the kernel keys services by protocol, address and port (or fwmark)",
+            );
+            continue;
+        }
+        let uses_nat = spec.real_servers.iter().any(|r| r.dest.forward == Forward::Nat);
+        if uses_nat && !d.ip_forward {
+            f.warning(
+                path.field("ip_forward"),
+                format!("service {key} forwards by NAT, but ip_forward is off"),
+                "NAT replies are routed through the director: set `ip_forward: true` (the default)",
+            );
+        }
+        services.push(spec);
+    }
+
+    let timeouts = d
+        .timeouts
+        .as_ref()
+        .map(|t| {
+            let at = path.field("timeouts");
+            let mut secs = |field: &'static str, span: &Option<_>| {
+                span.as_ref()
+                    .map(|s| whole_seconds(f, at.field(field), field, s, MAX_TIMEOUT_SECS))
+                    .unwrap_or(0)
+            };
+            Timeouts {
+                tcp: secs("tcp", &t.tcp),
+                tcp_fin: secs("tcp_fin", &t.tcp_fin),
+                udp: secs("udp", &t.udp),
+            }
+        })
+        .unwrap_or_default();
+
+    let mut sync_daemons: Vec<SyncDaemon> = Vec::new();
+    for (i, s) in d.sync_daemons.iter().enumerate() {
+        let at = path.field("sync_daemons").index(i);
+        network::check_interface_name(f, at.field("interface"), &s.interface);
+        if sync_daemons.iter().any(|x| x.state == s.state) {
+            f.error(
+                at.field("state"),
+                format!("a {} sync daemon is listed twice", s.state.name()),
+                "the kernel runs at most one master and one backup daemon",
+            );
+        }
+        sync_daemons.push(SyncDaemon {
+            state: s.state,
+            interface: s.interface.clone(),
+            sync_id: s.sync_id,
+        });
+    }
+
+    Director {
+        vips,
+        ip_forward: d.ip_forward,
+        services,
+        timeouts,
+        sync_daemons,
+        own_whole_table: d.own_whole_table,
+    }
+}
+
+fn vips(f: &mut Findings, path: &Path, list: &[file::Vip], interfaces: &[Interface]) -> Vec<Vip> {
+    let mut out: Vec<Vip> = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        let at = path.index(i);
+        network::check_interface_name(f, at.field("interface"), &v.interface);
+        if out.iter().any(|x| x.address == v.address) {
+            f.error(
+                at.field("address"),
+                format!("VIP {} is listed twice", v.address),
+                "a VIP is one address on one interface: remove the second entry",
+            );
+        }
+        if !interfaces.iter().any(|x| x.name == v.interface) {
+            f.warning(
+                at.field("interface"),
+                format!("VIP {} goes on `{}`, which `interfaces` does not list", v.address, v.interface),
+                "add the interface to `interfaces` with its own address, or check the name",
+            );
+        } else if !network::on_some_subnet(interfaces, &v.address) {
+            f.warning(
+                at.field("address"),
+                format!("VIP {} is outside the subnet of every interface of this director", v.address),
+                "clients and real servers reach a VIP on the director's own subnet; \
+                 check the address, or route the VIP to the director upstream",
+            );
+        }
+        out.push(Vip {
+            address: v.address,
+            interface: v.interface.clone(),
+        });
+    }
+    out
+}

@@ -1,0 +1,103 @@
+//! From the file as written to the model the agent acts on. Every check that
+//! can fail names the path of the offending value; `load` turns paths into
+//! line and column.
+
+mod director;
+mod health;
+mod network;
+mod real_server;
+mod service;
+
+use super::diagnostic::{Problem, Severity};
+use super::file;
+use super::model::{self, DEFAULT_STATE_DIR};
+use super::path::Path;
+use std::path::PathBuf;
+
+/// Problems found so far; a check adds to it and goes on, so that one run
+/// reports every mistake in the file, not just the first.
+#[derive(Default)]
+pub(crate) struct Findings {
+    pub problems: Vec<Problem>,
+}
+
+impl Findings {
+    pub fn error(&mut self, path: Path, message: impl Into<String>, help: impl Into<String>) {
+        self.problems.push(Problem::error(path, message).help(help));
+    }
+
+    pub fn warning(&mut self, path: Path, message: impl Into<String>, help: impl Into<String>) {
+        self.problems.push(Problem::warning(path, message).help(help));
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+}
+
+/// Validates a parsed file. The model is returned only when there is no error;
+/// the problems (errors and warnings) always are.
+pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Problem>) {
+    let mut f = Findings::default();
+    let root = Path::root();
+
+    if let Some(name) = &file.hostname {
+        network::check_hostname(&mut f, root.field("hostname"), name);
+    }
+    let interfaces = network::interfaces(&mut f, &root.field("interfaces"), &file.interfaces);
+    let routes = network::routes(&mut f, &root.field("routes"), &file.routes, &interfaces);
+    let role_path = root.field("role");
+    let role = match &file.role {
+        file::Role::Director(d) => {
+            model::Role::Director(director::director(&mut f, &role_path, d, &interfaces))
+        }
+        file::Role::RealServer(r) => model::Role::RealServer(real_server::real_server(
+            &mut f,
+            &role_path,
+            r,
+            file.hostname.as_deref(),
+            &routes,
+        )),
+    };
+    let state_dir = match &file.state_dir {
+        Some(dir) if !dir.is_absolute() => {
+            f.error(
+                root.field("state_dir"),
+                format!("state_dir `{}` is not an absolute path", dir.display()),
+                "write the full path, e.g. \"/var/lib/lvs-agent\"",
+            );
+            dir.clone()
+        }
+        Some(dir) => dir.clone(),
+        None => PathBuf::from(DEFAULT_STATE_DIR),
+    };
+
+    let model = (!f.has_errors()).then(|| model::Appliance {
+        hostname: file.hostname.clone(),
+        interfaces,
+        routes,
+        role,
+        log_level: file.log_level,
+        state_dir,
+    });
+    (model, f.problems)
+}
+
+/// Whole seconds in [1, max]: what IPVS timeouts accept.
+pub(crate) fn whole_seconds(
+    f: &mut Findings,
+    path: Path,
+    what: &str,
+    span: &super::values::Span,
+    max_secs: u64,
+) -> u32 {
+    let d = span.0;
+    if d.subsec_nanos() != 0 || d.as_secs() == 0 || d.as_secs() > max_secs {
+        f.error(
+            path,
+            format!("{what} is {span}, but IPVS takes whole seconds from 1s to {max_secs}s"),
+            format!("write a whole number of seconds, e.g. \"{}s\"", d.as_secs().clamp(1, max_secs)),
+        );
+    }
+    d.as_secs().clamp(1, max_secs) as u32
+}

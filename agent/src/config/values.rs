@@ -1,0 +1,206 @@
+//! Small value types written as strings in the RON file ("2s", "192.0.2.1:80",
+//! "200-299"). Each parses while ron reads the file, so ron's own position
+//! points at a bad value.
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Implements Serialize and Deserialize through Display and FromStr.
+macro_rules! serde_via_str {
+    ($ty:ty, $expecting:literal) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$ty, E> {
+                        v.parse().map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+
+/// A duration written the way people write them: "2s", "500ms", "1m 30s".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span(pub Duration);
+
+impl FromStr for Span {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        humantime::parse_duration(s)
+            .map(Span)
+            .map_err(|e| format!("`{s}` is not a duration ({e}); write it like \"2s\" or \"500ms\""))
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+serde_via_str!(Span, "a duration such as \"2s\" or \"500ms\"");
+
+impl Span {
+    pub fn from_secs(secs: u64) -> Span {
+        Span(Duration::from_secs(secs))
+    }
+}
+
+/// An address with an optional port: "192.0.2.1:80", "192.0.2.1", "[2001:db8::1]:80", "2001:db8::1".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+}
+
+impl Endpoint {
+    /// The socket address, taking `default_port` where the text named none.
+    pub fn with_default_port(&self, default_port: u16) -> SocketAddr {
+        SocketAddr::new(self.ip, self.port.unwrap_or(default_port))
+    }
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(a: SocketAddr) -> Self {
+        Endpoint { ip: a.ip(), port: Some(a.port()) }
+    }
+}
+
+impl FromStr for Endpoint {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Ok(sa) = s.parse::<SocketAddr>() {
+            return Ok(sa.into());
+        }
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Ok(Endpoint { ip, port: None });
+        }
+        Err(format!(
+            "`{s}` is not an address; write \"192.0.2.1:80\", \"192.0.2.1\", \"[2001:db8::1]:80\" or \"2001:db8::1\""
+        ))
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}", SocketAddr::new(self.ip, port)),
+            None => write!(f, "{}", self.ip),
+        }
+    }
+}
+
+serde_via_str!(Endpoint, "an address such as \"192.0.2.1:80\"");
+
+/// Accepted HTTP status codes: a code (200) or a range ("200-299").
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StatusSpec(pub RangeInclusive<u16>);
+
+impl StatusSpec {
+    fn checked(lo: u64, hi: u64) -> Result<StatusSpec, String> {
+        if !(100..=599).contains(&lo) || !(100..=599).contains(&hi) || lo > hi {
+            return Err(format!(
+                "HTTP status {lo}-{hi} is not a range of codes between 100 and 599"
+            ));
+        }
+        Ok(StatusSpec(lo as u16..=hi as u16))
+    }
+}
+
+impl FromStr for StatusSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}` is not a status code or range; write 200 or \"200-299\"");
+        let (lo, hi) = match s.split_once('-') {
+            Some((lo, hi)) => (lo.trim(), hi.trim()),
+            None => (s.trim(), s.trim()),
+        };
+        let lo = lo.parse::<u64>().map_err(|_| bad())?;
+        let hi = hi.parse::<u64>().map_err(|_| bad())?;
+        StatusSpec::checked(lo, hi)
+    }
+}
+
+impl Serialize for StatusSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.start() == self.0.end() {
+            s.serialize_u16(*self.0.start())
+        } else {
+            s.collect_str(&format_args!("{}-{}", self.0.start(), self.0.end()))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StatusSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a status code such as 200, or a range such as \"200-299\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusSpec, E> {
+                StatusSpec::checked(v, v).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusSpec, E> {
+                let v = u64::try_from(v).map_err(|_| E::custom("a status code is positive"))?;
+                self.visit_u64(v)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusSpec, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_human_durations() {
+        assert_eq!("2s".parse::<Span>().unwrap().0, Duration::from_secs(2));
+        assert_eq!("500ms".parse::<Span>().unwrap().0, Duration::from_millis(500));
+        assert_eq!("1m 30s".parse::<Span>().unwrap().0, Duration::from_secs(90));
+        assert!("2".parse::<Span>().unwrap_err().contains("\"2s\""));
+    }
+
+    #[test]
+    fn endpoints_take_an_optional_port() {
+        let e: Endpoint = "192.0.2.1:80".parse().unwrap();
+        assert_eq!(e.port, Some(80));
+        let e: Endpoint = "2001:db8::1".parse().unwrap();
+        assert_eq!(e.port, None);
+        assert_eq!(e.with_default_port(443).to_string(), "[2001:db8::1]:443");
+        let e: Endpoint = "[2001:db8::1]:8080".parse().unwrap();
+        assert_eq!(e.to_string(), "[2001:db8::1]:8080");
+        assert!("192.0.2.1:99999".parse::<Endpoint>().is_err());
+        assert!("host.example:80".parse::<Endpoint>().is_err());
+    }
+
+    #[test]
+    fn status_specs_are_codes_or_ranges() {
+        assert_eq!("200-299".parse::<StatusSpec>().unwrap().0, 200..=299);
+        assert_eq!("204".parse::<StatusSpec>().unwrap().0, 204..=204);
+        assert!("299-200".parse::<StatusSpec>().is_err());
+        assert!("700".parse::<StatusSpec>().is_err());
+    }
+}

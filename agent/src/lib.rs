@@ -1,0 +1,9 @@
+//! lvs-agent: configures a Linux Virtual Server director or real server from one
+//! RON file, and keeps it that way.
+//!
+//! The pure core (config, model, ipvsadm text) is here; side effects sit behind
+//! small traits so that most of it is tested without a kernel.
+
+pub mod config;
+pub mod ipvs;
+pub mod ipvsadm;

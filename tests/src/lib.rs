@@ -1,0 +1,26 @@
+//! Shared helpers for the integration tests in `tests/tests/`: where the
+//! repository is, and where the built binaries are. The qemu lab harness joins
+//! them here.
+
+use std::path::PathBuf;
+
+/// The repository root (the workspace that holds `examples/`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+/// Every example RON file, sorted by name.
+pub fn example_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
