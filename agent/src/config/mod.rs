@@ -2,6 +2,7 @@
 //! model it is validated into (`model`), and the errors a person sees.
 
 mod diagnostic;
+pub mod from_table;
 pub mod file;
 mod locate;
 pub mod model;
@@ -71,9 +72,11 @@ pub fn to_ron(appliance: &file::Appliance) -> String {
         .indentor("    ".to_string())
         .extensions(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES);
     // Serializing our own plain data types cannot fail.
-    ron::Options::default()
+    let mut text = ron::Options::default()
         .to_string_pretty(appliance, pretty)
-        .unwrap_or_else(|e| format!("// could not write the config: {e}\n"))
+        .unwrap_or_else(|e| format!("// could not write the config: {e}"));
+    text.push('\n');
+    text
 }
 
 fn place(text: &str, options: &ron::Options, file: &Path, p: Problem) -> Diagnostic {

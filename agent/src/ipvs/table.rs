@@ -116,6 +116,33 @@ impl PersistMask {
             Family::Ipv6 => PersistMask::V6(128),
         }
     }
+
+    /// Reads "255.255.255.0", "/24" or "24" for IPv4; "/64" or "64" for IPv6.
+    pub fn parse(text: &str, family: Family) -> Result<PersistMask, String> {
+        let prefix = text.strip_prefix('/').unwrap_or(text);
+        if let Ok(len) = prefix.parse::<u8>() {
+            return match family {
+                Family::Ipv4 if (1..=32).contains(&len) => {
+                    Ok(PersistMask::V4(Ipv4Addr::from(u32::MAX << (32 - u32::from(len)))))
+                }
+                Family::Ipv6 if (1..=128).contains(&len) => Ok(PersistMask::V6(len)),
+                Family::Ipv4 => Err("is not a prefix length from 1 to 32".into()),
+                Family::Ipv6 => Err("is not a prefix length from 1 to 128".into()),
+            };
+        }
+        match (family, text.parse::<Ipv4Addr>()) {
+            (Family::Ipv4, Ok(mask)) => {
+                let bits = u32::from(mask);
+                if bits == 0 || bits.leading_ones() + bits.trailing_zeros() != 32 {
+                    Err("is not a contiguous netmask (ones, then zeros)".into())
+                } else {
+                    Ok(PersistMask::V4(mask))
+                }
+            }
+            (Family::Ipv6, Ok(_)) => Err("is an IPv4 netmask, but the service is IPv6".into()),
+            _ => Err("is neither a netmask nor a prefix length".into()),
+        }
+    }
 }
 
 impl fmt::Display for PersistMask {

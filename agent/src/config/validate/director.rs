@@ -43,6 +43,14 @@ pub fn director(
         services.push(spec);
     }
 
+    if d.services.is_empty() {
+        f.warning(
+            path.field("services"),
+            "this director has no services",
+            "add services, or it will only hold its VIPs and forward nothing",
+        );
+    }
+
     let timeouts = d
         .timeouts
         .as_ref()

@@ -10,7 +10,7 @@ use crate::ipvs::{
     ServiceKey, TunnelCsum, TunnelKind, TunnelOptions,
 };
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 
 /// ipvsadm's ceiling for the persistence timeout: 31 days.
 const MAX_PERSISTENCE_SECS: u64 = 86400 * 31;
@@ -248,7 +248,7 @@ fn persistence(f: &mut Findings, at: &Path, p: &file::Persistence, family: Famil
     let timeout = whole_seconds(f, at.field("timeout"), "persistence timeout", &p.timeout, MAX_PERSISTENCE_SECS);
     let netmask = match &p.netmask {
         None => PersistMask::host(family),
-        Some(text) => parse_netmask(text, family).unwrap_or_else(|why| {
+        Some(text) => PersistMask::parse(text, family).unwrap_or_else(|why| {
             f.error(at.field("netmask"), format!("persistence netmask `{text}` {why}"), match family {
                 Family::Ipv4 => "write a contiguous IPv4 netmask such as \"255.255.255.0\", or a prefix such as \"/24\"",
                 Family::Ipv6 => "write an IPv6 prefix length from 1 to 128, such as \"/64\"",
@@ -257,33 +257,6 @@ fn persistence(f: &mut Findings, at: &Path, p: &file::Persistence, family: Famil
         }),
     };
     Persistence { timeout, netmask }
-}
-
-/// "255.255.255.0", "/24" or "24" for IPv4; "/64" or "64" for IPv6.
-pub(crate) fn parse_netmask(text: &str, family: Family) -> Result<PersistMask, String> {
-    let prefix = text.strip_prefix('/').unwrap_or(text);
-    if let Ok(len) = prefix.parse::<u8>() {
-        return match family {
-            Family::Ipv4 if (1..=32).contains(&len) => {
-                Ok(PersistMask::V4(Ipv4Addr::from(u32::MAX << (32 - u32::from(len)))))
-            }
-            Family::Ipv6 if (1..=128).contains(&len) => Ok(PersistMask::V6(len)),
-            Family::Ipv4 => Err("is not a prefix length from 1 to 32".into()),
-            Family::Ipv6 => Err("is not a prefix length from 1 to 128".into()),
-        };
-    }
-    match (family, text.parse::<Ipv4Addr>()) {
-        (Family::Ipv4, Ok(mask)) => {
-            let bits = u32::from(mask);
-            if bits == 0 || bits.leading_ones() + bits.trailing_zeros() != 32 {
-                Err("is not a contiguous netmask (ones, then zeros)".into())
-            } else {
-                Ok(PersistMask::V4(mask))
-            }
-        }
-        (Family::Ipv6, Ok(_)) => Err("is an IPv4 netmask, but the service is IPv6".into()),
-        _ => Err("is neither a netmask nor a prefix length".into()),
-    }
 }
 
 fn tunnel(f: &mut Findings, at: &Path, t: &file::Tunnel) -> TunnelOptions {
