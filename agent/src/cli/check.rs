@@ -41,7 +41,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 fn summary(loaded: &Loaded) -> String {
     let m = &loaded.model;
-    let host = m.hostname.as_deref().map(|h| format!(" {h}")).unwrap_or_default();
+    let host = m.hostname.as_deref().map(|h| format!(" \"{h}\"")).unwrap_or_default();
     let role = match &m.role {
         model::Role::Director(d) => format!(
             "director{host}, {}, {}",

@@ -46,7 +46,7 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigError> {
     let options = ron_options();
     let raw: file::Appliance = options.from_str(text).map_err(|e| ConfigError::Invalid {
-        errors: vec![syntax_diagnostic(file, &e)],
+        errors: vec![syntax_diagnostic(text, file, &e)],
         warnings: Vec::new(),
     })?;
     let (model, problems) = validate::validate(&raw);
@@ -91,9 +91,14 @@ fn place(text: &str, options: &ron::Options, file: &Path, p: Problem) -> Diagnos
 }
 
 /// ron's own errors, with a hint of what to do where ron's message does not say.
-fn syntax_diagnostic(file: &Path, e: &ron::error::SpannedError) -> Diagnostic {
+fn syntax_diagnostic(text: &str, file: &Path, e: &ron::error::SpannedError) -> Diagnostic {
     use ron::Error as E;
+    let mut message = e.code.to_string();
     let help = match &e.code {
+        E::Message(m) => m.split_once("; ").map(|(what, todo)| {
+            message = what.to_string();
+            todo.to_string()
+        }),
         E::NoSuchStructField { expected, found, .. } => Some(match suggest(found, expected) {
             Some(s) => format!("did you mean `{s}`? Otherwise remove the field"),
             None => format!("remove the field; the fields here are {}", list(expected)),
@@ -116,13 +121,28 @@ fn syntax_diagnostic(file: &Path, e: &ron::error::SpannedError) -> Diagnostic {
     Diagnostic {
         severity: Severity::Error,
         file: file.to_path_buf(),
-        position: Some(Position {
-            line: e.span.start.line,
-            column: e.span.start.col,
-        }),
+        position: Some(at_value_start(
+            text,
+            Position {
+                line: e.span.start.line,
+                column: e.span.start.col,
+            },
+        )),
         path: None,
-        message: e.code.to_string(),
+        message,
         help,
+    }
+}
+
+/// ron starts the span of a bad string inside its quotes; point at the opening
+/// quote instead, as the errors found after parsing do.
+fn at_value_start(text: &str, p: Position) -> Position {
+    let line = text.lines().nth(p.line.saturating_sub(1)).unwrap_or("");
+    let before = p.column.checked_sub(2).and_then(|i| line.chars().nth(i));
+    if before == Some('"') {
+        Position { column: p.column - 1, ..p }
+    } else {
+        p
     }
 }
 
@@ -141,17 +161,40 @@ fn suggest<'a>(found: &str, expected: &[&'a str]) -> Option<&'a str> {
         .copied()
 }
 
+/// Optimal string alignment distance: insertions, deletions, substitutions and
+/// swaps of neighbours ("wieght") each count one.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_catch_case_typos_and_swaps() {
+        let fields = ["address", "weight", "forwarding"];
+        assert_eq!(suggest("wieght", &fields), Some("weight"));
+        assert_eq!(suggest("Weight", &fields), Some("weight"));
+        assert_eq!(suggest("adress", &fields), Some("address"));
+        assert_eq!(suggest("port", &fields), None);
+    }
 }

@@ -1,6 +1,7 @@
 //! Small value types written as strings in the RON file ("2s", "192.0.2.1:80",
 //! "200-299"). Each parses while ron reads the file, so ron's own position
-//! points at a bad value.
+//! points at a bad value. Their errors read "what is wrong; what to do": the
+//! part after the first "; " is shown as the help line.
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -89,7 +90,8 @@ impl FromStr for Endpoint {
         if let Ok(sa) = s.parse::<SocketAddr>() {
             return Ok(sa.into());
         }
-        if let Ok(ip) = s.parse::<IpAddr>() {
+        let bare = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
+        if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(Endpoint { ip, port: None });
         }
         Err(format!(
@@ -117,7 +119,7 @@ impl StatusSpec {
     fn checked(lo: u64, hi: u64) -> Result<StatusSpec, String> {
         if !(100..=599).contains(&lo) || !(100..=599).contains(&hi) || lo > hi {
             return Err(format!(
-                "HTTP status {lo}-{hi} is not a range of codes between 100 and 599"
+                "HTTP status {lo}-{hi} is not a code or range between 100 and 599; write 200 or \"200-299\""
             ));
         }
         Ok(StatusSpec(lo as u16..=hi as u16))
@@ -160,7 +162,7 @@ impl<'de> Deserialize<'de> for StatusSpec {
                 StatusSpec::checked(v, v).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusSpec, E> {
-                let v = u64::try_from(v).map_err(|_| E::custom("a status code is positive"))?;
+                let v = u64::try_from(v).map_err(|_| E::custom("a status code is positive; write 200 or \"200-299\""))?;
                 self.visit_u64(v)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusSpec, E> {
@@ -189,6 +191,7 @@ mod tests {
         assert_eq!(e.port, Some(80));
         let e: Endpoint = "2001:db8::1".parse().unwrap();
         assert_eq!(e.port, None);
+        assert_eq!("[2001:db8::1]".parse::<Endpoint>().unwrap(), e);
         assert_eq!(e.with_default_port(443).to_string(), "[2001:db8::1]:443");
         let e: Endpoint = "[2001:db8::1]:8080".parse().unwrap();
         assert_eq!(e.to_string(), "[2001:db8::1]:8080");
