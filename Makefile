@@ -1,0 +1,63 @@
+# The LVS appliance kit. `make help` lists the targets.
+# Everything a target needs is fetched by the target itself (crates, rust targets),
+# so that a fresh clone builds and tests with nothing installed by hand.
+
+CARGO  ?= cargo
+MUSL   := x86_64-unknown-linux-musl
+GNU    := x86_64-unknown-linux-gnu
+OUT    := out
+
+.PHONY: help setup build static test lint unit demo clean
+
+help:
+	@echo "make setup   fetch crates and the musl target (falls back to static glibc later if it cannot)"
+	@echo "make build   build lvs-agent and lvs-image (release)"
+	@echo "make static  build a static x86_64 lvs-agent into $(OUT)/lvs-agent"
+	@echo "make test    lint, then every test tier that exists so far"
+	@echo "make demo    check every example, and show import/export with ipvsadm rules"
+	@echo "make clean   remove build output"
+
+setup:
+	$(CARGO) fetch
+	-rustup target add $(MUSL)
+
+build:
+	$(CARGO) build --release --workspace
+
+# A static agent: musl when rustup can add the target, else glibc with crt-static.
+static:
+	@mkdir -p $(OUT)
+	@if rustup target add $(MUSL) >/dev/null 2>&1; then \
+		echo "static: building for $(MUSL)"; \
+		$(CARGO) build --release -p lvs-agent --target $(MUSL) && \
+		cp target/$(MUSL)/release/lvs-agent $(OUT)/lvs-agent; \
+	else \
+		echo "static: $(MUSL) cannot be had; building $(GNU) with crt-static"; \
+		RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release -p lvs-agent --target $(GNU) && \
+		cp target/$(GNU)/release/lvs-agent $(OUT)/lvs-agent; \
+	fi
+	@ls -l $(OUT)/lvs-agent
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+test: lint unit
+
+demo: build
+	@echo "== lvs-agent check examples/*.ron (the 8099 example is refused on purpose)"
+	@./target/release/lvs-agent check examples/*.ron; test $$? -eq 2
+	@echo
+	@echo "== ipvsadm rules from seed 004, step 4 -> lvs-agent import ipvsadm"
+	@cat tests/data/004-step4-rules.txt
+	@./target/release/lvs-agent import ipvsadm tests/data/004-step4-rules.txt -o $(OUT)/004-imported.ron
+	@./target/release/lvs-agent check $(OUT)/004-imported.ron
+	@echo
+	@echo "== lvs-agent export ipvsadm examples/001-dr-wrr-director.ron (ipvsadm -R input)"
+	@./target/release/lvs-agent export ipvsadm examples/001-dr-wrr-director.ron
+
+clean:
+	$(CARGO) clean
+	rm -rf $(OUT)
