@@ -66,7 +66,7 @@ fn check_summarises_a_good_file_on_one_line() {
 #[test]
 fn check_of_a_missing_file_says_so() {
     let out = agent(&["check", "examples/no-such-file.ron"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("examples/no-such-file.ron: cannot read the config file"));
 }
 

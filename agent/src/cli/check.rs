@@ -1,6 +1,6 @@
 //! `lvs-agent check`: one summary line per file.
 
-use super::EXIT_INVALID;
+use super::{EXIT_FAILED, EXIT_INVALID};
 use lvs_agent::config::{self, model, ConfigError, Loaded};
 use std::path::PathBuf;
 
@@ -28,7 +28,10 @@ pub fn run(files: &[PathBuf], print: bool) -> i32 {
             Err(e @ ConfigError::Read { .. }) => {
                 eprintln!("{e}");
                 println!("{}: unreadable", file.display());
-                status = EXIT_INVALID;
+                // An invalid file elsewhere in the list still decides the status.
+                if status != EXIT_INVALID {
+                    status = EXIT_FAILED;
+                }
             }
         }
     }

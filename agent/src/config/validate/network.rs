@@ -116,7 +116,7 @@ pub fn routes(
             continue;
         }
         if let Some(via) = r.via {
-            if IpAddr::from(destination.addr()).is_ipv4() != via.is_ipv4() {
+            if destination.addr().is_ipv4() != via.is_ipv4() {
                 f.error(
                     at.field("via"),
                     format!("gateway {via} is not of the same address family as {}", r.to),
@@ -148,7 +148,7 @@ pub fn routes(
 fn parse_destination(to: &str, via: Option<&IpAddr>) -> Option<IpNet> {
     if to == "default" {
         let v6 = matches!(via, Some(IpAddr::V6(_)));
-        return Some(if v6 { "::/0" } else { "0.0.0.0/0" }.parse().ok()?);
+        return if v6 { "::/0" } else { "0.0.0.0/0" }.parse().ok();
     }
     if let Ok(net) = to.parse::<IpNet>() {
         return Some(net.trunc());
