@@ -1,0 +1,223 @@
+//! Debian packages through apt's own clients: `apt-get download` into the cache
+//! (nothing is installed), `dpkg-deb -x` to unpack, `apt-cache` to resolve what
+//! `lvs-image lock` pins.
+
+use crate::command;
+use crate::error::{Error, Result};
+use crate::lock::Pinned;
+use crate::progress::{self, note};
+use sha2::{Digest, Sha256};
+use std::cell::Cell;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// apt as the build uses it: downloads go to `debs`, and `apt-get update` runs
+/// at most once per process (only when a download failed, or for `lock`).
+pub struct Apt {
+    debs: PathBuf,
+    updated: Cell<bool>,
+}
+
+impl Apt {
+    pub fn new(debs: &Path) -> Result<Apt> {
+        std::fs::create_dir_all(debs).map_err(Error::io("creating", debs))?;
+        Ok(Apt {
+            debs: debs.to_path_buf(),
+            updated: Cell::new(false),
+        })
+    }
+
+    /// `apt-get update`, once.
+    pub fn update(&self) -> Result<()> {
+        if !self.updated.replace(true) {
+            note("apt-get update");
+            command::run("apt-get", ["update"], None)?;
+        }
+        Ok(())
+    }
+
+    /// The .deb of a pinned package, downloaded when the cache does not hold it
+    /// and checked against the pinned sha256 either way.
+    pub fn fetch(&self, pin: &Pinned) -> Result<PathBuf> {
+        let deb = match self.cached(&pin.name, &pin.version)? {
+            Some(deb) => deb,
+            None => self.download(&pin.name, &pin.version)?,
+        };
+        let actual = sha256_file(&deb)?;
+        if actual != pin.sha256 {
+            return Err(Error::Checksum {
+                package: pin.name.clone(),
+                version: pin.version.clone(),
+                file: deb,
+                expected: pin.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(deb)
+    }
+
+    /// The cached .deb of `package=version`, downloaded when missing (no check:
+    /// `lvs-image lock` hashes what it gets).
+    pub fn get(&self, package: &str, version: &str) -> Result<PathBuf> {
+        match self.cached(package, version)? {
+            Some(deb) => Ok(deb),
+            None => self.download(package, version),
+        }
+    }
+
+    /// Downloads `package=version` (again, if it is cached) and returns the .deb.
+    pub fn download(&self, package: &str, version: &str) -> Result<PathBuf> {
+        note(format!("downloading {package} {version}"));
+        let spec = format!("{package}={version}");
+        let first = command::run("apt-get", ["download", spec.as_str()], Some(&self.debs));
+        if let Err(first) = first {
+            // Old package lists are the usual cause; a version that left the
+            // archive is the other, and an update does not bring that back.
+            if self.updated.get() {
+                return Err(gone_or(first, package, version));
+            }
+            self.update()?;
+            command::run("apt-get", ["download", spec.as_str()], Some(&self.debs))
+                .map_err(|e| gone_or(e, package, version))?;
+        }
+        let deb = self.cached(package, version)?.ok_or_else(|| Error::Resolve {
+            package: package.to_string(),
+            message: format!(
+                "apt-get download {spec} succeeded but left no {package}_*.deb in {}",
+                self.debs.display()
+            ),
+        })?;
+        let len = std::fs::metadata(&deb).map_err(Error::io("reading", &deb))?.len();
+        note(format!("downloaded {} ({})", deb.display(), progress::size(len)));
+        Ok(deb)
+    }
+
+    /// The cached .deb for `package=version`, as apt-get names it
+    /// (`name_version_arch.deb`, with an epoch's ':' written `%3a`).
+    fn cached(&self, package: &str, version: &str) -> Result<Option<PathBuf>> {
+        let prefix = format!("{package}_{}_", version.replace(':', "%3a"));
+        let entries = std::fs::read_dir(&self.debs).map_err(Error::io("reading", &self.debs))?;
+        for entry in entries {
+            let entry = entry.map_err(Error::io("reading", &self.debs))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) && name.ends_with(".deb") {
+                return Ok(Some(entry.path()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The version apt would install now (`apt-cache policy`'s candidate), if any.
+    pub fn candidate(&self, package: &str) -> Result<Option<String>> {
+        let out = command::run("apt-cache", ["policy", package], None)?;
+        Ok(out
+            .stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Candidate:"))
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && *v != "(none)")
+            .map(str::to_string))
+    }
+
+    /// The package a meta package points at: `linux-image-cloud-amd64` depends on
+    /// `linux-image-6.1.0-NN-cloud-amd64`.
+    pub fn kernel_of(&self, meta: &str) -> Result<String> {
+        let out = command::run("apt-cache", ["depends", meta], None)?;
+        out.stdout
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Depends:"))
+            .map(str::trim)
+            .find(|p| p.starts_with("linux-image-"))
+            .map(str::to_string)
+            .ok_or_else(|| Error::Resolve {
+                package: meta.to_string(),
+                message: format!("`apt-cache depends {meta}` names no linux-image-* package"),
+            })
+    }
+}
+
+/// A failed download whose message says the version is not there becomes
+/// [`Error::PackageGone`]; anything else (no network, disk full) stays as it was.
+fn gone_or(e: Error, package: &str, version: &str) -> Error {
+    match e {
+        Error::Command { stderr, .. }
+            if ["was not found", "Can't find a source", "Unable to locate package"]
+                .iter()
+                .any(|m| stderr.contains(m)) =>
+        {
+            Error::PackageGone {
+                package: package.to_string(),
+                version: version.to_string(),
+                detail: stderr,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Unpacks a .deb into `dest` (as `dpkg-deb -x`, nothing installed), once: an
+/// existing `dest` is taken as done, since it only appears after a full unpack.
+pub fn unpack(deb: &Path, dest: &Path) -> Result<()> {
+    if dest.is_dir() {
+        return Ok(());
+    }
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(Error::io("creating", parent))?;
+    let partial = tempfile::Builder::new()
+        .prefix(".unpacking-")
+        .tempdir_in(parent)
+        .map_err(Error::io("creating a folder in", parent))?;
+    note(format!("unpacking {}", deb.display()));
+    command::run("dpkg-deb", ["-x".as_ref(), deb.as_os_str(), partial.path().as_os_str()], None)?;
+    let partial = partial.keep();
+    std::fs::rename(&partial, dest).map_err(Error::io("renaming into place", dest))?;
+    Ok(())
+}
+
+/// Lower-case hex sha256 of a file.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).map_err(Error::io("opening", path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(Error::io("reading", path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_a_known_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("abc");
+        std::fs::write(&file, "abc").unwrap();
+        assert_eq!(
+            sha256_file(&file).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_vanished_version_names_the_package_and_the_fix() {
+        let failed = Error::Command {
+            command: "apt-get download x=1".into(),
+            status: "exit status: 100".into(),
+            stderr: "E: Version '1' for 'x' was not found\n".into(),
+        };
+        let text = gone_or(failed, "x", "1").to_string();
+        assert!(text.starts_with("x 1 can no longer be downloaded"), "{text}");
+        assert!(text.contains("run `lvs-image lock`"), "{text}");
+        assert!(text.contains("| E: Version '1' for 'x' was not found"), "{text}");
+    }
+}

@@ -1,0 +1,117 @@
+//! The one error type of the image builder. Every variant names what it was
+//! working on (a file, a package, a module), so a message alone tells a person
+//! where to look.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        /// What we were doing: "reading", "writing", "creating", ...
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("`{command}` failed ({status}){}", indent_output(stderr))]
+    Command {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+
+    #[error(
+        "{package} {version} can no longer be downloaded (the archive moved on); \
+         run `lvs-image lock` to pin the current version{}",
+        indent_output(detail)
+    )]
+    PackageGone {
+        package: String,
+        version: String,
+        detail: String,
+    },
+
+    #[error(
+        "{} ({package} {version}) has sha256 {actual}, but the lock says {expected}; \
+         delete the file to download it again, or run `lvs-image lock` if the archive really changed",
+        file.display()
+    )]
+    Checksum {
+        package: String,
+        version: String,
+        file: PathBuf,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("could not resolve {package} with apt: {message}")]
+    Resolve { package: String, message: String },
+
+    #[error("lock file {}: {message}", path.display())]
+    Lock { path: PathBuf, message: String },
+
+    #[error("kernel tree {}: {message}", dir.display())]
+    KernelTree { dir: PathBuf, message: String },
+
+    #[error("{}: {message}", path.display())]
+    Vmlinux { path: PathBuf, message: String },
+
+    #[error("module {}: {message}", path.display())]
+    Modinfo { path: PathBuf, message: String },
+
+    #[error("the kernel in {} has no module {name}; {why}", modules_dir.display())]
+    MissingModule {
+        name: String,
+        modules_dir: PathBuf,
+        why: &'static str,
+    },
+
+    #[error("{}: {message}", path.display())]
+    Agent { path: PathBuf, message: String },
+
+    #[error("--extra {spec}: {message}")]
+    Extra { spec: String, message: String },
+
+    #[error("initramfs entry {name}: {message}")]
+    Initramfs { name: String, message: String },
+
+    #[error("disk image {}: {message}", path.display())]
+    Disk { path: PathBuf, message: String },
+
+    #[error("disk image {}, partition {partition}: {source}", path.display())]
+    Fat {
+        path: PathBuf,
+        partition: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A closure for `map_err` on std::io results about one path.
+    pub fn io(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { what, path, source }
+    }
+}
+
+/// A command's own output, indented under our message; nothing when it said nothing.
+fn indent_output(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = text.lines().map(|l| format!("\n  | {l}")).collect();
+    format!(":{}", lines.concat())
+}

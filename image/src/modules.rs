@@ -1,0 +1,270 @@
+//! Which kernel modules an appliance needs, and the order to load them in.
+//!
+//! The wanted list follows from the role (docs/BOOT.md); each module's needs come
+//! from its own `.modinfo` (see [`crate::modinfo`]): `softdep` pre-modules first,
+//! then `depends` (recursively), the module itself, then `softdep` post-modules —
+//! the order `modprobe --show-depends` prints — each module once.
+
+use crate::error::{Error, Result};
+use crate::modinfo::{normalize, ModInfo};
+use lvs_agent::config::model::{Appliance, Role};
+use lvs_agent::ipvs::Forward;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Every scheduler IPVS has upstream; a kernel older than one of them (twos is
+/// 6.7+) just lacks that module.
+pub const SCHEDULERS: [&str; 14] = [
+    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
+];
+
+/// One module the appliance asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Want {
+    pub name: String,
+    /// Without it the appliance cannot work at all: the build fails.
+    pub required: bool,
+}
+
+impl Want {
+    fn optional(name: &str) -> Want {
+        Want {
+            name: normalize(name),
+            required: false,
+        }
+    }
+}
+
+/// The modules an appliance with this config needs.
+pub fn wanted(appliance: &Appliance) -> Vec<Want> {
+    // Disks and NICs under qemu (virtio, or e1000 where the kernel has it), and
+    // the FAT partitions with the code pages vfat mounts with.
+    let mut wants: Vec<Want> = [
+        "virtio_pci", "virtio_blk", "virtio_net", "e1000", "vfat", "nls_cp437", "nls_utf8", "nls_iso8859-1",
+    ]
+    .into_iter()
+    .map(Want::optional)
+    .collect();
+    match &appliance.role {
+        Role::Director(director) => {
+            wants.push(Want {
+                name: "ip_vs".into(),
+                required: true,
+            });
+            wants.extend(SCHEDULERS.iter().map(|s| Want::optional(&format!("ip_vs_{s}"))));
+            if director.services.iter().any(|s| s.service.pe.as_deref() == Some("sip")) {
+                wants.push(Want::optional("ip_vs_pe_sip"));
+            }
+        }
+        Role::RealServer(rs) => {
+            if rs.mode == Forward::Tunnel {
+                wants.push(Want::optional("ipip"));
+            }
+        }
+    }
+    wants
+}
+
+/// One module to put in the initramfs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    /// The module's name, '-' written '_' (as the kernel names it).
+    pub name: String,
+    pub path: PathBuf,
+}
+
+/// What resolution found: modules in load order, and what was left out and why.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOrder {
+    pub modules: Vec<Module>,
+    pub skipped: Vec<String>,
+}
+
+/// The modules of one kernel, by name.
+pub struct ModuleTree {
+    dir: PathBuf,
+    files: BTreeMap<String, PathBuf>,
+    /// Names listed in `modules.builtin`: nothing to load for them.
+    builtin: Vec<String>,
+    /// Compressed modules, which the appliance's init cannot load (named in errors).
+    compressed: BTreeMap<String, PathBuf>,
+    infos: HashMap<String, ModInfo>,
+    /// alias -> modules, built on first need (it reads every module's .modinfo).
+    aliases: Option<BTreeMap<String, Vec<String>>>,
+}
+
+impl ModuleTree {
+    /// Indexes `lib/modules/<release>/` (every `*.ko` under it).
+    pub fn open(dir: &Path) -> Result<ModuleTree> {
+        let mut tree = ModuleTree {
+            dir: dir.to_path_buf(),
+            files: BTreeMap::new(),
+            builtin: Vec::new(),
+            compressed: BTreeMap::new(),
+            infos: HashMap::new(),
+            aliases: None,
+        };
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(folder) = stack.pop() {
+            for entry in std::fs::read_dir(&folder).map_err(Error::io("reading", &folder))? {
+                let entry = entry.map_err(Error::io("reading", &folder))?;
+                let path = entry.path();
+                let file_type = entry.file_type().map_err(Error::io("reading", &path))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if file_type.is_dir() {
+                    stack.push(path);
+                } else if let Some(stem) = name.strip_suffix(".ko") {
+                    tree.files.insert(normalize(stem), path);
+                } else if let Some((stem, _)) = name.split_once(".ko.") {
+                    tree.compressed.insert(normalize(stem), path);
+                }
+            }
+        }
+        let builtin = dir.join("modules.builtin");
+        if builtin.is_file() {
+            let text = std::fs::read_to_string(&builtin).map_err(Error::io("reading", &builtin))?;
+            tree.builtin = text
+                .lines()
+                .filter_map(|l| l.rsplit('/').next()?.strip_suffix(".ko"))
+                .map(normalize)
+                .collect();
+        }
+        Ok(tree)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    fn is_builtin(&self, name: &str) -> bool {
+        self.builtin.iter().any(|b| b == name)
+    }
+
+    fn info(&mut self, name: &str) -> Result<&ModInfo> {
+        if !self.infos.contains_key(name) {
+            let info = ModInfo::read(&self.files[name])?;
+            self.infos.insert(name.to_string(), info);
+        }
+        Ok(&self.infos[name])
+    }
+
+    /// Modules a softdep name stands for: the module of that name, else every
+    /// module that declares it as an alias (`crc32c` is crc32c_intel and
+    /// crc32c_generic), as modprobe resolves it.
+    fn lookup(&mut self, name: &str) -> Result<Vec<String>> {
+        if self.files.contains_key(name) {
+            return Ok(vec![name.to_string()]);
+        }
+        if self.aliases.is_none() {
+            let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let names: Vec<String> = self.files.keys().cloned().collect();
+            for module in names {
+                for alias in self.info(&module)?.aliases.clone() {
+                    aliases.entry(normalize(&alias)).or_default().push(module.clone());
+                }
+            }
+            self.aliases = Some(aliases);
+        }
+        Ok(self
+            .aliases
+            .as_ref()
+            .and_then(|a| a.get(name))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The load order for `wants`: dependencies first, each module once.
+    pub fn resolve(&mut self, wants: &[Want]) -> Result<LoadOrder> {
+        let mut walk = Walk::default();
+        for want in wants {
+            if self.files.contains_key(&want.name) {
+                self.visit(&want.name, &mut walk)?;
+            } else if self.is_builtin(&want.name) {
+                walk.skipped.push(format!("{}: built into the kernel", want.name));
+            } else if let Some(path) = self.compressed.get(&want.name) {
+                return Err(Error::Modinfo {
+                    path: path.clone(),
+                    message: "is compressed; the appliance loads plain .ko files only".into(),
+                });
+            } else if want.required {
+                return Err(Error::MissingModule {
+                    name: want.name.clone(),
+                    modules_dir: self.dir.clone(),
+                    why: "an IPVS director cannot work without it (use a kernel built with CONFIG_IP_VS=m)",
+                });
+            } else {
+                walk.skipped.push(format!("{}: the kernel has no such module", want.name));
+            }
+        }
+        let modules = walk
+            .order
+            .into_iter()
+            .map(|name| Module {
+                path: self.files[&name].clone(),
+                name,
+            })
+            .collect();
+        Ok(LoadOrder {
+            modules,
+            skipped: walk.skipped,
+        })
+    }
+
+    fn visit(&mut self, name: &str, walk: &mut Walk) -> Result<()> {
+        if walk.seen.contains(name) {
+            // Done already, or on the current path: a softdep cycle, which
+            // modprobe also breaks by loading each module once.
+            return Ok(());
+        }
+        walk.seen.insert(name.to_string());
+        let info = self.info(name)?.clone();
+        for soft in &info.pre {
+            self.visit_soft(name, soft, walk)?;
+        }
+        for dep in &info.depends {
+            if !self.files.contains_key(dep) {
+                return Err(Error::Modinfo {
+                    path: self.files[name].clone(),
+                    message: format!("depends on {dep}, which is not in {}", self.dir.display()),
+                });
+            }
+            self.visit(dep, walk)?;
+        }
+        walk.order.push(name.to_string());
+        for soft in &info.post {
+            self.visit_soft(name, soft, walk)?;
+        }
+        Ok(())
+    }
+
+    /// A softdep is a wish, not a need: one the kernel lacks is noted and skipped.
+    fn visit_soft(&mut self, of: &str, soft: &str, walk: &mut Walk) -> Result<()> {
+        let found = self.lookup(soft)?;
+        if found.is_empty() {
+            let why = if self.is_builtin(soft) { "built in" } else { "no such module" };
+            let note = format!("{soft} (softdep of {of}): {why}");
+            if !walk.skipped.contains(&note) {
+                walk.skipped.push(note);
+            }
+        }
+        for module in found {
+            self.visit(&module, walk)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Walk {
+    order: Vec<String>,
+    seen: HashSet<String>,
+    skipped: Vec<String>,
+}
