@@ -1,8 +1,10 @@
 //! Shared helpers for the integration tests in `tests/tests/`: where the
-//! repository is, and where the built binaries are. The qemu lab harness joins
-//! them here.
+//! repository is, and where the built binaries are; and [`lab`], the harness
+//! that boots our images as qemu VMs for the lab tests.
 
 use std::path::PathBuf;
+
+pub mod lab;
 
 /// The repository root (the workspace that holds `examples/`).
 pub fn repo_root() -> PathBuf {
