@@ -1,0 +1,199 @@
+//! `lvs-image build` end to end on a fake kernel tree, with a stand-in objcopy
+//! (the real one needs a real EFI stub; the network test below uses both).
+
+mod common;
+
+use lvs_image::disk;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// An objcopy stand-in: writes the stub followed by every added section's file,
+/// and records its arguments, so the test sees what the UKI was made of.
+const FAKE_OBJCOPY: &str = r#"#!/bin/sh
+echo "$@" > "$(dirname "$0")/objcopy.args"
+stub=""; out=""; files=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --add-section) files="$files ${2#*=}"; shift 2 ;;
+    --change-section-vma) shift 2 ;;
+    *) if [ -z "$stub" ]; then stub=$1; else out=$1; fi; shift ;;
+  esac
+done
+cat "$stub" $files > "$out"
+"#;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        common::kernel_tree(&root.join("kernel"), common::DEBIAN_LIKE);
+        std::fs::write(root.join("agent"), common::fake_agent()).unwrap();
+        std::fs::write(root.join("stub.efi"), b"MZ fake stub\n").unwrap();
+        std::fs::write(root.join("director.ron"), common::DIRECTOR).unwrap();
+        std::fs::create_dir(root.join("overlay")).unwrap();
+        let objcopy = root.join("objcopy");
+        std::fs::write(&objcopy, FAKE_OBJCOPY).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&objcopy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Fixture { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn build(&self, out: &str, more: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_lvs-image"))
+            .arg("build")
+            .arg("--config")
+            .arg(self.path("director.ron"))
+            .arg("--agent")
+            .arg(self.path("agent"))
+            .arg("--out")
+            .arg(self.path(out))
+            .arg("--kernel")
+            .arg(self.path("kernel"))
+            .arg("--stub")
+            .arg(self.path("stub.efi"))
+            .arg("--overlay")
+            .arg(self.path("overlay"))
+            .arg("--objcopy")
+            .arg(self.path("objcopy"))
+            .args(more)
+            .output()
+            .unwrap()
+    }
+}
+
+fn ok(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "build failed: {stderr}");
+    format!("{}{stderr}", String::from_utf8_lossy(&out.stdout))
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn build_writes_every_output() {
+    let f = Fixture::new();
+    let text = ok(&f.build("out", &["--cmdline", "lvs.loglevel=debug"]));
+    let out = f.path("out");
+    assert_eq!(read(&out.join("vmlinuz")), read(&f.path("kernel/boot/vmlinuz-6.1.0-99-test-amd64")));
+    assert_eq!(read(&out.join("vmlinux")), common::fake_vmlinux());
+    let uki = read(&out.join("BOOTX64.EFI"));
+    assert!(uki.starts_with(b"MZ fake stub\n"));
+    let initrd = read(&out.join("initramfs.cpio.gz"));
+    assert!(uki.ends_with(&initrd), "the initramfs is the UKI's last section");
+    // The UKI on the ESP is the one in the folder; the config is on its partition.
+    let image = out.join("disk.img");
+    assert!(disk::read_file(&image, disk::ESP, disk::BOOT_FILE).unwrap() == uki);
+    assert_eq!(disk::read_file(&image, disk::CONFIG, disk::CONFIG_FILE).unwrap(), common::DIRECTOR.as_bytes());
+
+    let args = String::from_utf8(read(&f.path("objcopy.args"))).unwrap();
+    for section in [".osrel=", ".cmdline=", ".linux=", ".initrd="] {
+        assert!(args.contains(section), "{args}");
+    }
+    assert!(args.contains(".linux=0x2000000") && args.contains(".initrd=0x3000000"), "{args}");
+    assert!(
+        String::from_utf8_lossy(&uki).contains("console=ttyS0 console=tty0 panic=-1 quiet lvs.loglevel=debug"),
+        "the command line is in the UKI"
+    );
+
+    // The summary: sizes and budgets.
+    for line in ["agent", "initramfs", "vmlinuz", "vmlinux", "disk.img", "under 4.00 MiB (budget ok)", "under 3.00 MiB (budget ok)"] {
+        assert!(text.contains(line), "summary lacks {line:?}:\n{text}");
+    }
+    assert!(text.contains("module skipped: ip_vs_twos"), "{text}");
+}
+
+#[test]
+fn two_builds_give_the_same_bytes() {
+    let f = Fixture::new();
+    ok(&f.build("a", &[]));
+    ok(&f.build("b", &[]));
+    for file in ["initramfs.cpio.gz", "BOOTX64.EFI", "disk.img", "vmlinux"] {
+        assert!(read(&f.path("a").join(file)) == read(&f.path("b").join(file)), "{file} differs");
+    }
+}
+
+#[test]
+fn an_invalid_config_stops_the_build_with_status_2() {
+    let f = Fixture::new();
+    std::fs::write(f.path("director.ron"), "Appliance(role: Director(services: [Service(address: \"x\")]))").unwrap();
+    let out = f.build("out", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!f.path("out").exists());
+}
+
+#[test]
+fn a_dynamic_agent_is_refused() {
+    let f = Fixture::new();
+    // This test binary is a dynamically linked program on a glibc host.
+    let me = std::env::current_exe().unwrap();
+    if std::fs::read(&me).unwrap().windows(16).any(|w| w == b"/lib64/ld-linux-") {
+        std::fs::copy(&me, f.path("agent")).unwrap();
+        let out = f.build("out", &[]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("is dynamically linked") && stderr.contains("make static"), "{stderr}");
+    }
+}
+
+#[test]
+fn qcow2_when_asked() {
+    if Command::new("qemu-img").arg("--version").output().is_err() {
+        eprintln!("qemu-img not installed: skipped");
+        return;
+    }
+    let f = Fixture::new();
+    let text = ok(&f.build("out", &["--format", "qcow2"]));
+    let qcow2 = read(&f.path("out/disk.qcow2"));
+    assert!(qcow2.starts_with(b"QFI\xfb"), "not a qcow2 file");
+    assert!(text.contains("disk.qcow2"), "{text}");
+}
+
+/// The real thing: Debian's kernel and stub from the lock, the real objcopy,
+/// the static agent. Needs the package archive; run with LVS_IMAGE_NET_TESTS=1
+/// (and LVS_IMAGE_AGENT=path, default out/lvs-agent from `make static`).
+#[test]
+fn real_debian_build() {
+    if std::env::var("LVS_IMAGE_NET_TESTS").as_deref() != Ok("1") {
+        eprintln!("set LVS_IMAGE_NET_TESTS=1 to build with the real Debian kernel");
+        return;
+    }
+    let root = common::repo_root();
+    let agent = std::env::var("LVS_IMAGE_AGENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("out/lvs-agent"));
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_lvs-image"))
+        .current_dir(&root)
+        .args(["build", "--config", "examples/001-dr-wrr-director.ron", "--agent"])
+        .arg(&agent)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let text = ok(&status);
+    assert!(read(&out.path().join("vmlinux")).starts_with(b"\x7fELF"));
+    let config = disk::read_file(&out.path().join("disk.img"), disk::CONFIG, disk::CONFIG_FILE).unwrap();
+    assert_eq!(config, read(&root.join("examples/001-dr-wrr-director.ron")));
+    for m in ["nf_conntrack ip_vs ip_vs_rr", "virtio_pci", "vfat"] {
+        assert!(text.contains(m), "{m}: {text}");
+    }
+    assert!(text.contains("under 4.00 MiB (budget ok)"), "{text}");
+    // The UKI has the four sections at the lab's addresses.
+    let uki = read(&out.path().join("BOOTX64.EFI"));
+    let pe = object::File::parse(&*uki).unwrap();
+    use object::{Object, ObjectSection};
+    for (name, addr) in [(".osrel", 0x20000u64), (".cmdline", 0x30000), (".linux", 0x2000000), (".initrd", 0x3000000)] {
+        let section = pe.section_by_name(name).unwrap_or_else(|| panic!("no {name}"));
+        assert_eq!(section.address() - pe.relative_address_base(), addr, "{name}");
+    }
+}
