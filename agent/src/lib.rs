@@ -4,6 +4,10 @@
 //! The pure core (config, model, ipvsadm text) is here; side effects sit behind
 //! small traits so that most of it is tested without a kernel.
 
+pub mod cli_status;
 pub mod config;
+pub mod init;
 pub mod ipvs;
 pub mod ipvsadm;
+pub mod logging;
+pub mod run;

@@ -7,10 +7,7 @@ mod import;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// Exit status for input that is wrong (a config file, ipvsadm rules).
-pub const EXIT_INVALID: i32 = 2;
-/// Exit status for anything else that failed (a file that cannot be read or written).
-pub const EXIT_FAILED: i32 = 1;
+pub use lvs_agent::cli_status::{FAILED as EXIT_FAILED, INVALID as EXIT_INVALID};
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +45,22 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Run the agent: apply the config and keep it applied until SIGTERM.
+    /// On the appliance, PID 1 starts and supervises this.
+    Run {
+        /// The appliance's RON file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Where state is kept (default: the config's state_dir).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// Overrides the config's log_level: error, warn, info, debug or trace.
+        #[arg(long)]
+        log_level: Option<log::LevelFilter>,
+        /// Where the ready marker and the agent's log are written.
+        #[arg(long, default_value = "/run/lvs")]
+        run_dir: PathBuf,
+    },
     /// Print the IPVS part of a config in another tool's format.
     Export {
         #[arg(value_enum)]
@@ -72,6 +85,12 @@ pub fn run() -> i32 {
             import::run(file.as_deref(), strict, output.as_deref())
         }
         Command::Export { format: Format::Ipvsadm, file } => Ok(export::run(&file)),
+        Command::Run { config, state_dir, log_level, run_dir } => Ok(lvs_agent::run::run(&lvs_agent::run::Options {
+            config,
+            state_dir,
+            log_level,
+            run_dir,
+        })),
     };
     result.unwrap_or_else(|e: anyhow::Error| {
         eprintln!("lvs-agent: {e:#}");

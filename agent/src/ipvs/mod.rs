@@ -4,6 +4,7 @@
 //! This module depends on nothing else in the agent (only std and serde), so that
 //! it can become a crate of its own once the netlink client lives here too.
 
+pub mod family;
 mod scheduler;
 mod table;
 

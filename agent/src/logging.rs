@@ -1,0 +1,86 @@
+//! Log lines as the console and the lab read them: `<who>: T=<uptime> <message>`.
+//!
+//! simplelog writes every line to stderr (the console under PID 1) and, once a
+//! file is attached, to that file too (/run/lvs/*.log), with no prefix of its own.
+
+use simplelog::{ConfigBuilder, LevelFilter, WriteLogger};
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// Who is speaking: "lvs-init" or "lvs-agent".
+static WHO: OnceLock<&'static str> = OnceLock::new();
+static FILE: OnceLock<Arc<Mutex<Option<File>>>> = OnceLock::new();
+
+/// Seconds since boot (CLOCK_BOOTTIME), the clock the boot table is measured in.
+pub fn uptime() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+        .map(Duration::from)
+        .unwrap_or_default()
+}
+
+/// Prefix for one line: `lvs-init: T=1.234`.
+pub fn prefix() -> String {
+    format!("{}: T={:.3}", WHO.get().copied().unwrap_or("lvs-agent"), uptime().as_secs_f64())
+}
+
+/// Writes to stderr and, when attached, to the log file.
+struct Tee(Arc<Mutex<Option<File>>>);
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // The console matters more than the file: a file error must not stop it.
+        let n = io::stderr().write(buf)?;
+        if let Ok(mut file) = self.0.lock() {
+            if let Some(f) = file.as_mut() {
+                let _ = f.write_all(&buf[..n]);
+            }
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
+/// Starts logging for `who` at `level`. A second call changes nothing.
+pub fn init(who: &'static str, level: LevelFilter) {
+    let _ = WHO.set(who);
+    let file = FILE.get_or_init(|| Arc::new(Mutex::new(None))).clone();
+    let config = ConfigBuilder::new()
+        .set_time_level(LevelFilter::Off)
+        .set_max_level(LevelFilter::Off)
+        .set_target_level(LevelFilter::Off)
+        .set_thread_level(LevelFilter::Off)
+        .set_location_level(LevelFilter::Off)
+        .build();
+    let _ = WriteLogger::init(level, config, Tee(file));
+}
+
+pub fn set_level(level: LevelFilter) {
+    log::set_max_level(level);
+}
+
+/// From now on, also append every line to `path`.
+pub fn attach_file(path: &Path) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    if let Some(slot) = FILE.get() {
+        if let Ok(mut file) = slot.lock() {
+            *file = Some(f);
+        }
+    }
+    Ok(())
+}
+
+/// A line of the log, with the `who: T=...` prefix the lab greps for.
+#[macro_export]
+macro_rules! note {
+    ($lvl:ident, $($arg:tt)*) => {
+        log::$lvl!("{} {}", $crate::logging::prefix(), format_args!($($arg)*))
+    };
+}

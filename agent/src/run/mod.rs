@@ -1,0 +1,92 @@
+//! `lvs-agent run`: the agent itself, started and restarted by PID 1.
+//! For now it loads the config, checks that the kernel side it needs is there
+//! (the IPVS generic netlink family on a director), says it is ready, and waits
+//! to be stopped; applying the config comes with the IPVS and network issues.
+
+use crate::config::{self, file::LogLevel, model::Role};
+use nix::sys::signal::{SigSet, Signal};
+use std::path::{Path, PathBuf};
+
+pub fn level_filter(level: LogLevel) -> log::LevelFilter {
+    match level {
+        LogLevel::Error => log::LevelFilter::Error,
+        LogLevel::Warn => log::LevelFilter::Warn,
+        LogLevel::Info => log::LevelFilter::Info,
+        LogLevel::Debug => log::LevelFilter::Debug,
+        LogLevel::Trace => log::LevelFilter::Trace,
+    }
+}
+
+pub struct Options {
+    pub config: PathBuf,
+    pub state_dir: Option<PathBuf>,
+    pub log_level: Option<log::LevelFilter>,
+    /// Where the ready marker and the log go (/run/lvs on the appliance).
+    pub run_dir: PathBuf,
+}
+
+/// Runs until SIGTERM or SIGINT. Returns the exit status.
+pub fn run(opts: &Options) -> i32 {
+    crate::logging::init("lvs-agent", opts.log_level.unwrap_or(log::LevelFilter::Info));
+    if let Err(e) = crate::logging::attach_file(&opts.run_dir.join("agent.log")) {
+        crate::note!(warn, "cannot write {}/agent.log: {e}", opts.run_dir.display());
+    }
+    // Block the stop signals before anything else so none is lost while starting.
+    let mut stop = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        stop.add(s);
+    }
+    if let Err(e) = stop.thread_block() {
+        crate::note!(error, "cannot block signals: {e}");
+        return 1;
+    }
+
+    let loaded = match config::load(&opts.config) {
+        Ok(l) => l,
+        Err(e) => {
+            crate::note!(error, "config {} is not usable; not starting:\n{e}", opts.config.display());
+            return crate::cli_status::INVALID;
+        }
+    };
+    if opts.log_level.is_none() {
+        crate::logging::set_level(level_filter(loaded.model.log_level));
+    }
+    for w in &loaded.warnings {
+        crate::note!(warn, "{w}");
+    }
+    let state_dir = opts.state_dir.clone().unwrap_or_else(|| loaded.model.state_dir.clone());
+    crate::note!(info, "config {}: {}, state in {}", opts.config.display(), loaded.model.role.name(), state_dir.display());
+
+    if let Role::Director(_) = &loaded.model.role {
+        match crate::ipvs::family::resolve() {
+            Ok(id) => crate::note!(info, "IPVS generic netlink family id={id}"),
+            Err(e) => crate::note!(error, "{e}"),
+        }
+    }
+
+    mark_ready(&opts.run_dir);
+    crate::note!(info, "ready");
+
+    loop {
+        match stop.wait() {
+            Ok(Signal::SIGHUP) => crate::note!(info, "SIGHUP: reloading the config is not implemented yet"),
+            Ok(sig) => {
+                crate::note!(info, "received {sig}: stopping");
+                let _ = std::fs::remove_file(opts.run_dir.join("ready"));
+                return 0;
+            }
+            Err(e) => {
+                crate::note!(error, "waiting for signals failed: {e}");
+                return 1;
+            }
+        }
+    }
+}
+
+fn mark_ready(run_dir: &Path) {
+    let ready = run_dir.join("ready");
+    let written = std::fs::create_dir_all(run_dir).and_then(|()| std::fs::write(&ready, b"ready\n"));
+    if let Err(e) = written {
+        crate::note!(warn, "cannot write {}: {e}", ready.display());
+    }
+}
