@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lvs_tests::lab::{Lab, LabError, Network, Qemu, Vm, VmSpec};
+use lvs_tests::lab::{Boot, Lab, LabError, Network, Qemu, Vm, VmSpec};
 
 /// SeaBIOS's last word when there is nothing to boot.
 const NO_BOOT: &str = "No bootable device";
@@ -254,5 +254,34 @@ fn a_missing_kernel_is_a_clear_error() -> Result<(), LabError> {
         err.to_string(),
         "VM nokernel: /nonexistent/vmlinux does not exist"
     );
+    Ok(())
+}
+
+#[test]
+fn ovmf_boots_a_disk_and_prompts_are_waitable() -> Result<(), LabError> {
+    let lab = Lab::new("ovmf_boots_a_disk_and_prompts_are_waitable")?;
+    // Nothing bootable on it: OVMF falls through to its built-in shell.
+    let disk = lab.log_dir().join("blank.img");
+    std::fs::write(&disk, vec![0u8; 1 << 20]).map_err(|e| LabError::Io {
+        what: "writing a blank disk".into(),
+        source: e,
+    })?;
+    let mut spec = VmSpec::disk("uefi", &disk);
+    spec.boot = Boot::Disk {
+        image: disk.clone(),
+        snapshot: true,
+    };
+    let started = Instant::now();
+    let vm = lab.boot(spec)?;
+    vm.wait_for("UEFI Interactive Shell", BOOT_TIMEOUT)?;
+    eprintln!(
+        "OVMF reached its shell {:.2} s after qemu started",
+        started.elapsed().as_secs_f64()
+    );
+    // The shell's countdown never ends its line: an unfinished line counts.
+    let prompt = vm.wait_for_next("seconds to skip startup.nsh", BOOT_TIMEOUT)?;
+    assert!(prompt.starts_with("Press ESC in"), "{prompt}");
+    assert!(lab.log_dir().join("uefi.OVMF_VARS.fd").is_file());
+    vm.kill()?;
     Ok(())
 }

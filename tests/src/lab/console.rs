@@ -12,6 +12,9 @@ use super::error::TAIL_LINES;
 #[derive(Default)]
 struct State {
     lines: Vec<String>,
+    /// The serial console's unfinished last line: prompts ("Shell> ",
+    /// "login: ") end without a newline and must still be waitable.
+    partial: String,
     /// Reader threads still attached to qemu's stdout/stderr.
     open_streams: usize,
     /// Set by the supervisor when qemu has exited: how it ended.
@@ -47,13 +50,20 @@ impl Console {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn set_partial(&self, raw: &[u8]) {
+        self.state().partial = clean_line(raw);
+        self.changed.notify_all();
+    }
+
     pub(crate) fn push(&self, line: String) {
         if let Some(log) = self.log.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             let t = self.started.elapsed().as_secs_f64();
             // Lost log lines must not fail the test; the memory copy is the truth.
             let _ = writeln!(log, "[{t:8.3}] {line}").and_then(|_| log.flush());
         }
-        self.state().lines.push(line);
+        let mut s = self.state();
+        s.lines.push(line);
+        drop(s);
         self.changed.notify_all();
     }
 
@@ -84,6 +94,7 @@ impl Console {
         if !out.is_empty() {
             out.push('\n');
         }
+        out.push_str(&s.partial);
         out
     }
 
@@ -94,12 +105,18 @@ impl Console {
     pub(crate) fn tail(&self) -> String {
         let s = self.state();
         let from = s.lines.len().saturating_sub(TAIL_LINES);
-        s.lines[from..].join("\n")
+        let mut out = s.lines[from..].join("\n");
+        if !s.partial.is_empty() {
+            out.push('\n');
+            out.push_str(&s.partial);
+        }
+        out
     }
 
     /// Waits until a line at index `from` or later contains `marker`; returns
-    /// its index and text. Ends early once qemu has exited and both streams
-    /// are drained, since no more lines can come.
+    /// its index and text. The unfinished last line counts too (as the index
+    /// it will have). Ends early once qemu has exited and both streams are
+    /// drained, since no more lines can come.
     pub(crate) fn wait_for(
         &self,
         marker: &str,
@@ -116,6 +133,9 @@ impl Console {
             {
                 let at = next + i;
                 return Ok((at, s.lines[at].clone()));
+            }
+            if s.lines.len() >= from && s.partial.contains(marker) {
+                return Ok((s.lines.len(), s.partial.clone()));
             }
             next = s.lines.len().max(from);
             if let Some(how) = &s.exit {
@@ -156,8 +176,9 @@ impl Console {
     }
 
     /// Reads `stream` to its end, one console line per `\n`, each passed
-    /// through [`clean_line`] and prefixed with `prefix`.
-    pub(crate) fn pump(&self, mut stream: impl Read, prefix: &str) {
+    /// through [`clean_line`] and prefixed with `prefix`. With `serial`, the
+    /// unfinished last line is kept waitable.
+    pub(crate) fn pump(&self, mut stream: impl Read, prefix: &str, serial: bool) {
         let mut pending: Vec<u8> = Vec::new();
         let mut buf = [0u8; 4096];
         loop {
@@ -169,6 +190,9 @@ impl Console {
                         let line: Vec<u8> = pending.drain(..=nl).collect();
                         self.push(format!("{prefix}{}", clean_line(&line)));
                     }
+                    if serial {
+                        self.set_partial(&pending);
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -179,6 +203,9 @@ impl Console {
         }
         if !pending.is_empty() {
             self.push(format!("{prefix}{}", clean_line(&pending)));
+        }
+        if serial {
+            self.set_partial(b"");
         }
         self.stream_closed();
     }
@@ -262,10 +289,42 @@ mod tests {
     }
 
     #[test]
+    fn an_unfinished_prompt_line_is_waitable() {
+        struct Prompt(Vec<&'static [u8]>);
+        impl Read for Prompt {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match self.0.pop() {
+                    Some(chunk) => {
+                        buf[..chunk.len()].copy_from_slice(chunk);
+                        Ok(chunk.len())
+                    }
+                    // Block like a live console that printed a prompt.
+                    None => {
+                        std::thread::sleep(Duration::from_millis(300));
+                        Ok(0)
+                    }
+                }
+            }
+        }
+        let c = std::sync::Arc::new(console());
+        c.stream_opened();
+        let reader = {
+            let c = c.clone();
+            std::thread::spawn(move || c.pump(Prompt(vec![b"Shell> ", b"UEFI\r\n"]), "", true))
+        };
+        let (i, line) = c
+            .wait_for("Shell>", 0, Duration::from_secs(5))
+            .unwrap_or_else(|_| panic!("the prompt"));
+        assert_eq!((i, line.as_str()), (1, "Shell> "));
+        reader.join().expect("reader");
+        assert_eq!(c.lines(), ["UEFI", "Shell> "]);
+    }
+
+    #[test]
     fn wait_ends_when_qemu_has_exited() {
         let c = console();
         c.stream_opened();
-        c.pump(&b"one\r\ntwo"[..], "");
+        c.pump(&b"one\r\ntwo"[..], "", true);
         c.set_exit("exit status: 0".into());
         assert_eq!(
             c.lines(),

@@ -252,15 +252,15 @@ impl Vm {
             cursor: Mutex::new(0),
         };
         // From here Drop kills qemu, also if a reader thread cannot start.
-        for (stream, prefix) in [
-            (Box::new(stdout) as Box<dyn std::io::Read + Send>, ""),
-            (Box::new(stderr), "[qemu stderr] "),
+        for (stream, prefix, serial) in [
+            (Box::new(stdout) as Box<dyn std::io::Read + Send>, "", true),
+            (Box::new(stderr), "[qemu stderr] ", false),
         ] {
             let console = vm.console.clone();
             vm.console.stream_opened();
             let reader = std::thread::Builder::new()
                 .name(format!("lab-console-{}", vm.name))
-                .spawn(move || console.pump(stream, prefix));
+                .spawn(move || console.pump(stream, prefix, serial));
             match reader {
                 Ok(handle) => vm.threads.push(handle),
                 Err(e) => {
@@ -299,8 +299,11 @@ impl Vm {
     }
 
     /// The first console line (from the start of the console) containing
-    /// `marker`, waiting up to `timeout` for it. Fails at once, with the last
-    /// console lines, if qemu exits first.
+    /// `marker`, waiting up to `timeout` for it; the unfinished last line (a
+    /// prompt) counts too, and is returned as far as it has arrived. Match a substring, not a line start: the guest's
+    /// first line may follow firmware text without a newline
+    /// ("Booting from ROM..lvs-init: T=1.572 started"). Fails at once, with
+    /// the last console lines, if qemu exits first.
     pub fn wait_for(&self, marker: &str, timeout: Duration) -> Result<String> {
         self.wait_from(marker, 0, timeout)
     }
