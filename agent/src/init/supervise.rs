@@ -122,6 +122,8 @@ impl Supervisor {
                         let Some(pid) = status.pid() else { continue };
                         if Some(pid) == running.agent {
                             running.agent = None;
+                            // A killed agent cannot remove it; a stale one would lie to readers.
+                            let _ = std::fs::remove_file(&self.ready_file);
                             let delay = backoff.after_exit(started_at.elapsed());
                             crate::note!(warn, "agent exited ({}); restarting in {}s", describe(&status), delay.as_secs());
                             restart_at = Some(Instant::now() + delay);
