@@ -59,16 +59,30 @@ fn size_of(path: &Path) -> Result<u64> {
     Ok(std::fs::metadata(path).map_err(Error::io("reading", path))?.len())
 }
 
-/// The initramfs for one config: the gzipped cpio and its uncompressed size.
+/// The modules to ask for: the appliance's, plus what the kernel's vfat
+/// defaults need; each name once.
+pub fn wanted_modules(appliance: &Appliance, kernel: &KernelTree) -> Result<Vec<modules::Want>> {
+    let mut wants = modules::wanted(appliance);
+    if let Some(config) = &kernel.config {
+        let text = std::fs::read_to_string(config).map_err(Error::io("reading", config))?;
+        wants.extend(modules::fat_defaults(&text));
+    }
+    let mut seen = std::collections::HashSet::new();
+    wants.retain(|w| seen.insert(w.name.clone()));
+    Ok(wants)
+}
+
+/// The initramfs for one config: the gzipped cpio, its uncompressed size and
+/// the modules in it.
 pub fn initramfs(
-    appliance: &Appliance,
+    wants: &[modules::Want],
     config: &[u8],
     agent: &[u8],
     module_tree: &mut ModuleTree,
     overlay: Option<&Path>,
     extras: &[Extra],
 ) -> Result<(Vec<u8>, u64, Vec<String>)> {
-    let order = module_tree.resolve(&modules::wanted(appliance))?;
+    let order = module_tree.resolve(wants)?;
     for skipped in &order.skipped {
         note(format!("module skipped: {skipped}"));
     }
@@ -98,7 +112,7 @@ pub fn build(o: &Options) -> Result<Report> {
     note(format!("kernel {} from {}", o.kernel.release, o.kernel.root.display()));
     let mut module_tree = ModuleTree::open(&o.kernel.modules_dir)?;
     let (initrd, uncompressed, modules) = initramfs(
-        o.appliance,
+        &wanted_modules(o.appliance, o.kernel)?,
         &config,
         &agent_bytes,
         &mut module_tree,

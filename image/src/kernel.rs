@@ -14,6 +14,8 @@ pub struct KernelTree {
     pub release: String,
     /// `lib/modules/<release>`.
     pub modules_dir: PathBuf,
+    /// The build config (`boot/config-<release>`, or `config` at the top), when shipped.
+    pub config: Option<PathBuf>,
 }
 
 impl KernelTree {
@@ -65,11 +67,15 @@ impl KernelTree {
                 )))
             }
         };
+        let config = [root.join(format!("boot/config-{release}")), root.join("config")]
+            .into_iter()
+            .find(|p| p.is_file());
         Ok(KernelTree {
             root: root.to_path_buf(),
             vmlinuz,
             release,
             modules_dir,
+            config,
         })
     }
 }
@@ -133,6 +139,7 @@ mod tests {
         assert_eq!(tree.release, "6.1.0-56-cloud-amd64");
         assert_eq!(tree.vmlinuz, root.join("boot/vmlinuz-6.1.0-56-cloud-amd64"));
         assert_eq!(tree.modules_dir, root.join("lib/modules/6.1.0-56-cloud-amd64"));
+        assert_eq!(tree.config, Some(root.join("boot/config-6.1.0-56-cloud-amd64")));
     }
 
     #[test]

@@ -38,9 +38,10 @@ impl Want {
 /// The modules an appliance with this config needs.
 pub fn wanted(appliance: &Appliance) -> Vec<Want> {
     // Disks and NICs under qemu (virtio, or e1000 where the kernel has it), and
-    // the FAT partitions with the code pages vfat mounts with.
+    // the FAT partitions with the code pages vfat mounts with. nls_ascii is
+    // Debian's default FAT iocharset: without it vfat refuses to mount at all.
     let mut wants: Vec<Want> = [
-        "virtio_pci", "virtio_blk", "virtio_net", "e1000", "vfat", "nls_cp437", "nls_utf8", "nls_iso8859-1",
+        "virtio_pci", "virtio_blk", "virtio_net", "e1000", "vfat", "nls_cp437", "nls_utf8", "nls_iso8859-1", "nls_ascii",
     ]
     .into_iter()
     .map(Want::optional)
@@ -59,6 +60,25 @@ pub fn wanted(appliance: &Appliance) -> Vec<Want> {
         Role::RealServer(rs) => {
             if rs.mode == Forward::Tunnel {
                 wants.push(Want::optional("ipip"));
+            }
+        }
+    }
+    wants
+}
+
+/// The code page and I/O charset modules vfat asks for when mounting with the
+/// kernel's defaults (`CONFIG_FAT_DEFAULT_CODEPAGE`, `CONFIG_FAT_DEFAULT_IOCHARSET`
+/// in its build config): a missing one makes every FAT mount fail with EINVAL.
+pub fn fat_defaults(kernel_config: &str) -> Vec<Want> {
+    let mut wants = Vec::new();
+    for line in kernel_config.lines() {
+        if let Some(cp) = line.strip_prefix("CONFIG_FAT_DEFAULT_CODEPAGE=") {
+            wants.push(Want::optional(&format!("nls_cp{}", cp.trim())));
+        } else if let Some(cs) = line.strip_prefix("CONFIG_FAT_DEFAULT_IOCHARSET=") {
+            let cs = cs.trim().trim_matches('"');
+            // utf8 is nls_utf8; everything else is nls_<name> as well.
+            if !cs.is_empty() {
+                wants.push(Want::optional(&format!("nls_{cs}")));
             }
         }
     }
@@ -259,6 +279,19 @@ impl ModuleTree {
             self.visit(&module, walk)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fat_defaults_from_a_debian_config() {
+        let config = "CONFIG_VFAT_FS=m\nCONFIG_FAT_DEFAULT_CODEPAGE=437\nCONFIG_FAT_DEFAULT_IOCHARSET=\"ascii\"\n";
+        let names: Vec<String> = fat_defaults(config).into_iter().map(|w| w.name).collect();
+        assert_eq!(names, ["nls_cp437", "nls_ascii"]);
+        assert!(fat_defaults("# CONFIG_VFAT_FS is not set\n").is_empty());
     }
 }
 

@@ -110,6 +110,8 @@ fn build_writes_every_output() {
         assert!(text.contains(line), "summary lacks {line:?}:\n{text}");
     }
     assert!(text.contains("module skipped: ip_vs_twos"), "{text}");
+    // vfat's default charset from the kernel's config.
+    assert!(text.contains(" nls_ascii"), "{text}");
 }
 
 #[test]

@@ -56,7 +56,7 @@ fn build_once(root: &Path) -> Vec<u8> {
     let mut modules = ModuleTree::open(&kernel.join("lib/modules").join(RELEASE)).unwrap();
     let extras: Vec<Extra> = vec![format!("{}:/opt/extra.txt", root.join("extra.txt").display()).parse().unwrap()];
     let (gz, _, _) = build::initramfs(
-        &appliance(common::DIRECTOR),
+        &lvs_image::modules::wanted(&appliance(common::DIRECTOR)),
         DIRECTOR.as_bytes(),
         &fake_agent(),
         &mut modules,

@@ -83,6 +83,7 @@ pub const DEBIAN_LIKE: &[Ko<'static>] = &[
     Ko("fs/nls", "nls_cp437", &["depends="]),
     Ko("fs/nls", "nls_utf8", &["depends="]),
     Ko("fs/nls", "nls_iso8859-1", &["depends="]),
+    Ko("fs/nls", "nls_ascii", &["depends="]),
     Ko("arch/x86/crypto", "crc32c-intel", &["alias=crypto-crc32c", "alias=crc32c", "depends="]),
     Ko("lib", "libcrc32c", &["softdep=pre: crc32c", "depends="]),
     Ko("net/ipv4/netfilter", "nf_defrag_ipv4", &["depends="]),
@@ -106,6 +107,11 @@ pub fn kernel_tree(root: &Path, modules: &[Ko]) -> PathBuf {
     let boot = root.join("boot");
     std::fs::create_dir_all(&boot).unwrap();
     std::fs::write(boot.join(format!("vmlinuz-{RELEASE}")), fake_bzimage(&fake_vmlinux())).unwrap();
+    std::fs::write(
+        boot.join(format!("config-{RELEASE}")),
+        "CONFIG_FAT_DEFAULT_CODEPAGE=437\nCONFIG_FAT_DEFAULT_IOCHARSET=\"ascii\"\n",
+    )
+    .unwrap();
     let mods = root.join("lib/modules").join(RELEASE);
     for Ko(dir, name, info) in modules {
         let folder = mods.join("kernel").join(dir);
