@@ -66,10 +66,16 @@ impl Apt {
     }
 
     /// Downloads `package=version` (again, if it is cached) and returns the .deb.
+    /// apt-get writes into a private folder first and the finished file is moved
+    /// into the cache, so a build running beside this one never sees half a .deb.
     pub fn download(&self, package: &str, version: &str) -> Result<PathBuf> {
         note(format!("downloading {package} {version}"));
         let spec = format!("{package}={version}");
-        let first = command::run("apt-get", ["download", spec.as_str()], Some(&self.debs));
+        let partial = tempfile::Builder::new()
+            .prefix(".downloading-")
+            .tempdir_in(&self.debs)
+            .map_err(Error::io("creating a folder in", &self.debs))?;
+        let first = command::run("apt-get", ["download", spec.as_str()], Some(partial.path()));
         if let Err(first) = first {
             // Old package lists are the usual cause; a version that left the
             // archive is the other, and an update does not bring that back.
@@ -77,16 +83,15 @@ impl Apt {
                 return Err(gone_or(first, package, version));
             }
             self.update()?;
-            command::run("apt-get", ["download", spec.as_str()], Some(&self.debs))
+            command::run("apt-get", ["download", spec.as_str()], Some(partial.path()))
                 .map_err(|e| gone_or(e, package, version))?;
         }
-        let deb = self.cached(package, version)?.ok_or_else(|| Error::Resolve {
+        let fetched = find_deb(partial.path(), package, version)?.ok_or_else(|| Error::Resolve {
             package: package.to_string(),
-            message: format!(
-                "apt-get download {spec} succeeded but left no {package}_*.deb in {}",
-                self.debs.display()
-            ),
+            message: format!("apt-get download {spec} succeeded but left no {package}_*.deb"),
         })?;
+        let deb = self.debs.join(fetched.file_name().unwrap_or_default());
+        std::fs::rename(&fetched, &deb).map_err(Error::io("moving into the cache", &deb))?;
         let len = std::fs::metadata(&deb).map_err(Error::io("reading", &deb))?.len();
         note(format!("downloaded {} ({})", deb.display(), progress::size(len)));
         Ok(deb)
@@ -95,16 +100,7 @@ impl Apt {
     /// The cached .deb for `package=version`, as apt-get names it
     /// (`name_version_arch.deb`, with an epoch's ':' written `%3a`).
     fn cached(&self, package: &str, version: &str) -> Result<Option<PathBuf>> {
-        let prefix = format!("{package}_{}_", version.replace(':', "%3a"));
-        let entries = std::fs::read_dir(&self.debs).map_err(Error::io("reading", &self.debs))?;
-        for entry in entries {
-            let entry = entry.map_err(Error::io("reading", &self.debs))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(&prefix) && name.ends_with(".deb") {
-                return Ok(Some(entry.path()));
-            }
-        }
-        Ok(None)
+        find_deb(&self.debs, package, version)
     }
 
     /// The version apt would install now (`apt-cache policy`'s candidate), if any.
@@ -134,6 +130,19 @@ impl Apt {
                 message: format!("`apt-cache depends {meta}` names no linux-image-* package"),
             })
     }
+}
+
+/// The .deb apt-get left in `dir` for `package=version`.
+fn find_deb(dir: &Path, package: &str, version: &str) -> Result<Option<PathBuf>> {
+    let prefix = format!("{package}_{}_", version.replace(':', "%3a"));
+    for entry in std::fs::read_dir(dir).map_err(Error::io("reading", dir))? {
+        let entry = entry.map_err(Error::io("reading", dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name.ends_with(".deb") {
+            return Ok(Some(entry.path()));
+        }
+    }
+    Ok(None)
 }
 
 /// A failed download whose message says the version is not there becomes
@@ -169,9 +178,16 @@ pub fn unpack(deb: &Path, dest: &Path) -> Result<()> {
         .map_err(Error::io("creating a folder in", parent))?;
     note(format!("unpacking {}", deb.display()));
     command::run("dpkg-deb", ["-x".as_ref(), deb.as_os_str(), partial.path().as_os_str()], None)?;
-    let partial = partial.keep();
-    std::fs::rename(&partial, dest).map_err(Error::io("renaming into place", dest))?;
-    Ok(())
+    match std::fs::rename(partial.path(), dest) {
+        Ok(()) => {
+            // Moved: nothing left for the TempDir to delete.
+            let _ = partial.keep();
+            Ok(())
+        }
+        // A build running beside this one finished the same unpack first.
+        Err(_) if dest.is_dir() => Ok(()),
+        Err(e) => Err(Error::io("renaming into place", dest)(e)),
+    }
 }
 
 /// Lower-case hex sha256 of a file.
