@@ -1,6 +1,7 @@
 //! The one error type of the image builder. Every variant names what it was
 //! working on (a file, a package, a module), so a message alone tells a person
-//! where to look.
+//! where to look. Underlying errors are sources, not repeated in the message:
+//! print with the chain (`{:#}` through anyhow) to see them.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{what} {}: {source}", path.display())]
+    #[error("{what} {}", path.display())]
     Io {
         /// What we were doing: "reading", "writing", "creating", ...
         what: &'static str,
@@ -17,7 +18,7 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("cannot run `{program}`: {source}")]
+    #[error("cannot run `{program}`")]
     Spawn {
         program: String,
         #[source]
@@ -89,7 +90,7 @@ pub enum Error {
     #[error("disk image {}: {message}", path.display())]
     Disk { path: PathBuf, message: String },
 
-    #[error("disk image {}, partition {partition}: {source}", path.display())]
+    #[error("disk image {}, partition {partition}", path.display())]
     Fat {
         path: PathBuf,
         partition: String,

@@ -135,25 +135,24 @@ fn run(command: Command) -> Result<ExitCode> {
                     .find(|d: &PathBuf| d.is_dir()),
             };
 
-            // The lock and apt are needed for whatever --kernel and --stub leave to it.
-            let needs_lock = kernel.is_none() || stub.is_none();
-            let locked = if needs_lock {
-                let lock = KernelLock::read(&lock_path).with_context(|| {
-                    "the build pins its Debian packages there; write it with `lvs-image lock`"
-                })?;
-                Some((lock, Apt::new(&cache.join("debs"))?))
-            } else {
-                None
-            };
-            let kernel_dir = match (&kernel, &locked) {
-                (Some(dir), _) => dir.clone(),
-                (None, Some((lock, apt))) => fetch::kernel(apt, &cache, lock)?,
-                (None, None) => unreachable!("the lock is read when --kernel is not given"),
-            };
-            let stub = match (&stub, &locked) {
-                (Some(file), _) => file.clone(),
-                (None, Some((lock, apt))) => fetch::stub(apt, &cache, lock)?,
-                (None, None) => unreachable!("the lock is read when --stub is not given"),
+            // The lock and apt are needed only for what --kernel and --stub leave to them.
+            let (kernel_dir, stub) = match (kernel, stub) {
+                (Some(kernel), Some(stub)) => (kernel, stub),
+                (kernel, stub) => {
+                    let lock = KernelLock::read(&lock_path).with_context(|| {
+                        "the build needs the lock that pins its Debian packages (`lvs-image lock` writes it)"
+                    })?;
+                    let apt = Apt::new(&cache.join("debs"))?;
+                    let kernel = match kernel {
+                        Some(dir) => dir,
+                        None => fetch::kernel(&apt, &cache, &lock)?,
+                    };
+                    let stub = match stub {
+                        Some(file) => file,
+                        None => fetch::stub(&apt, &cache, &lock)?,
+                    };
+                    (kernel, stub)
+                }
             };
             let tree = KernelTree::open(&kernel_dir)?;
             let report = build::build(&build::Options {
