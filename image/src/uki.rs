@@ -80,7 +80,49 @@ pub fn join(objcopy: &str, parts: &Parts, out: &Path) -> Result<()> {
     args.push(parts.stub.display().to_string());
     args.push(out.display().to_string());
     command::run(objcopy, &args, None)?;
+
+    // objcopy stamps the PE header with the current time; clear it so the same
+    // inputs give the same UKI (and so the same disk.img).
+    let mut uki = std::fs::read(out).map_err(Error::io("reading", out))?;
+    if clear_pe_timestamp(&mut uki) {
+        std::fs::write(out, &uki).map_err(Error::io("writing", out))?;
+    }
     Ok(())
+}
+
+/// Sets a PE file's COFF TimeDateStamp to 0 and recomputes its checksum the way
+/// objcopy computed it. False (and nothing changed) when `pe` is no PE file,
+/// as a stand-in objcopy's output is not.
+pub fn clear_pe_timestamp(pe: &mut [u8]) -> bool {
+    let Some(header) = pe.get(0x3c..0x40) else { return false };
+    let header = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    // The optional header's CheckSum sits 64 bytes in, for PE32 and PE32+ alike.
+    let stamp = header + 8;
+    let checksum = header + 24 + 64;
+    if !pe.starts_with(b"MZ") || pe.get(header..header + 4) != Some(b"PE\0\0") || pe.len() < checksum + 4 {
+        return false;
+    }
+    pe[stamp..stamp + 4].fill(0);
+    let sum = pe_checksum(pe, checksum);
+    pe[checksum..checksum + 4].copy_from_slice(&sum.to_le_bytes());
+    true
+}
+
+/// The PE image checksum: 16-bit one's-complement-style sum of the file (the
+/// checksum field itself left out), folded, plus the file's length.
+fn pe_checksum(pe: &[u8], field: usize) -> u32 {
+    let mut sum: u64 = 0;
+    for (i, pair) in pe.chunks(2).enumerate() {
+        let at = i * 2;
+        if at == field || at == field + 2 {
+            continue;
+        }
+        let word = u64::from(pair[0]) | pair.get(1).map_or(0, |b| u64::from(*b) << 8);
+        sum += word;
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    (sum as u32).wrapping_add(pe.len() as u32)
 }
 
 #[cfg(test)]
@@ -98,6 +140,35 @@ mod tests {
     fn initrd_moves_past_a_big_kernel() {
         let a = addresses(0x100_0001);
         assert_eq!(a[3], (".initrd", 0x310_0000));
+    }
+
+    /// A minimal PE-shaped buffer: MZ, the header offset, "PE\0\0", a stamp.
+    fn pe_like(stamp: u32) -> Vec<u8> {
+        let mut pe = vec![0u8; 0x200];
+        pe[..2].copy_from_slice(b"MZ");
+        pe[0x3c] = 0x80;
+        pe[0x80..0x84].copy_from_slice(b"PE\0\0");
+        pe[0x88..0x8c].copy_from_slice(&stamp.to_le_bytes());
+        for (i, b) in pe.iter_mut().enumerate().skip(0x100) {
+            *b = (i * 31 % 251) as u8;
+        }
+        pe
+    }
+
+    #[test]
+    fn pe_timestamps_are_cleared_and_the_checksum_follows() {
+        let (mut a, mut b) = (pe_like(0x6543_2100), pe_like(0x6543_2199));
+        assert!(clear_pe_timestamp(&mut a) && clear_pe_timestamp(&mut b));
+        assert_eq!(a, b);
+        assert_eq!(&a[0x88..0x8c], &[0, 0, 0, 0]);
+        // The checksum field holds the sum of everything else plus the length.
+        let stored = u32::from_le_bytes(a[0xd8..0xdc].try_into().unwrap());
+        assert_eq!(stored, pe_checksum(&a, 0xd8));
+        assert_ne!(stored, 0);
+        // Not a PE file: left alone.
+        let mut text = b"MZ fake stub".to_vec();
+        assert!(!clear_pe_timestamp(&mut text));
+        assert_eq!(text, b"MZ fake stub");
     }
 
     #[test]
