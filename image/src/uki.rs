@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 /// The UKI's built-in command line (docs/BOOT.md).
-pub const CMDLINE: &str = "console=ttyS0 console=tty0 panic=-1 quiet";
+pub const CMDLINE: &str = "console=tty0 console=ttyS0 panic=-1 quiet";
 
 const OSREL_VMA: u64 = 0x20000;
 const CMDLINE_VMA: u64 = 0x30000;
