@@ -101,7 +101,7 @@ fn build_writes_every_output() {
     }
     assert!(args.contains(".linux=0x2000000") && args.contains(".initrd=0x3000000"), "{args}");
     assert!(
-        String::from_utf8_lossy(&uki).contains("console=ttyS0 console=tty0 panic=-1 quiet lvs.loglevel=debug"),
+        String::from_utf8_lossy(&uki).contains("console=tty0 console=ttyS0 panic=-1 quiet lvs.loglevel=debug"),
         "the command line is in the UKI"
     );
 
