@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use lvs_tests::lab::debs::{lock_path, resolve_pin, Lock};
-use lvs_tests::lab::{LabError, OVMF_PACKAGES, QEMU_PACKAGES};
+use lvs_tests::lab::{LabError, GUEST_TOOLS_PACKAGES, OVMF_PACKAGES, QEMU_PACKAGES};
 
 fn main() -> ExitCode {
     match relock() {
@@ -21,7 +21,11 @@ fn main() -> ExitCode {
 fn relock() -> Result<(), LabError> {
     let mut updated = false;
     let mut pins = Vec::new();
-    for (group, packages) in [("qemu", QEMU_PACKAGES), ("ovmf", OVMF_PACKAGES)] {
+    for (group, packages) in [
+        ("qemu", QEMU_PACKAGES),
+        ("ovmf", OVMF_PACKAGES),
+        ("guest-tools", GUEST_TOOLS_PACKAGES),
+    ] {
         for package in packages {
             let pin = resolve_pin(group, package, &mut updated)?;
             println!("{} {} {}", pin.group, pin.package, pin.version);

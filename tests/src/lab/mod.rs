@@ -23,6 +23,9 @@ mod command;
 mod console;
 pub mod debs;
 mod error;
+mod guest_tools;
+pub mod images;
+pub use images::Image;
 mod netns;
 mod qemu;
 mod require;
@@ -31,6 +34,7 @@ mod vm;
 
 pub use client::{ensure_lab_address, HttpResponse};
 pub use error::{LabError, Result, TAIL_LINES};
+pub use guest_tools::{busybox, GUEST_TOOLS_PACKAGES};
 pub use netns::Netns;
 pub use qemu::{Ovmf, Qemu, OVMF_PACKAGES, QEMU_PACKAGES};
 pub use require::require;

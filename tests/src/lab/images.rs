@@ -1,0 +1,89 @@
+//! Appliance images for lab tests, built with the real `lvs-image` binary and
+//! the static agent, the way a user builds them (`make static`, `lvs-image build`).
+
+use super::error::{LabError, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What one `lvs-image build` wrote.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub dir: PathBuf,
+    pub vmlinux: PathBuf,
+    pub initramfs: PathBuf,
+    pub disk: PathBuf,
+}
+
+fn repo() -> PathBuf {
+    crate::repo_root()
+}
+
+/// The static agent `make static` leaves in out/.
+pub fn agent_binary() -> Result<PathBuf> {
+    let path = repo().join("out/lvs-agent");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(LabError::Unavailable(format!(
+            "{} is missing: lab tests boot the static agent; run `make static` (make test does)",
+            path.display()
+        )))
+    }
+}
+
+fn image_binary() -> Result<PathBuf> {
+    let path = repo().join("target/release/lvs-image");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(LabError::Unavailable(format!(
+            "{} is missing: run `cargo build --release -p lvs-image` (make test does)",
+            path.display()
+        )))
+    }
+}
+
+/// Builds an image named `name` for `config` (a path relative to the repo),
+/// with `extras` as (source, path in the image). Output under target/lab-images/.
+pub fn build(name: &str, config: &str, extras: &[(PathBuf, &str)]) -> Result<Image> {
+    let dir = repo().join("target/lab-images").join(name);
+    let mut cmd = Command::new(image_binary()?);
+    cmd.current_dir(repo())
+        .arg("build")
+        .arg("--config")
+        .arg(config)
+        .arg("--agent")
+        .arg(agent_binary()?)
+        .arg("--out")
+        .arg(&dir);
+    for (src, dst) in extras {
+        cmd.arg("--extra").arg(format!("{}:{dst}", src.display()));
+    }
+    run(cmd, &format!("lvs-image build {name}"))?;
+    Ok(Image {
+        vmlinux: dir.join("vmlinux"),
+        initramfs: dir.join("initramfs.cpio.gz"),
+        disk: dir.join("disk.img"),
+        dir,
+    })
+}
+
+/// `lvs-image set-config DISK CONFIG`.
+pub fn set_config(disk: &Path, config: &str) -> Result<()> {
+    let mut cmd = Command::new(image_binary()?);
+    cmd.current_dir(repo()).arg("set-config").arg(disk).arg(config);
+    run(cmd, "lvs-image set-config")
+}
+
+fn run(mut cmd: Command, what: &str) -> Result<()> {
+    let out = cmd.output().map_err(|e| LabError::io(what.to_string(), e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(LabError::Command {
+        what: what.to_string(),
+        command: format!("{cmd:?}"),
+        status: out.status.to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}

@@ -1,0 +1,132 @@
+//! Issue 3's lab tests: the appliance image boots, PID 1 loads ip_vs and runs
+//! the agent, stops cleanly on SIGTERM, restarts a killed agent, and boots from
+//! the GPT disk under OVMF with the RON file on its config partition.
+
+use lvs_tests::lab::{busybox, images, Image, Lab, Vm, VmSpec};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// TCG on two busy cores: generous, since the markers end the wait anyway.
+const BOOT: Duration = Duration::from_secs(90);
+
+/// One director image for every test here, with busybox and the lab scripts.
+fn director_image() -> Image {
+    static IMAGE: OnceLock<Result<Image, String>> = OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            let bb = busybox().map_err(|e| e.to_string())?;
+            let script = lvs_tests::repo_root().join("tests/lab/kill-agent.sh");
+            images::build("boot-director", "tests/lab/director.ron", &[(bb, "/bin/busybox"), (script, "/lab/kill-agent.sh")])
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn boot_kernel(lab: &Lab, name: &str, image: &Image, append: &str) -> Vm {
+    let cmdline = format!("console=ttyS0 panic=-1 {append}");
+    lab.boot(VmSpec::kernel(name, &image.vmlinux, Some(&image.initramfs), &cmdline))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The guest uptime `T=` of a console line.
+fn uptime(line: &str) -> f64 {
+    line.split("T=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no T= in {line:?}"))
+}
+
+fn lab(name: &str) -> Lab {
+    Lab::new(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_director_boots_loads_ip_vs_and_reports_ready() {
+    let image = director_image();
+    let lab = lab("boot_director_ready");
+    let vm = boot_kernel(&lab, "director", &image, "");
+    // Whole markers only: wait_for also returns a line still arriving.
+    let started = vm.wait_for(" started", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    assert!(started.contains("lvs-init: T="), "{started}");
+    let modules = vm.wait_for("modules loaded (", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let family = vm.wait_for("IPVS generic netlink family id=", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let ready = vm.wait_for(" ready", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    assert!(ready.contains("lvs-agent: T="), "{ready}");
+    assert!(vm.console().contains("hostname lab-director"), "{}", vm.tail());
+    // Readiness follows module loading; the family line proves ip_vs is in the kernel.
+    assert!(uptime(&modules) <= uptime(&ready), "{modules} / {ready}");
+    assert!(uptime(&family) <= uptime(&ready));
+    assert!(!vm.console().contains("Kernel panic"), "{}", vm.tail());
+}
+
+#[test]
+fn sigterm_to_pid_1_powers_off_cleanly_within_5_seconds() {
+    let image = director_image();
+    let lab = lab("boot_sigterm");
+    let vm = boot_kernel(&lab, "director", &image, "lvs.run=/bin/busybox,kill,-TERM,1");
+    let received = vm.wait_for("received SIGTERM", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let seen = Instant::now();
+    let off = vm.wait_for("powering off", Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
+    let status = vm.wait_exit(Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(uptime(&off) - uptime(&received) < 5.0, "{received} -> {off}");
+    assert!(seen.elapsed() < Duration::from_secs(10), "qemu took {:?} to exit after SIGTERM", seen.elapsed());
+    // The agent was asked to stop and did, rather than being killed.
+    assert!(vm.console().contains("lvs-agent: T=") && vm.console().contains("received SIGTERM: stopping"), "{}", vm.tail());
+    assert!(!vm.console().contains("did not stop within"), "{}", vm.tail());
+    assert!(!vm.console().contains("Kernel panic"), "{}", vm.tail());
+    assert!(status.contains("exit status 0"), "{status}");
+}
+
+#[test]
+fn a_killed_agent_is_restarted_by_pid_1() {
+    let image = director_image();
+    let lab = lab("boot_agent_restart");
+    let vm = boot_kernel(&lab, "director", &image, "lvs.run=/bin/busybox,sh,/lab/kill-agent.sh");
+    let exited = vm.wait_for("agent exited (killed by SIGKILL); restarting in 1s", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let restarted = vm.wait_for("lab: agent restarted: pid", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    vm.wait_for("run exited status=0", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let console = vm.console();
+    assert_eq!(console.matches("agent started pid=").count(), 2, "{}", vm.tail());
+    // The second agent became ready after the first one died.
+    let died_at = console.find(&exited).unwrap_or(0);
+    assert!(console[died_at..].contains(" ready"), "{}", vm.tail());
+    assert!(console.find(&restarted).unwrap_or(0) > died_at, "{}", vm.tail());
+    vm.wait_exit(Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// A copy of the disk image for one test: set-config writes to it.
+fn disk_copy(image: &Image, name: &str) -> PathBuf {
+    let path = image.dir.join(format!("{name}.img"));
+    std::fs::copy(&image.disk, &path).unwrap_or_else(|e| panic!("copying {}: {e}", image.disk.display()));
+    path
+}
+
+#[test]
+fn the_disk_image_boots_under_ovmf_and_reads_its_config_partition() {
+    let image = director_image();
+    let lab = lab("boot_disk_ovmf");
+    let vm = lab.boot(VmSpec::disk("director-disk", &image.disk)).unwrap_or_else(|e| panic!("{e}"));
+    vm.wait_for("mounted lvs-config", Duration::from_secs(180)).unwrap_or_else(|e| panic!("{e}"));
+    vm.wait_for("config /config/appliance.ron: director", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    vm.wait_for("mounted lvs-state", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    vm.wait_for("IPVS generic netlink family id=", BOOT).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn after_set_config_the_next_boot_runs_the_new_file() {
+    let image = director_image();
+    let disk = disk_copy(&image, "set-config");
+    images::set_config(&disk, "tests/lab/director-v2.ron").unwrap_or_else(|e| panic!("{e}"));
+    let lab = lab("boot_set_config");
+    let vm = lab.boot(VmSpec::disk("director-v2", &disk)).unwrap_or_else(|e| panic!("{e}"));
+    vm.wait_for("hostname lab-director-v2", Duration::from_secs(180)).unwrap_or_else(|e| panic!("{e}"));
+    vm.wait_for("config /config/appliance.ron: director", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    // An invalid file is refused and leaves the disk as it was.
+    let before = std::fs::read(&disk).unwrap();
+    let bad = lvs_tests::repo_root().join("examples/001-dr-portmap-8099-refused.ron");
+    assert!(images::set_config(&disk, bad.to_str().unwrap()).is_err());
+    assert!(std::fs::read(&disk).unwrap() == before, "set-config changed the disk for an invalid file");
+}
