@@ -107,12 +107,16 @@ fn disk_copy(image: &Image, name: &str) -> PathBuf {
 #[test]
 fn the_disk_image_boots_under_ovmf_and_reads_its_config_partition() {
     let image = director_image();
+    // Its own copy: the guest writes to the state partition, as on real hardware.
+    let disk = disk_copy(&image, "ovmf");
     let lab = lab("boot_disk_ovmf");
-    let vm = lab.boot(VmSpec::disk("director-disk", &image.disk)).unwrap_or_else(|e| panic!("{e}"));
+    let vm = lab.boot(VmSpec::disk("director-disk", &disk)).unwrap_or_else(|e| panic!("{e}"));
     vm.wait_for("mounted lvs-config", Duration::from_secs(180)).unwrap_or_else(|e| panic!("{e}"));
     vm.wait_for("config /config/appliance.ron: director", BOOT).unwrap_or_else(|e| panic!("{e}"));
     vm.wait_for("mounted lvs-state", BOOT).unwrap_or_else(|e| panic!("{e}"));
-    vm.wait_for("IPVS generic netlink family id=", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let ready = vm.wait_for(" ready", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    assert!(ready.contains("lvs-agent: T="), "{ready}");
+    assert!(vm.console().contains("IPVS generic netlink family id="), "{}", vm.tail());
 }
 
 #[test]
