@@ -6,14 +6,20 @@ CARGO  ?= cargo
 MUSL   := x86_64-unknown-linux-musl
 GNU    := x86_64-unknown-linux-gnu
 OUT    := out
+CONFIG    ?= examples/001-dr-wrr-director.ron
+IMAGE_OUT ?= $(OUT)/img
 
-.PHONY: help setup build static test lint unit demo clean
+.PHONY: help setup build static tools image run image-lock lab-lock boot-table test lint unit demo clean
 
 help:
 	@echo "make setup   fetch crates and the musl target (falls back to static glibc later if it cannot)"
 	@echo "make build   build lvs-agent and lvs-image (release)"
 	@echo "make static  build a static x86_64 lvs-agent into $(OUT)/lvs-agent"
-	@echo "make test    lint, then every test tier that exists so far"
+	@echo "make image   build a bootable image for CONFIG=file.ron into $(IMAGE_OUT) (kernel, initramfs, UKI, disk.img)"
+	@echo "make run     build and boot that image under qemu, console on this terminal (DISK=1: disk.img under OVMF)"
+	@echo "make test    lint, then unit, host and lab tests (the lab needs root; it fetches qemu and the kernel)"
+	@echo "make boot-table  the boot timings from the last make test's lab logs"
+	@echo "make image-lock / lab-lock  re-pin the Debian kernel / the lab's qemu, OVMF and busybox"
 	@echo "make demo    check every example, and show import/export with ipvsadm rules"
 	@echo "make clean   remove build output"
 
@@ -38,10 +44,29 @@ static:
 	fi
 	@ls -l $(OUT)/lvs-agent
 
+# What the lab tests boot: the static agent and the image builder.
+tools: static
+	$(CARGO) build --release -p lvs-image
+
+image: tools
+	./target/release/lvs-image build --config $(CONFIG) --agent $(OUT)/lvs-agent --out $(IMAGE_OUT)
+
+run: image
+	$(CARGO) run -q --release -p lvs-tests --bin lab-run -- $(IMAGE_OUT) $(if $(DISK),--disk)
+
+image-lock:
+	$(CARGO) run --release -p lvs-image -- lock
+
+lab-lock:
+	$(CARGO) run -p lvs-tests --bin lab-lock
+
+boot-table:
+	$(CARGO) run -q -p lvs-tests --bin boot-table
+
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit:
+unit: tools
 	$(CARGO) test --workspace
 
 test: lint unit
