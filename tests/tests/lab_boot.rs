@@ -134,3 +134,23 @@ fn after_set_config_the_next_boot_runs_the_new_file() {
     assert!(images::set_config(&disk, bad.to_str().unwrap()).is_err());
     assert!(std::fs::read(&disk).unwrap() == before, "set-config changed the disk for an invalid file");
 }
+
+#[test]
+fn real_builds_are_reproducible_and_within_the_size_budgets() {
+    let first = director_image();
+    let second = images::build("boot-director-again", "tests/lab/director.ron", &[
+        (busybox().unwrap_or_else(|e| panic!("{e}")), "/bin/busybox"),
+        (lvs_tests::repo_root().join("tests/lab/kill-agent.sh"), "/lab/kill-agent.sh"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let a = std::fs::read(&first.initramfs).unwrap();
+    let b = std::fs::read(&second.initramfs).unwrap();
+    assert!(a == b, "two builds from the same inputs gave different initramfs files");
+    assert!(std::fs::read(first.dir.join("BOOTX64.EFI")).unwrap() == std::fs::read(second.dir.join("BOOTX64.EFI")).unwrap());
+    // The budgets of issue 3, on a product image (no test extras).
+    let product = images::build("budget-director", "examples/001-dr-wrr-director.ron", &[]).unwrap_or_else(|e| panic!("{e}"));
+    let initramfs = std::fs::metadata(&product.initramfs).unwrap().len();
+    let agent = std::fs::metadata(images::agent_binary().unwrap()).unwrap().len();
+    assert!(initramfs < 4 << 20, "initramfs is {initramfs} bytes, over 4 MiB");
+    assert!(agent < 3 << 20, "static agent is {agent} bytes, over 3 MiB");
+}
