@@ -3,7 +3,7 @@
 //! (signal PID 1, kill the agent, read /proc).
 
 use super::debs::{ensure_unpacked, Lock};
-use super::error::{LabError, Result};
+use super::error::Result;
 use std::path::PathBuf;
 
 /// Debian's statically linked busybox: it runs in an image with no libc.
@@ -13,13 +13,5 @@ pub const GUEST_TOOLS_PACKAGES: &[&str] = &["busybox-static"];
 pub fn busybox() -> Result<PathBuf> {
     let pins = Lock::load()?.group("guest-tools", GUEST_TOOLS_PACKAGES)?;
     let root = ensure_unpacked("guest-tools", &pins)?;
-    let path = root.join("bin/busybox");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(LabError::Unavailable(format!(
-            "{} is missing after unpacking busybox-static: check tests/qemu.lock",
-            path.display()
-        )))
-    }
+    super::images::present(root.join("bin/busybox"), "not in the unpacked busybox-static: check tests/qemu.lock")
 }

@@ -18,29 +18,22 @@ fn repo() -> PathBuf {
     crate::repo_root()
 }
 
-/// The static agent `make static` leaves in out/.
-pub fn agent_binary() -> Result<PathBuf> {
-    let path = repo().join("out/lvs-agent");
+/// `path` if it is a file, else an error that says it is missing and `remedy`.
+pub(crate) fn present(path: PathBuf, remedy: &str) -> Result<PathBuf> {
     if path.is_file() {
         Ok(path)
     } else {
-        Err(LabError::Unavailable(format!(
-            "{} is missing: lab tests boot the static agent; run `make static` (make test does)",
-            path.display()
-        )))
+        Err(LabError::Unavailable(format!("{} is missing: {remedy}", path.display())))
     }
 }
 
+/// The static agent `make static` leaves in out/.
+pub fn agent_binary() -> Result<PathBuf> {
+    present(repo().join("out/lvs-agent"), "lab tests boot the static agent; run `make static` (make test does)")
+}
+
 fn image_binary() -> Result<PathBuf> {
-    let path = repo().join("target/release/lvs-image");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(LabError::Unavailable(format!(
-            "{} is missing: run `cargo build --release -p lvs-image` (make test does)",
-            path.display()
-        )))
-    }
+    present(repo().join("target/release/lvs-image"), "run `cargo build --release -p lvs-image` (make test does)")
 }
 
 /// Builds an image named `name` for `config` (a path relative to the repo),
