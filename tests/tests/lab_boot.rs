@@ -10,16 +10,19 @@ use std::time::{Duration, Instant};
 /// TCG on two busy cores: generous, since the markers end the wait anyway.
 const BOOT: Duration = Duration::from_secs(90);
 
-/// One director image for every test here, with busybox and the lab scripts.
+/// What the lab director image carries besides the product: busybox and the lab script.
+fn director_extras() -> Vec<(PathBuf, &'static str)> {
+    vec![
+        (busybox().unwrap_or_else(|e| panic!("{e}")), "/bin/busybox"),
+        (lvs_tests::repo_root().join("tests/lab/kill-agent.sh"), "/lab/kill-agent.sh"),
+    ]
+}
+
+/// One director image for every test here.
 fn director_image() -> Image {
     static IMAGE: OnceLock<Result<Image, String>> = OnceLock::new();
     IMAGE
-        .get_or_init(|| {
-            let bb = busybox().map_err(|e| e.to_string())?;
-            let script = lvs_tests::repo_root().join("tests/lab/kill-agent.sh");
-            images::build("boot-director", "tests/lab/director.ron", &[(bb, "/bin/busybox"), (script, "/lab/kill-agent.sh")])
-                .map_err(|e| e.to_string())
-        })
+        .get_or_init(|| images::build("boot-director", "tests/lab/director.ron", &director_extras()).map_err(|e| e.to_string()))
         .clone()
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -138,11 +141,8 @@ fn after_set_config_the_next_boot_runs_the_new_file() {
 #[test]
 fn real_builds_are_reproducible_and_within_the_size_budgets() {
     let first = director_image();
-    let second = images::build("boot-director-again", "tests/lab/director.ron", &[
-        (busybox().unwrap_or_else(|e| panic!("{e}")), "/bin/busybox"),
-        (lvs_tests::repo_root().join("tests/lab/kill-agent.sh"), "/lab/kill-agent.sh"),
-    ])
-    .unwrap_or_else(|e| panic!("{e}"));
+    let second = images::build("boot-director-again", "tests/lab/director.ron", &director_extras())
+        .unwrap_or_else(|e| panic!("{e}"));
     let a = std::fs::read(&first.initramfs).unwrap();
     let b = std::fs::read(&second.initramfs).unwrap();
     assert!(a == b, "two builds from the same inputs gave different initramfs files");
