@@ -1,14 +1,23 @@
 //! The IPVS table as the kernel sees it: services, their destinations, timeouts
-//! and sync daemons.
+//! and sync daemons; the changes between two tables; and the seam ([`Ipvs`]) to
+//! the kernel.
 //!
-//! This module depends on nothing else in the agent (only std and serde), so that
-//! it can become a crate of its own once the netlink client lives here too.
+//! This module depends on nothing else in the agent (std, serde, thiserror and
+//! neli only), so that it can become a crate of its own.
 
+mod api;
+mod change;
+mod error;
 pub mod family;
 mod scheduler;
+mod snapshot;
 mod table;
 
+pub use api::Ipvs;
+pub use change::Change;
+pub use error::{ApplyError, Errno, IpvsError};
 pub use scheduler::{SchedFlags, Scheduler};
+pub use snapshot::{DestEntry, Info, ServiceEntry, Snapshot, Stats};
 pub use table::{
     Dest, Family, Forward, PersistMask, Persistence, Protocol, Service, ServiceKey, SyncDaemon,
     SyncState, Table, Timeouts, TunnelCsum, TunnelKind, TunnelOptions, VirtualService,

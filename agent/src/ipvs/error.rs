@@ -1,0 +1,95 @@
+//! Errors of the IPVS module: the kernel's answer to one change names the change
+//! and the errno, so a person can act on it.
+
+use super::Change;
+
+/// What the kernel said, with the errno's name, number and meaning for IPVS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    pub const ENOENT: Errno = Errno(2);
+    pub const ESRCH: Errno = Errno(3);
+    pub const EEXIST: Errno = Errno(17);
+    pub const EINVAL: Errno = Errno(22);
+    pub const ERANGE: Errno = Errno(34);
+    pub const EPERM: Errno = Errno(1);
+    pub const ENOMEM: Errno = Errno(12);
+    pub const EAFNOSUPPORT: Errno = Errno(97);
+
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            1 => "EPERM",
+            2 => "ENOENT",
+            3 => "ESRCH",
+            12 => "ENOMEM",
+            17 => "EEXIST",
+            22 => "EINVAL",
+            34 => "ERANGE",
+            95 => "EOPNOTSUPP",
+            97 => "EAFNOSUPPORT",
+            _ => "errno",
+        }
+    }
+}
+
+impl std::fmt::Display for Errno {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name(), self.0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IpvsError {
+    /// The kernel refused one change.
+    #[error("cannot {} {}: {errno}{}", change.verb(), change.object(), hint(change, *errno))]
+    Refused { change: Box<Change>, errno: Errno },
+    /// A dump or query failed.
+    #[error("cannot read {what} from the kernel: {errno}")]
+    Query { what: String, errno: Errno },
+    /// The generic netlink socket or family is not there (ip_vs not loaded, not root).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The kernel sent something this module cannot read.
+    #[error("cannot decode the kernel's answer ({what}): {detail}")]
+    Decode { what: String, detail: String },
+    /// Socket I/O failed.
+    #[error("netlink I/O failed ({what}): {detail}")]
+    Io { what: String, detail: String },
+}
+
+/// What the kernel's errno most likely means for this change (ip_vs_ctl.c's reasons).
+fn hint(change: &Change, errno: Errno) -> String {
+    let text = match (change, errno) {
+        (Change::AddService(s) | Change::EditService(s), Errno::ENOENT) => format!(
+            ": the kernel has no scheduler `{}` (module ip_vs_{} missing){}",
+            s.scheduler,
+            s.scheduler,
+            s.pe.as_ref().map(|pe| format!(" or no persistence engine `{pe}`")).unwrap_or_default()
+        ),
+        (Change::AddService(_) | Change::AddDest(..), Errno::EEXIST) => ": it exists already".to_string(),
+        (Change::EditService(_) | Change::DelService(_) | Change::AddDest(..), Errno::ESRCH) => {
+            ": the service does not exist".to_string()
+        }
+        (Change::EditDest(..) | Change::DelDest(..), Errno::ENOENT) => ": the real server does not exist".to_string(),
+        (Change::AddDest(..) | Change::EditDest(..), Errno::ERANGE) => {
+            ": weight above 2147483647, or lower threshold above upper".to_string()
+        }
+        (Change::AddDest(..) | Change::EditDest(..), Errno::EINVAL) => {
+            ": only tunnel real servers may differ in address family from their service".to_string()
+        }
+        (_, Errno::EPERM) => ": needs CAP_NET_ADMIN (run as root)".to_string(),
+        _ => String::new(),
+    };
+    text
+}
+
+/// A list of changes stopped at one the kernel refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} (after {applied} of {total} changes)")]
+pub struct ApplyError {
+    /// How many changes took effect before the refused one.
+    pub applied: usize,
+    pub total: usize,
+    pub error: IpvsError,
+}
