@@ -11,3 +11,4 @@ pub mod ipvs;
 pub mod ipvsadm;
 pub mod logging;
 pub mod run;
+pub mod status;

@@ -9,6 +9,7 @@ mod api;
 mod change;
 mod error;
 pub mod family;
+pub mod netlink;
 mod scheduler;
 mod snapshot;
 mod table;

@@ -1,0 +1,1 @@
+//! The IPVS generic netlink client: every command of include/uapi/linux/ip_vs.h.

@@ -1,0 +1,1 @@
+//! `lvs-agent status`: the kernel's IPVS table in `ipvsadm -Ln`'s layout, or as JSON.
