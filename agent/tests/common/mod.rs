@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod tables;
+
 use lvs_agent::config::{self, ConfigError, Diagnostic, Loaded, Position};
 use std::path::Path;
 
