@@ -1,8 +1,11 @@
 //! Subcommands, one file each.
 
+mod apply;
 mod check;
+mod director;
 mod export;
 mod import;
+mod status;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -61,6 +64,20 @@ enum Command {
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
     },
+    /// Print the changes that `apply` would send to the kernel's IPVS table, like a diff:
+    /// `+` add, `~` edit, `-` delete. Sends nothing.
+    Plan {
+        /// A director's RON file.
+        file: PathBuf,
+    },
+    /// Bring the kernel's IPVS table to what a director's config says, printing each change.
+    /// If the kernel refuses one, the changes made before it are undone.
+    Apply {
+        /// A director's RON file.
+        file: PathBuf,
+    },
+    /// Print the kernel's IPVS table in the layout of `ipvsadm -Ln`.
+    Status(status::Args),
     /// Print the IPVS part of a config in another tool's format.
     Export {
         #[arg(value_enum)]
@@ -76,6 +93,11 @@ enum Format {
     Ipvsadm,
 }
 
+/// The kernel's IPVS, over generic netlink.
+fn kernel() -> anyhow::Result<Box<dyn lvs_agent::ipvs::Ipvs>> {
+    Ok(Box::new(lvs_agent::ipvs::netlink::IpvsNetlink::connect()?))
+}
+
 /// Runs the command line and returns the exit status.
 pub fn run() -> i32 {
     let cli = Cli::parse();
@@ -85,6 +107,9 @@ pub fn run() -> i32 {
             import::run(file.as_deref(), strict, output.as_deref())
         }
         Command::Export { format: Format::Ipvsadm, file } => Ok(export::run(&file)),
+        Command::Plan { file } => apply::plan(&file, kernel),
+        Command::Apply { file } => apply::apply(&file, kernel),
+        Command::Status(args) => status::run(&args, kernel),
         Command::Run { config, state_dir, log_level, run_dir } => Ok(lvs_agent::run::run(&lvs_agent::run::Options {
             config,
             state_dir,

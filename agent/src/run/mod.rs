@@ -1,7 +1,7 @@
 //! `lvs-agent run`: the agent itself, started and restarted by PID 1.
-//! For now it loads the config, checks that the kernel side it needs is there
-//! (the IPVS generic netlink family on a director), says it is ready, and waits
-//! to be stopped; applying the config comes with the IPVS and network issues.
+//! For now it loads the config, programs a director's IPVS table, says it is
+//! ready, and waits to be stopped; the network, probes and reloads come with
+//! their issues.
 
 use crate::config::{self, file::LogLevel, model::Role};
 use nix::sys::signal::{SigSet, Signal};
@@ -57,11 +57,8 @@ pub fn run(opts: &Options) -> i32 {
     let state_dir = opts.state_dir.clone().unwrap_or_else(|| loaded.model.state_dir.clone());
     crate::note!(info, "config {}: {}, state in {}", opts.config.display(), loaded.model.role.name(), state_dir.display());
 
-    if let Role::Director(_) = &loaded.model.role {
-        match crate::ipvs::family::resolve() {
-            Ok(id) => crate::note!(info, "IPVS generic netlink family id={id}"),
-            Err(e) => crate::note!(error, "{e}"),
-        }
+    if let Role::Director(director) = &loaded.model.role {
+        apply_director(director);
     }
 
     mark_ready(&opts.run_dir);
@@ -80,6 +77,28 @@ pub fn run(opts: &Options) -> i32 {
                 return 1;
             }
         }
+    }
+}
+
+/// Programs the director's IPVS table once. A refusal is logged and the agent
+/// stays up: the kernel keeps the table it had (sync undoes partial changes).
+fn apply_director(director: &crate::config::model::Director) {
+    use crate::ipvs::{netlink::IpvsNetlink, Ownership};
+    let mut kernel = match IpvsNetlink::connect() {
+        Ok(k) => k,
+        Err(e) => return crate::note!(error, "{e}"),
+    };
+    crate::note!(info, "IPVS generic netlink family id={}", kernel.family_id());
+    let owns = if director.own_whole_table { Ownership::WholeTable } else { Ownership::NamedServices };
+    match crate::ipvs::sync(&mut kernel, &director.table(), owns) {
+        Ok(changes) if changes.is_empty() => crate::note!(info, "IPVS table already as configured"),
+        Ok(changes) => {
+            for c in &changes {
+                crate::note!(debug, "{c}");
+            }
+            crate::note!(info, "IPVS table applied: {} changes", changes.len());
+        }
+        Err(e) => crate::note!(error, "IPVS table not applied: {e}"),
     }
 }
 

@@ -1,0 +1,48 @@
+//! `lvs-agent plan` and `lvs-agent apply`: the changes between a director's
+//! config and the kernel's table, printed like a diff, and sent.
+
+use super::EXIT_FAILED;
+use lvs_agent::ipvs::{self, Change, Ipvs};
+use std::path::Path;
+
+fn count(n: usize) -> String {
+    format!("{n} change{}", if n == 1 { "" } else { "s" })
+}
+
+fn print_changes(changes: &[Change]) {
+    for c in changes {
+        println!("{c}");
+    }
+}
+
+pub fn plan(file: &Path, kernel: impl FnOnce() -> anyhow::Result<Box<dyn Ipvs>>) -> anyhow::Result<i32> {
+    let director = match super::director::load(file, "plan") {
+        Ok(d) => d,
+        Err(status) => return Ok(status),
+    };
+    let observed = kernel()?.dump()?;
+    let changes = ipvs::plan(&director.table(), &observed, super::director::ownership(&director));
+    print_changes(&changes);
+    println!("{}", if changes.is_empty() { "no changes".to_string() } else { count(changes.len()) });
+    Ok(0)
+}
+
+pub fn apply(file: &Path, kernel: impl FnOnce() -> anyhow::Result<Box<dyn Ipvs>>) -> anyhow::Result<i32> {
+    let director = match super::director::load(file, "apply") {
+        Ok(d) => d,
+        Err(status) => return Ok(status),
+    };
+    let mut kernel = kernel()?;
+    match ipvs::sync(kernel.as_mut(), &director.table(), super::director::ownership(&director)) {
+        Ok(changes) if changes.is_empty() => println!("no changes"),
+        Ok(changes) => {
+            print_changes(&changes);
+            println!("applied {}", count(changes.len()));
+        }
+        Err(e) => {
+            eprintln!("lvs-agent: {}: {e}", file.display());
+            return Ok(EXIT_FAILED);
+        }
+    }
+    Ok(0)
+}

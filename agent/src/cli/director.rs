@@ -1,0 +1,33 @@
+//! Reading a config that must be a director's, for the subcommands that work on
+//! its IPVS table.
+
+use super::EXIT_INVALID;
+use lvs_agent::config::{self, model::{Director, Role}};
+use lvs_agent::ipvs::Ownership;
+use std::path::Path;
+
+/// The director, or the exit status after the reason has been printed.
+pub fn load(file: &Path, doing: &str) -> Result<Director, i32> {
+    let loaded = config::load(file).map_err(|e| {
+        eprintln!("{e}");
+        EXIT_INVALID
+    })?;
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
+    match loaded.model.role {
+        Role::Director(d) => Ok(d),
+        Role::RealServer(_) => {
+            eprintln!("{}: a real server has no IPVS rules to {doing}", file.display());
+            Err(EXIT_INVALID)
+        }
+    }
+}
+
+pub fn ownership(d: &Director) -> Ownership {
+    if d.own_whole_table {
+        Ownership::WholeTable
+    } else {
+        Ownership::NamedServices
+    }
+}
