@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 const BOOT: Duration = Duration::from_secs(90);
 
 /// What the lab director image carries besides the product: busybox and the lab script.
-fn director_extras() -> Vec<(PathBuf, &'static str)> {
+fn director_extras() -> Vec<(PathBuf, String)> {
     vec![
-        (busybox().unwrap_or_else(|e| panic!("{e}")), "/bin/busybox"),
-        (lvs_tests::repo_root().join("tests/lab/kill-agent.sh"), "/lab/kill-agent.sh"),
+        (busybox().unwrap_or_else(|e| panic!("{e}")), "/bin/busybox".into()),
+        (lvs_tests::repo_root().join("tests/lab/kill-agent.sh"), "/lab/kill-agent.sh".into()),
     ]
 }
 

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use lvs_tests::lab::debs::{lock_path, resolve_pin, Lock};
-use lvs_tests::lab::{LabError, GUEST_TOOLS_PACKAGES, OVMF_PACKAGES, QEMU_PACKAGES};
+use lvs_tests::lab::{LabError, GUEST_TOOLS_PACKAGES, IPVSADM_PACKAGES, OVMF_PACKAGES, QEMU_PACKAGES};
 
 fn main() -> ExitCode {
     match relock() {
@@ -25,6 +25,7 @@ fn relock() -> Result<(), LabError> {
         ("qemu", QEMU_PACKAGES),
         ("ovmf", OVMF_PACKAGES),
         ("guest-tools", GUEST_TOOLS_PACKAGES),
+        ("ipvsadm", IPVSADM_PACKAGES),
     ] {
         for package in packages {
             let pin = resolve_pin(group, package, &mut updated)?;

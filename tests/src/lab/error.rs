@@ -86,6 +86,10 @@ pub enum LabError {
         what: String,
         message: String,
     },
+
+    /// A guest's captured output (ttyS1) lacks what a test asked for.
+    #[error("captured output: {message}\n--- capture ---\n{capture}\n--- end ---")]
+    Capture { message: String, capture: String },
 }
 
 // `cargo test` prints a test's `Err` with `{:?}`; the derived Debug would bury

@@ -38,7 +38,7 @@ fn image_binary() -> Result<PathBuf> {
 
 /// Builds an image named `name` for `config` (a path relative to the repo),
 /// with `extras` as (source, path in the image). Output under target/lab-images/.
-pub fn build(name: &str, config: &str, extras: &[(PathBuf, &str)]) -> Result<Image> {
+pub fn build(name: &str, config: &str, extras: &[(PathBuf, String)]) -> Result<Image> {
     let dir = repo().join("target/lab-images").join(name);
     let mut cmd = Command::new(image_binary()?);
     cmd.current_dir(repo())
@@ -59,6 +59,30 @@ pub fn build(name: &str, config: &str, extras: &[(PathBuf, &str)]) -> Result<Ima
         disk: dir.join("disk.img"),
         dir,
     })
+}
+
+/// An extra that makes `/bin/lvs-agent` in a test image a symlink to `/init`,
+/// so guest scripts call the command line by its name (the agent is the
+/// command line whenever it is not PID 1). `lvs-image build` copies a host
+/// symlink as a symlink but first checks that it resolves on the host, so the
+/// link is relative (`../init`) and sits in a host folder laid out like the
+/// image, where `init` is the static agent.
+pub fn agent_cli_link() -> Result<(PathBuf, String)> {
+    let tree = repo().join("target/lab-images/agent-cli-link");
+    let io = |what: &str, e| LabError::io(format!("{what} in {}", tree.display()), e);
+    std::fs::create_dir_all(tree.join("bin")).map_err(|e| io("creating bin/", e))?;
+    for (link, target) in [(tree.join("init"), agent_binary()?), (tree.join("bin/lvs-agent"), PathBuf::from("../init"))] {
+        if std::fs::read_link(&link).ok().as_ref() != Some(&target) {
+            let _ = std::fs::remove_file(&link);
+            // Another test process may have made the same link meanwhile.
+            if let Err(e) = std::os::unix::fs::symlink(&target, &link) {
+                if std::fs::read_link(&link).ok().as_ref() != Some(&target) {
+                    return Err(io("linking", e));
+                }
+            }
+        }
+    }
+    Ok((tree.join("bin/lvs-agent"), "/bin/lvs-agent".into()))
 }
 
 /// `lvs-image set-config DISK CONFIG`.

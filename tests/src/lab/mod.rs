@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod capture;
 mod client;
 mod command;
 mod console;
@@ -32,9 +33,10 @@ mod require;
 mod testbed;
 mod vm;
 
+pub use capture::{Section, Sections};
 pub use client::{ensure_lab_address, HttpResponse};
 pub use error::{LabError, Result, TAIL_LINES};
-pub use guest_tools::{busybox, GUEST_TOOLS_PACKAGES};
+pub use guest_tools::{busybox, ipvsadm_extras, GUEST_TOOLS_PACKAGES, IPVSADM_PACKAGES};
 pub use netns::Netns;
 pub use qemu::{Ovmf, Qemu, OVMF_PACKAGES, QEMU_PACKAGES};
 pub use require::require;

@@ -16,6 +16,7 @@ use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::Signal;
 
+use super::capture::Sections;
 use super::console::{Console, WaitEnd};
 use super::error::{LabError, Result};
 use super::qemu::Ovmf;
@@ -59,6 +60,9 @@ pub struct VmSpec {
     pub extra_args: Vec<String>,
     /// qemu is killed after this long whatever the test does (default 300 s).
     pub max_runtime: Duration,
+    /// A second serial port (the guest's /dev/ttyS1) written to
+    /// `<log dir>/<vm>.ttyS1`: see [`VmSpec::capture`].
+    pub capture: bool,
 }
 
 impl VmSpec {
@@ -70,6 +74,7 @@ impl VmSpec {
             nics: Vec::new(),
             extra_args: Vec::new(),
             max_runtime: Duration::from_secs(300),
+            capture: false,
         }
     }
 
@@ -128,6 +133,16 @@ impl VmSpec {
         self.max_runtime = limit;
         self
     }
+
+    /// Gives the guest a second serial port, /dev/ttyS1, that qemu writes to
+    /// `<log dir>/<vm>.ttyS1` on the host. Guest scripts write command output
+    /// there, framed by `tests/lab/capture.sh`, where no kernel or agent log
+    /// line can interleave with it; read it with [`Vm::captured`] or
+    /// [`Vm::sections`].
+    pub fn capture(mut self) -> VmSpec {
+        self.capture = true;
+        self
+    }
 }
 
 /// Lets `kill()` and Drop wake the supervisor thread at once.
@@ -159,6 +174,7 @@ pub struct Vm {
     pid: u32,
     macs: Vec<String>,
     log_path: PathBuf,
+    capture_path: Option<PathBuf>,
     started: Instant,
     console: Arc<Console>,
     control: Arc<Control>,
@@ -197,7 +213,10 @@ impl Vm {
                 ))
             })?;
 
-        let (mut cmd, macs) = qemu_command(lab, &spec)?;
+        let capture_path = spec
+            .capture
+            .then(|| lab.log_dir().join(format!("{}.ttyS1", spec.name)));
+        let (mut cmd, macs) = qemu_command(lab, &spec, capture_path.as_deref())?;
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -245,6 +264,7 @@ impl Vm {
             pid,
             macs,
             log_path,
+            capture_path,
             started,
             console,
             control,
@@ -291,6 +311,30 @@ impl Vm {
 
     pub fn log_path(&self) -> &Path {
         &self.log_path
+    }
+
+    /// The host file the guest's /dev/ttyS1 goes to, if the spec asked for
+    /// [`VmSpec::capture`].
+    pub fn capture_path(&self) -> Option<&Path> {
+        self.capture_path.as_deref()
+    }
+
+    /// Everything the guest wrote to /dev/ttyS1 so far, `\r\n` read as `\n`.
+    /// qemu writes each byte as the guest sends it, so after
+    /// [`Vm::wait_exit`] this is all of it.
+    pub fn captured(&self) -> Result<String> {
+        let path = self.capture_path.as_deref().ok_or_else(|| LabError::Spec {
+            vm: self.name.clone(),
+            message: "no capture port: build the VmSpec with .capture()".into(),
+        })?;
+        let raw = std::fs::read(path).map_err(|e| LabError::io(format!("VM {}: reading {}", self.name, path.display()), e))?;
+        Ok(super::capture::clean(&raw))
+    }
+
+    /// [`Vm::captured`], split into the `=== BEGIN`/`=== END` sections the
+    /// guest script wrote.
+    pub fn sections(&self) -> Result<Sections> {
+        Sections::parse(&self.captured()?)
     }
 
     /// When qemu was started.
@@ -482,7 +526,7 @@ fn describe_exit(status: ExitStatus) -> String {
 }
 
 /// qemu's command line for `spec`; creates the taps its bridge NICs need.
-fn qemu_command(lab: &Lab, spec: &VmSpec) -> Result<(Command, Vec<String>)> {
+fn qemu_command(lab: &Lab, spec: &VmSpec, capture: Option<&Path>) -> Result<(Command, Vec<String>)> {
     let spec_err = |message: String| LabError::Spec {
         vm: spec.name.clone(),
         message,
@@ -497,6 +541,12 @@ fn qemu_command(lab: &Lab, spec: &VmSpec) -> Result<(Command, Vec<String>)> {
         .args(["-nodefaults", "-no-user-config", "-nographic"])
         .args(["-serial", "stdio"])
         .arg("-no-reboot");
+    if let Some(path) = capture {
+        // The second -serial is COM2 (0x2f8, IRQ 3): the guest's ttyS1.
+        let mut chardev = std::ffi::OsString::from("file,id=capture,path=");
+        chardev.push(qemu_escape(path));
+        cmd.arg("-chardev").arg(chardev).args(["-serial", "chardev:capture"]);
+    }
 
     match &spec.boot {
         Boot::Kernel {
