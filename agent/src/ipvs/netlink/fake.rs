@@ -1,0 +1,363 @@
+//! A fake kernel behind the [`Transport`] seam: it decodes our requests, keeps a
+//! table with ip_vs_ctl.c's errnos, and answers the way netlink does (one ack or
+//! error per message of a datagram, each in its own datagram; dumps as data
+//! messages and NLMSG_DONE; errors echo the whole request, as without
+//! NETLINK_CAP_ACK). It tests the client's batching and matching, not the bytes:
+//! those are in fixtures.rs.
+
+use super::attrs::*;
+use super::batch::Transport;
+use super::wire::{self, parse_requests};
+use super::{config, daemon, dest, service, Request};
+use crate::ipvs::{Dest, Errno, Scheduler, Service, SyncDaemon, Timeouts};
+use neli::consts::nl::NlmF;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+const PORT_ID: u32 = 0x1234;
+
+#[derive(Default)]
+pub struct State {
+    pub services: Vec<(Service, Vec<Dest>)>,
+    pub timeouts: Timeouts,
+    pub daemons: Vec<SyncDaemon>,
+    /// Every request the fake processed, in order.
+    pub processed: Vec<Request>,
+    pub sends: usize,
+    outbox: VecDeque<Vec<u8>>,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeKernel(pub Arc<Mutex<State>>);
+
+fn header(len: usize, ty: u16, flags: u16, seq: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(&(len as u32).to_ne_bytes());
+    out.extend_from_slice(&ty.to_ne_bytes());
+    out.extend_from_slice(&flags.to_ne_bytes());
+    out.extend_from_slice(&seq.to_ne_bytes());
+    out.extend_from_slice(&PORT_ID.to_ne_bytes());
+    out
+}
+
+impl State {
+    fn service_mut(&mut self, key: &crate::ipvs::ServiceKey) -> Result<&mut (Service, Vec<Dest>), i32> {
+        self.services.iter_mut().find(|(s, _)| s.key == *key).ok_or(Errno::ESRCH.0)
+    }
+
+    fn check_dest(d: &Dest) -> Result<(), i32> {
+        if d.weight > i32::MAX as u32 || d.lower_threshold > d.upper_threshold {
+            return Err(Errno::ERANGE.0);
+        }
+        Ok(())
+    }
+
+    /// The kernel's answer: reply messages (cmd, attributes) or an errno.
+    fn handle(&mut self, req: &Request) -> Result<Vec<(u8, Vec<wire::Attr>)>, i32> {
+        self.processed.push(req.clone());
+        let none = Ok(Vec::new());
+        match req {
+            Request::NewService(s) => {
+                if matches!(&s.scheduler, Scheduler::Other(_)) {
+                    return Err(Errno::ENOENT.0);
+                }
+                if self.service_mut(&s.key).is_ok() {
+                    return Err(Errno::EEXIST.0);
+                }
+                self.services.push((s.clone(), Vec::new()));
+                none
+            }
+            Request::SetService(s) => {
+                self.service_mut(&s.key)?.0 = s.clone();
+                none
+            }
+            Request::DelService(k) => {
+                self.service_mut(k)?;
+                self.services.retain(|(s, _)| s.key != *k);
+                none
+            }
+            Request::NewDest(k, d) => {
+                let (_, dests) = self.service_mut(k)?;
+                Self::check_dest(d)?;
+                if dests.iter().any(|x| x.addr == d.addr) {
+                    return Err(Errno::EEXIST.0);
+                }
+                dests.push(*d);
+                none
+            }
+            Request::SetDest(k, d) => {
+                let (_, dests) = self.service_mut(k)?;
+                Self::check_dest(d)?;
+                *dests.iter_mut().find(|x| x.addr == d.addr).ok_or(Errno::ENOENT.0)? = *d;
+                none
+            }
+            Request::DelDest(k, a) => {
+                let (_, dests) = self.service_mut(k)?;
+                let before = dests.len();
+                dests.retain(|x| x.addr != *a);
+                if dests.len() == before {
+                    return Err(Errno::ENOENT.0);
+                }
+                none
+            }
+            Request::NewDaemon(d) => {
+                if self.daemons.iter().any(|x| x.state == d.state) {
+                    return Err(Errno::EEXIST.0);
+                }
+                self.daemons.push(d.clone());
+                none
+            }
+            Request::DelDaemon(st) => {
+                let before = self.daemons.len();
+                self.daemons.retain(|x| x.state != *st);
+                if self.daemons.len() == before {
+                    return Err(Errno::ESRCH.0);
+                }
+                none
+            }
+            Request::SetConfig(t) => {
+                for (cur, new) in [
+                    (&mut self.timeouts.tcp, t.tcp),
+                    (&mut self.timeouts.tcp_fin, t.tcp_fin),
+                    (&mut self.timeouts.udp, t.udp),
+                ] {
+                    if new != 0 {
+                        *cur = new;
+                    }
+                }
+                none
+            }
+            Request::Zero(Some(k)) => self.service_mut(k).map(|_| Vec::new()),
+            Request::Zero(None) => none,
+            Request::Flush => {
+                self.services.clear();
+                none
+            }
+            Request::GetInfo => Ok(vec![(
+                IPVS_CMD_SET_INFO,
+                vec![
+                    wire::u32(IPVS_INFO_ATTR_VERSION, 0x010201).unwrap(),
+                    wire::u32(IPVS_INFO_ATTR_CONN_TAB_SIZE, 4096).unwrap(),
+                ],
+            )]),
+            Request::GetConfig => Ok(vec![(IPVS_CMD_SET_CONFIG, config::timeout_attrs(&self.timeouts).unwrap())]),
+            Request::GetService(k) => {
+                let s = self.service_mut(k)?.0.clone();
+                Ok(vec![(IPVS_CMD_NEW_SERVICE, vec![service::full_nest(&s).unwrap()])])
+            }
+            Request::DumpServices => Ok(self
+                .services
+                .iter()
+                .map(|(s, _)| (IPVS_CMD_NEW_SERVICE, vec![service::full_nest(s).unwrap()]))
+                .collect()),
+            // ip_vs_genl_dump_dests: an unknown service is an empty dump, not an error.
+            Request::DumpDests(k) => Ok(self
+                .service_mut(k)
+                .map(|(_, dests)| dests.clone())
+                .unwrap_or_default()
+                .iter()
+                .map(|d| (IPVS_CMD_NEW_DEST, vec![dest::full_nest(d).unwrap()]))
+                .collect()),
+            Request::DumpDaemons => Ok(self
+                .daemons
+                .iter()
+                .map(|d| (IPVS_CMD_NEW_DAEMON, vec![daemon::full_nest(d).unwrap()]))
+                .collect()),
+        }
+    }
+}
+
+impl Transport for FakeKernel {
+    fn send(&mut self, buf: &[u8]) -> io::Result<()> {
+        let mut st = self.0.lock().unwrap();
+        st.sends += 1;
+        let frames = parse_requests(buf).map_err(|e| io::Error::other(e.to_string()))?;
+        let mut offset = 0;
+        for frame in frames {
+            let len = u32::from_ne_bytes(buf[offset..offset + 4].try_into().unwrap()) as usize;
+            let raw = buf[offset..offset + len].to_vec();
+            offset += len;
+            let family = frame.family;
+            let req = Request::decode(&frame).map_err(|e| io::Error::other(e.to_string()))?;
+            let dump = frame.flags.contains(NlmF::DUMP);
+            let result = st.handle(&req);
+            // Like netlink_dump, pack messages into datagrams of at most 32 KiB.
+            let mut data = Vec::new();
+            if let Ok(replies) = &result {
+                let flags = if dump { NlmF::MULTI } else { NlmF::empty() };
+                for (cmd, attrs) in replies.clone() {
+                    let mut one = Vec::new();
+                    wire::encode_message(&mut one, family, flags, frame.seq, cmd, attrs).unwrap();
+                    if data.len() + one.len() > 32 * 1024 {
+                        st.outbox.push_back(std::mem::take(&mut data));
+                    }
+                    data.extend(one);
+                }
+            }
+            match (result, dump) {
+                (Ok(_), true) => {
+                    data.extend(header(20, 3, 0x2, frame.seq)); // NLMSG_DONE, NLM_F_MULTI
+                    data.extend(0i32.to_ne_bytes());
+                    st.outbox.push_back(data);
+                }
+                (Ok(_), false) => {
+                    if !data.is_empty() {
+                        st.outbox.push_back(data);
+                    }
+                    if frame.flags.contains(NlmF::ACK) {
+                        let mut ack = header(36, 2, 0x100, frame.seq); // NLMSG_ERROR, NLM_F_CAPPED
+                        ack.extend(0i32.to_ne_bytes());
+                        ack.extend_from_slice(&raw[..16]);
+                        st.outbox.push_back(ack);
+                    }
+                }
+                (Err(errno), _) => {
+                    let mut err = header(20 + raw.len(), 2, 0, frame.seq);
+                    err.extend((-errno).to_ne_bytes());
+                    err.extend_from_slice(&raw);
+                    st.outbox.push_back(err);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut st = self.0.lock().unwrap();
+        // Nothing queued: a real socket would block forever; fail the test instead.
+        let d = st.outbox.pop_front().ok_or_else(|| io::Error::from(io::ErrorKind::WouldBlock))?;
+        buf[..d.len()].copy_from_slice(&d);
+        Ok(d.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::netlink::{IpvsNetlink, MAX_BATCH_MESSAGES};
+    use crate::ipvs::{
+        ApplyError, Change, Forward, Ipvs, IpvsError, Protocol, ServiceKey, SyncState, Table, VirtualService,
+    };
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+    fn client() -> (IpvsNetlink, FakeKernel) {
+        let fake = FakeKernel::default();
+        (IpvsNetlink::with_transport(Box::new(fake.clone()), 0x1d), fake)
+    }
+
+    fn key(i: u32) -> ServiceKey {
+        let ip = Ipv4Addr::from(0xc000_0200 + (i >> 8)); // 192.0.2.x and up
+        ServiceKey::Inet { protocol: Protocol::Tcp, addr: SocketAddr::new(IpAddr::V4(ip), 1000 + (i & 0xff) as u16) }
+    }
+
+    fn big_table(services: u32, dests: u32) -> Vec<Change> {
+        let mut out = vec![Change::SetTimeouts(Timeouts { tcp: 900, tcp_fin: 120, udp: 300 })];
+        for i in 0..services {
+            out.push(Change::AddService(Service::new(key(i))));
+            for j in 0..dests {
+                let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + j)), 80);
+                out.push(Change::AddDest(key(i), Dest { forward: Forward::Nat, ..Dest::new(addr) }));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn eleven_thousand_changes_go_in_batches_and_read_back() {
+        let (mut c, fake) = client();
+        let changes = big_table(1000, 10);
+        c.apply(&changes).unwrap();
+        let st = fake.0.lock().unwrap();
+        assert_eq!(st.processed.len(), changes.len());
+        assert_eq!(st.sends, changes.len().div_ceil(MAX_BATCH_MESSAGES));
+        drop(st);
+
+        let snap = c.snapshot().unwrap();
+        assert_eq!(snap.services.len(), 1000);
+        assert!(snap.services.iter().all(|s| s.dests.len() == 10));
+        assert_eq!(snap.timeouts, Timeouts { tcp: 900, tcp_fin: 120, udp: 300 });
+        let table = snap.table();
+        let expected: Vec<VirtualService> = fake
+            .0
+            .lock()
+            .unwrap()
+            .services
+            .iter()
+            .map(|(s, d)| VirtualService { service: s.clone(), dests: d.clone() })
+            .collect();
+        assert_eq!(table, Table { services: expected, timeouts: snap.timeouts, daemons: vec![] });
+    }
+
+    #[test]
+    fn a_refused_change_names_itself_and_counts_only_the_acked_prefix() {
+        let (mut c, fake) = client();
+        let d1 = Dest::new("10.0.0.1:80".parse().unwrap());
+        let d2 = Dest::new("10.0.0.2:80".parse().unwrap());
+        let changes = vec![
+            Change::AddService(Service::new(key(0))),
+            Change::AddDest(key(0), d1),
+            Change::AddService(Service::new(key(0))), // EEXIST
+            Change::AddDest(key(0), d2),
+            Change::AddService(Service::new(key(1))),
+        ];
+        let ApplyError { applied, total, error } = c.apply(&changes).unwrap_err();
+        assert_eq!((applied, total), (2, 5));
+        let IpvsError::Refused { change, errno } = &error else { panic!("{error:?}") };
+        assert_eq!((**change).clone(), changes[2]);
+        assert_eq!(*errno, Errno::EEXIST);
+        let text = error.to_string();
+        assert!(text.contains("service TCP 192.0.2.0:1000") && text.contains("EEXIST"), "{text}");
+        // The rest of the batch was processed by the kernel all the same.
+        assert_eq!(fake.0.lock().unwrap().processed.len(), 5);
+        assert_eq!(fake.0.lock().unwrap().services.len(), 2);
+    }
+
+    #[test]
+    fn no_batch_follows_a_refused_one() {
+        let (mut c, fake) = client();
+        let mut changes = big_table(40, 9); // 401 changes: 4 batches
+        changes[5] = Change::DelService(key(999)); // ESRCH in the first batch
+        let err = c.apply(&changes).unwrap_err();
+        assert_eq!(err.applied, 5);
+        assert!(matches!(err.error, IpvsError::Refused { errno: Errno::ESRCH, .. }));
+        let st = fake.0.lock().unwrap();
+        assert_eq!(st.sends, 1);
+        assert_eq!(st.processed.len(), MAX_BATCH_MESSAGES);
+    }
+
+    #[test]
+    fn a_failure_in_a_later_batch_counts_the_earlier_batches() {
+        let (mut c, _) = client();
+        let mut changes = big_table(40, 9);
+        let bad = MAX_BATCH_MESSAGES + 7;
+        let Change::AddDest(k, d) = changes[bad].clone() else { panic!() };
+        changes[bad] = Change::AddDest(k, Dest { lower_threshold: 5, upper_threshold: 1, ..d });
+        let err = c.apply(&changes).unwrap_err();
+        assert_eq!(err.applied, bad);
+        assert!(matches!(err.error, IpvsError::Refused { errno: Errno::ERANGE, .. }));
+    }
+
+    #[test]
+    fn single_commands() {
+        let (mut c, _) = client();
+        assert_eq!(c.info().unwrap().version_string(), "1.2.1");
+        assert_eq!(c.service(&key(0)).unwrap(), None, "ESRCH reads as absent");
+        assert!(c.dests(&key(0)).unwrap().is_empty());
+        assert!(c.zero(Some(&key(0))).unwrap_err().to_string().contains("ESRCH"));
+        c.apply(&[Change::AddService(Service::new(key(0)))]).unwrap();
+        assert_eq!(c.service(&key(0)).unwrap().unwrap().service, Service::new(key(0)));
+        c.zero(Some(&key(0))).unwrap();
+        c.zero(None).unwrap();
+        let d = SyncDaemon { state: SyncState::Backup, interface: "eth1".into(), sync_id: 9 };
+        c.start_daemon(&d).unwrap();
+        assert_eq!(c.daemons().unwrap(), vec![d.clone()]);
+        let again = c.start_daemon(&d).unwrap_err();
+        assert!(matches!(again, IpvsError::Refused { errno: Errno::EEXIST, .. }), "{again}");
+        c.stop_daemon(SyncState::Backup).unwrap();
+        c.set_timeouts(Timeouts { tcp: 0, tcp_fin: 0, udp: 77 }).unwrap();
+        assert_eq!(c.timeouts().unwrap().udp, 77);
+        c.flush().unwrap();
+        assert!(c.services().unwrap().is_empty());
+    }
+}
