@@ -10,5 +10,6 @@ pub mod init;
 pub mod ipvs;
 pub mod ipvsadm;
 pub mod logging;
+pub mod net;
 pub mod run;
 pub mod status;

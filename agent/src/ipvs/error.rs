@@ -76,7 +76,10 @@ fn hint(change: &Change, errno: Errno) -> String {
             ": weight above 2147483647, or lower threshold above upper".to_string()
         }
         (Change::AddDest(..) | Change::EditDest(..), Errno::EINVAL) => {
-            ": only tunnel real servers may differ in address family from their service".to_string()
+            ": the address is not unicast for this host (with no interface up, not even lo, the \
+             kernel takes every IPv4 address for broadcast), a GUE tunnel has no port, or the \
+             address family differs from the service's without tunnel forwarding"
+                .to_string()
         }
         (_, Errno::EPERM) => ": needs CAP_NET_ADMIN (run as root)".to_string(),
         _ => String::new(),

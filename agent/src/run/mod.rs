@@ -57,6 +57,9 @@ pub fn run(opts: &Options) -> i32 {
     let state_dir = opts.state_dir.clone().unwrap_or_else(|| loaded.model.state_dir.clone());
     crate::note!(info, "config {}: {}, state in {}", opts.config.display(), loaded.model.role.name(), state_dir.display());
 
+    if let Err(e) = crate::net::loopback::up() {
+        crate::note!(error, "{e}");
+    }
     if let Role::Director(director) = &loaded.model.role {
         apply_director(director);
     }
