@@ -9,7 +9,7 @@ OUT    := out
 CONFIG    ?= examples/001-dr-wrr-director.ron
 IMAGE_OUT ?= $(OUT)/img
 
-.PHONY: help setup build static tools image run image-lock lab-lock boot-table test lint unit demo clean
+.PHONY: help setup build static tools image run image-lock lab-lock boot-table test lint unit bench demo clean
 
 help:
 	@echo "make setup   fetch crates and the musl target (falls back to static glibc later if it cannot)"
@@ -19,6 +19,7 @@ help:
 	@echo "make run     build and boot that image under qemu, console on this terminal (DISK=1: disk.img under OVMF)"
 	@echo "make test    lint, then unit, host and lab tests (the lab needs root; it fetches qemu and the kernel)"
 	@echo "make boot-table  the boot timings from the last make test's lab logs"
+	@echo "make bench   time lvs-agent apply against ipvsadm -R and one ipvsadm per rule in one VM (root; minutes)"
 	@echo "make image-lock / lab-lock  re-pin the Debian kernel / the lab's qemu, OVMF and busybox"
 	@echo "make demo    check every example, and show import/export with ipvsadm rules"
 	@echo "make clean   remove build output"
@@ -70,6 +71,10 @@ unit: tools
 	$(CARGO) test --workspace
 
 test: lint unit
+
+# Not a test: prints times and ratios (BENCH_SERVICES, BENCH_DESTS scale it).
+bench: tools
+	$(CARGO) run -q --release -p lvs-tests --bin bench
 
 demo: build
 	@echo "== lvs-agent check examples/*.ron (the 8099 example is refused on purpose)"

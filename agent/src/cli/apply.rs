@@ -9,10 +9,11 @@ fn count(n: usize) -> String {
     format!("{n} change{}", if n == 1 { "" } else { "s" })
 }
 
+/// One write for the lot: stdout is line-buffered, and a big table has thousands of lines.
 fn print_changes(changes: &[Change]) {
-    for c in changes {
-        println!("{c}");
-    }
+    use std::io::Write;
+    let text: String = changes.iter().map(|c| format!("{c}\n")).collect();
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 pub fn plan(file: &Path, kernel: impl FnOnce() -> anyhow::Result<Box<dyn Ipvs>>) -> anyhow::Result<i32> {
