@@ -13,8 +13,9 @@ exec 3>/dev/ttyS1
 # any, as section NAME.stderr. Output is buffered in a file first so a
 # missing final newline can be marked (noeol) instead of gluing the END
 # line to it. Returns CMD's status. The host side is Vm::sections.
+# `local`: callers keep their own $name and $status.
 section() {
-    name=$1
+    local name=$1 status
     shift
     "$@" >/tmp/lab-out 2>/tmp/lab-err
     status=$?
@@ -26,7 +27,7 @@ section() {
 }
 
 lab_emit() {
-    noeol=
+    local noeol=
     if [ -s "$2" ] && [ -n "$($bb tail -c 1 "$2")" ]; then
         noeol=" noeol"
     fi
