@@ -63,6 +63,7 @@ fn real_ipvsadm_programs_and_lists_the_guest_kernel_table() {
         "-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 192.0.2.11:80 -g -w 2\n",
         "{all}"
     );
+    assert_eq!(text("sigblk"), "SigBlk:\t0000000000000000\n", "PID 1's children start with signals blocked\n{all}");
     // The kernel's defaults: nothing has set them.
     assert_eq!(text("timeout"), "Timeout (tcp tcpfin udp): 900 120 300\n", "{all}");
     // Nothing of the capture leaked onto the console, and no console line into the capture.

@@ -39,6 +39,27 @@ pub fn signals() -> SigSet {
     set
 }
 
+/// A command for a child of PID 1 that starts with no signal blocked.
+///
+/// PID 1 blocks its signals to read them from a signalfd, a child inherits the
+/// mask across exec, and std's Command does not reset it: a shell started with
+/// SIGCHLD blocked waits forever in `wait`, and one with SIGTERM blocked cannot
+/// be stopped at shutdown.
+fn child(program: &str, args: &[String]) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(program);
+    command.args(args);
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // sigprocmask, which is async-signal-safe, and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+                .map_err(std::io::Error::from)
+        });
+    }
+    command
+}
+
 /// The running agent's pid, if any; shared with shutdown.
 pub struct Running {
     pub agent: Option<Pid>,
@@ -145,7 +166,7 @@ impl Supervisor {
 
     fn start_agent(&self) -> Option<Pid> {
         let (program, args) = self.agent.split_first()?;
-        match Command::new(program).args(args).spawn() {
+        match child(program, args).spawn() {
             Ok(child) => {
                 let pid = Pid::from_raw(child.id() as i32);
                 let _ = std::fs::write(&self.pid_file, format!("{pid}\n"));
@@ -161,7 +182,7 @@ impl Supervisor {
 
     fn start_hook(&self) -> Option<Pid> {
         let (program, args) = self.run.as_ref()?.split_first()?;
-        match Command::new(program).args(args).spawn() {
+        match child(program, args).spawn() {
             Ok(child) => {
                 crate::note!(info, "run started: {}", self.run.as_ref()?.join(" "));
                 Some(Pid::from_raw(child.id() as i32))
