@@ -300,3 +300,43 @@ fn a_syntax_error_names_line_and_column() {
     let pos = errors[0].position.unwrap();
     assert_eq!(pos.line, 3, "{}", errors[0]);
 }
+
+#[test]
+fn workloads_are_checked_where_they_are_written() {
+    let real_server = |workloads: &str| {
+        format!(
+            r#"Appliance(
+    hostname: "rs1",
+    role: RealServer(mode: DirectRouting, vips: ["192.0.2.80"], workloads: [{workloads}]),
+)"#
+        )
+    };
+    let text = real_server(r#"Workload(command: "httpd", args: ["-f"])"#);
+    assert_error_at(&text, "\"httpd\"", "is not an absolute path");
+    let text = real_server(r#"Workload(command: "/bin/busybox"), Workload(command: "/bin/busybox", args: ["httpd"])"#);
+    assert_error_at(&text, "\"/bin/busybox\", args", "two workloads are named `busybox`");
+    let text = real_server(r#"Workload(command: "/bin/busybox", env: {"A=B": "c"})"#);
+    assert_error_at(&text, "{\"A=B\"", "holds `=`");
+
+    let ok = real_server(
+        r#"Workload(name: "web", command: "/bin/busybox", args: ["httpd", "-f", "-p", "80"], env: {"LANG": "C"}, restart: OnFailure, stop_timeout: "2s")"#,
+    );
+    let loaded = parse(&ok).unwrap_or_else(|e| panic!("{e}"));
+    let lvs_agent::config::model::Role::RealServer(rs) = loaded.model.role else { panic!() };
+    assert_eq!(rs.workloads[0].name, "web");
+    assert_eq!(rs.workloads[0].env, vec![("LANG".to_string(), "C".to_string())]);
+    assert_eq!(rs.workloads[0].stop_timeout, std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn ipvs_sysctls_keep_only_what_the_config_sets() {
+    let text = r#"Appliance(
+    role: Director(
+        services: [Service(address: "192.0.2.10:80", real_servers: [RealServer(address: "192.0.2.21")])],
+        ipvs_sysctls: IpvsSysctls(conntrack: true, sloppy_tcp: false),
+    ),
+)"#;
+    let loaded = parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let lvs_agent::config::model::Role::Director(d) = loaded.model.role else { panic!() };
+    assert_eq!(d.ipvs_sysctls, vec![("conntrack", true), ("sloppy_tcp", false)]);
+}

@@ -89,6 +89,28 @@ pub struct Director {
     /// does not name; otherwise it touches only its own services.
     #[serde(default, skip_serializing_if = "is_false")]
     pub own_whole_table: bool,
+    /// The `net.ipv4.vs.*` sysctls to set; those left out keep the kernel's value.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub ipvs_sysctls: IpvsSysctls,
+}
+
+/// `net.ipv4.vs.*` switches, each written as 1 or 0 when given.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpvsSysctls {
+    /// Keep netfilter connection tracking for IPVS connections (needed when
+    /// iptables NAT or conntrack rules must see NAT-forwarded traffic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conntrack: Option<bool>,
+    /// Drop connections to a real server that was removed, at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_nodest_conn: Option<bool>,
+    /// Expire persistence templates of a quiesced (weight 0) real server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_quiescent_template: Option<bool>,
+    /// Take over TCP connections from the middle (after a failover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sloppy_tcp: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -342,6 +364,46 @@ pub struct RealServerRole {
     pub gateway: Option<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<StaticHttp>,
+    /// Programs of the image to run and keep running (nginx, busybox httpd, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<Workload>,
+}
+
+/// A program the agent runs, restarts with backoff when it exits, and stops at shutdown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// A name for logs; the command's file name when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Absolute path of the program in the image.
+    pub command: PathBuf,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// The environment, and nothing else: `{"KEY": "value"}`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub restart: Restart,
+    /// How long SIGTERM has before SIGKILL at shutdown.
+    #[serde(default = "stop_timeout", skip_serializing_if = "is_stop_timeout")]
+    pub stop_timeout: Span,
+}
+
+fn stop_timeout() -> Span {
+    Span::from_secs(5)
+}
+fn is_stop_timeout(s: &Span) -> bool {
+    *s == stop_timeout()
+}
+
+/// When a workload that exited is started again (after a backoff of 1 s, doubling to 30 s).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Restart {
+    #[default]
+    Always,
+    OnFailure,
+    Never,
 }
 
 /// ARP suppression, as `/proc/sys/net/ipv4/conf/<if>/arp_ignore` and `arp_announce`.

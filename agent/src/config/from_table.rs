@@ -36,6 +36,7 @@ pub fn director_file(table: &Table) -> file::Appliance {
                 })
                 .collect(),
             own_whole_table: false,
+            ipvs_sysctls: file::IpvsSysctls::default(),
         }),
         log_level: file::LogLevel::default(),
         state_dir: None,

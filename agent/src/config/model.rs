@@ -67,6 +67,8 @@ pub struct Director {
     pub timeouts: Timeouts,
     pub sync_daemons: Vec<SyncDaemon>,
     pub own_whole_table: bool,
+    /// `net.ipv4.vs.<name>` = value, for those the config sets.
+    pub ipvs_sysctls: Vec<(&'static str, bool)>,
 }
 
 impl Director {
@@ -150,6 +152,17 @@ pub struct RealServer {
     pub rp_filter: Option<(u8, Vec<String>)>,
     pub gateway: Option<IpAddr>,
     pub http: Option<StaticHttp>,
+    pub workloads: Vec<Workload>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    pub name: String,
+    pub command: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub restart: super::file::Restart,
+    pub stop_timeout: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -94,6 +94,7 @@ pub fn director(
         timeouts,
         sync_daemons,
         own_whole_table: d.own_whole_table,
+        ipvs_sysctls: ipvs_sysctls(&d.ipvs_sysctls),
     }
 }
 
@@ -129,4 +130,17 @@ fn vips(f: &mut Findings, path: &Path, list: &[file::Vip], interfaces: &[Interfa
         });
     }
     out
+}
+
+/// The `net.ipv4.vs.*` names and values the config sets, in a fixed order.
+fn ipvs_sysctls(s: &file::IpvsSysctls) -> Vec<(&'static str, bool)> {
+    [
+        ("conntrack", s.conntrack),
+        ("expire_nodest_conn", s.expire_nodest_conn),
+        ("expire_quiescent_template", s.expire_quiescent_template),
+        ("sloppy_tcp", s.sloppy_tcp),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.map(|v| (name, v)))
+    .collect()
 }

@@ -7,6 +7,7 @@ mod health;
 mod network;
 mod real_server;
 mod service;
+mod workload;
 
 use super::diagnostic::{Problem, Severity};
 use super::file;

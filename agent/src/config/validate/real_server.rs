@@ -105,6 +105,7 @@ pub fn real_server(
         rp_filter,
         gateway: r.gateway,
         http,
+        workloads: super::workload::workloads(f, &at.field("workloads"), &r.workloads),
     }
 }
 
