@@ -4,6 +4,7 @@
 //! failure and the boot goes on with what it has.
 
 mod backoff;
+pub mod child;
 mod cmdline;
 mod modules;
 mod mount;

@@ -39,24 +39,11 @@ pub fn signals() -> SigSet {
     set
 }
 
-/// A command for a child of PID 1 that starts with no signal blocked.
-///
-/// PID 1 blocks its signals to read them from a signalfd, a child inherits the
-/// mask across exec, and std's Command does not reset it: a shell started with
-/// SIGCHLD blocked waits forever in `wait`, and one with SIGTERM blocked cannot
-/// be stopped at shutdown.
+/// A command for a child of PID 1 that starts with no signal blocked (see `init::child`).
 fn child(program: &str, args: &[String]) -> Command {
-    use std::os::unix::process::CommandExt;
     let mut command = Command::new(program);
     command.args(args);
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // sigprocmask, which is async-signal-safe, and allocates nothing.
-    unsafe {
-        command.pre_exec(|| {
-            nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
-                .map_err(std::io::Error::from)
-        });
-    }
+    super::child::unblock_signals(&mut command);
     command
 }
 
