@@ -13,3 +13,4 @@ pub mod logging;
 pub mod net;
 pub mod run;
 pub mod status;
+pub mod workload;
