@@ -38,9 +38,11 @@ run() {
     timed ipvsadm-restore $bb sh -c '/sbin/ipvsadm -R </lab/bench.rules'
     echo "ipvsadm-restore-rules $(count)"
     /sbin/ipvsadm -C
-    timed ipvsadm-per-rule $bb sh /lab/bench-per-rule.sh
-    echo "ipvsadm-per-rule-rules $(count)"
-    /sbin/ipvsadm -C
+    if [ -s /lab/bench-per-rule.sh ]; then
+        timed ipvsadm-per-rule $bb sh /lab/bench-per-rule.sh
+        echo "ipvsadm-per-rule-rules $(count)"
+        /sbin/ipvsadm -C
+    fi
 }
 section bench run
 resume_agent

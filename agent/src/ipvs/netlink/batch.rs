@@ -2,16 +2,18 @@
 //!
 //! The kernel handles a datagram of several netlink messages in one pass
 //! (netlink_rcv_skb walks every message of the skb, inside our sendmsg call) and
-//! queues one ack or error per message, in order. So `apply` writes up to
-//! [`MAX_BATCH_MESSAGES`] requests into one buffer, sends it once, and then reads
-//! exactly that many acks before sending the next batch.
+//! answers a message only when it fails or carries NLM_F_ACK, in order. So
+//! `apply` writes up to [`MAX_BATCH_MESSAGES`] changes into one buffer, asks for
+//! an ack on the last one only, sends it once, and reads until that last answer:
+//! any refusal before it has arrived by then. One send and usually one receive
+//! per batch, where an ack per change would cost a receive per change.
 //!
-//! The batch bound keeps every ack of a batch inside the socket's receive buffer:
-//! an ack the buffer cannot take is dropped by the kernel (the socket then reports
-//! ENOBUFS), and a dropped ack would leave us unable to say what took effect. An
-//! ack skb costs about 1 KiB of receive buffer (its truesize, not its 36 bytes),
-//! and the default buffer is 208 KiB, so 128 in flight leave room even if raising
-//! the buffer fails.
+//! The batch bound keeps the answers of a batch that fails entirely (a service
+//! refused, then each of its real servers with ESRCH) inside the socket's receive
+//! buffer: an answer the buffer cannot take is dropped by the kernel (the socket
+//! then reports ENOBUFS), and a dropped one would leave us unable to say what took
+//! effect. An error skb costs about 1 KiB of receive buffer (its truesize), and
+//! the default buffer is 208 KiB, so 128 leave room even if raising it fails.
 
 use super::request::Request;
 use super::wire::{parse_datagram, GenlMsg, Incoming};
@@ -111,7 +113,7 @@ impl Conn {
     /// the first change the kernel refuses.
     ///
     /// On failure, [`ApplyError::applied`] is the number of changes before the
-    /// refused one, every one of which the kernel acknowledged. Changes after it
+    /// refused one, every one of which the kernel took (it said nothing against them). Changes after it
     /// *in the same batch* had already been sent and the kernel processed them
     /// too (netlink cannot abort the rest of a datagram): some may have taken
     /// effect, others failed as a consequence (e.g. ESRCH for the real servers
@@ -129,7 +131,7 @@ impl Conn {
                 let before = buf.len();
                 let seq = base.wrapping_add((end - start) as u32);
                 Request::from(&changes[end])
-                    .encode(&mut buf, self.family, seq)
+                    .encode_quiet(&mut buf, self.family, seq)
                     .map_err(|error| ApplyError { applied: start, total, error })?;
                 if buf.len() > MAX_BATCH_BYTES && end > start {
                     buf.truncate(before);
@@ -138,20 +140,27 @@ impl Conn {
                 end += 1;
             }
             self.seq = base.wrapping_add((end - start - 1) as u32);
+            // Re-encode the last change of the batch with NLM_F_ACK: its answer ends the batch.
+            let last_start = last_message_start(&buf);
+            buf.truncate(last_start);
+            Request::from(&changes[end - 1])
+                .encode(&mut buf, self.family, self.seq)
+                .map_err(|error| ApplyError { applied: start, total, error })?;
             let what = "sending changes";
             self.transport
                 .send(&buf)
                 .map_err(|e| ApplyError { applied: start, total, error: io_error(what, e) })?;
 
-            // errnos[i] is Some(0) once change start+i is acknowledged.
-            let mut errnos: Vec<Option<i32>> = vec![None; end - start];
-            let mut outstanding = end - start;
-            while outstanding > 0 {
+            // errnos[i] is the kernel's refusal of change start+i; silence means done.
+            let last = end - start - 1;
+            let mut errnos: Vec<i32> = vec![0; end - start];
+            loop {
                 let incoming = match self.next_incoming("reading acks") {
                     Ok(m) => m,
                     Err(error) => {
-                        let acked = errnos.iter().take_while(|e| **e == Some(0)).count();
-                        return Err(ApplyError { applied: start + acked, total, error });
+                        // Answers are in order: nothing refused so far, but how far the kernel got is unknown.
+                        let refused = errnos.iter().position(|e| *e != 0).unwrap_or(0);
+                        return Err(ApplyError { applied: start + refused, total, error });
                     }
                 };
                 let (seq, errno) = match incoming {
@@ -160,14 +169,17 @@ impl Conn {
                     _ => continue,
                 };
                 let i = seq.wrapping_sub(base) as usize;
-                if let Some(slot @ None) = errnos.get_mut(i) {
-                    *slot = Some(errno);
-                    outstanding -= 1;
+                if i > last {
+                    continue; // left over from an aborted exchange
+                }
+                errnos[i] = errno;
+                if i == last {
+                    break;
                 }
             }
-            if let Some(i) = errnos.iter().position(|e| *e != Some(0)) {
+            if let Some(i) = errnos.iter().position(|e| *e != 0) {
                 let change = &changes[start + i];
-                let errno = Errno(errnos[i].unwrap_or(0));
+                let errno = Errno(errnos[i]);
                 return Err(ApplyError {
                     applied: start + i,
                     total,
@@ -177,5 +189,19 @@ impl Conn {
             start = end;
         }
         Ok(())
+    }
+}
+
+/// Where the last netlink message of a buffer of whole messages begins
+/// (each starts with its u32 length, padded to 4 bytes).
+fn last_message_start(buf: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        let len = u32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+        let next = at + ((len + 3) & !3);
+        if next >= buf.len() {
+            return at;
+        }
+        at = next;
     }
 }

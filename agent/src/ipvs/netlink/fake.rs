@@ -25,6 +25,8 @@ pub struct State {
     /// Every request the fake processed, in order.
     pub processed: Vec<Request>,
     pub sends: usize,
+    /// Acks sent for successful requests (asked for with NLM_F_ACK).
+    pub acks: usize,
     outbox: VecDeque<Vec<u8>>,
 }
 
@@ -206,6 +208,7 @@ impl Transport for FakeKernel {
                         st.outbox.push_back(data);
                     }
                     if frame.flags.contains(NlmF::ACK) {
+                        st.acks += 1;
                         let mut ack = header(36, 2, 0x100, frame.seq); // NLMSG_ERROR, NLM_F_CAPPED
                         ack.extend(0i32.to_ne_bytes());
                         ack.extend_from_slice(&raw[..16]);
@@ -271,6 +274,8 @@ mod tests {
         let st = fake.0.lock().unwrap();
         assert_eq!(st.processed.len(), changes.len());
         assert_eq!(st.sends, changes.len().div_ceil(MAX_BATCH_MESSAGES));
+        // One ack per batch, for its last change: not one per change.
+        assert_eq!(st.acks, st.sends);
         drop(st);
 
         let snap = c.snapshot().unwrap();

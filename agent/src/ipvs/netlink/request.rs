@@ -109,6 +109,13 @@ impl Request {
         wire::encode_message(out, family, self.flags(), seq, self.cmd(), self.attrs()?)
     }
 
+    /// Encodes a change without NLM_F_ACK: the kernel then answers only if it
+    /// refuses it (netlink_rcv_skb acks on error or when asked).
+    pub fn encode_quiet(&self, out: &mut Vec<u8>, family: u16, seq: u32) -> Result<(), IpvsError> {
+        let flags = self.flags() & !neli::consts::nl::NlmF::ACK;
+        wire::encode_message(out, family, flags, seq, self.cmd(), self.attrs()?)
+    }
+
     /// Reads a request back from its message (the inverse of [`Request::encode`]).
     pub fn decode(frame: &RequestFrame) -> Result<Request, IpvsError> {
         let a = &frame.msg.attrs;
