@@ -13,4 +13,5 @@ pub mod logging;
 pub mod net;
 pub mod run;
 pub mod status;
+pub mod sysctl;
 pub mod workload;
