@@ -6,6 +6,7 @@
 
 pub mod cli_status;
 pub mod config;
+pub mod http;
 pub mod init;
 pub mod ipvs;
 pub mod ipvsadm;
