@@ -1,7 +1,7 @@
 //! `lvs-agent run`: the agent itself, started and restarted by PID 1.
-//! For now it loads the config, programs a director's IPVS table, says it is
-//! ready, and waits to be stopped; the network, probes and reloads come with
-//! their issues.
+//! It loads the config, sets up the network and sysctls, programs a director's
+//! IPVS table or starts a real server's HTTP server and workloads, says it is
+//! ready, and waits to be stopped; probes and reloads come with their issues.
 
 use crate::config::{self, file::LogLevel, model::Role};
 use nix::sys::signal::{SigSet, Signal};
@@ -60,8 +60,11 @@ pub fn run(opts: &Options) -> i32 {
     if let Err(e) = crate::net::loopback::up() {
         crate::note!(error, "{e}");
     }
-    if let Role::Director(director) = &loaded.model.role {
-        apply_director(director);
+    apply_network(&loaded.model, &opts.run_dir);
+    let mut services = Services::default();
+    match &loaded.model.role {
+        Role::Director(director) => apply_director(director),
+        Role::RealServer(rs) => services = start_real_server(rs),
     }
 
     mark_ready(&opts.run_dir);
@@ -73,6 +76,7 @@ pub fn run(opts: &Options) -> i32 {
             Ok(sig) => {
                 crate::note!(info, "received {sig}: stopping");
                 let _ = std::fs::remove_file(opts.run_dir.join("ready"));
+                services.stop();
                 return 0;
             }
             Err(e) => {
@@ -81,6 +85,79 @@ pub fn run(opts: &Options) -> i32 {
             }
         }
     }
+}
+
+/// Sysctls, then links, addresses, routes and VIPs: ARP suppression must be in
+/// place before a real server's VIP goes on lo. A failure is logged and the agent
+/// goes on: what could be set stays set, and the log says what is missing.
+fn apply_network(model: &crate::config::model::Appliance, run_dir: &Path) {
+    match crate::sysctl::apply(model, Path::new(crate::sysctl::PROC_SYS)) {
+        Ok(changes) => {
+            for c in &changes {
+                crate::note!(info, "sysctl: {c}");
+            }
+        }
+        Err(e) => crate::note!(error, "sysctl: {e}"),
+    }
+    match crate::net::apply(model, &run_dir.join("net")) {
+        Ok(report) => {
+            for c in &report.changes {
+                crate::note!(info, "network: {c}");
+            }
+            for n in &report.notes {
+                crate::note!(warn, "network: {n}");
+            }
+            if report.changes.is_empty() {
+                crate::note!(info, "network already as configured");
+            }
+        }
+        Err(e) => crate::note!(error, "network: {e}"),
+    }
+}
+
+/// What a real server runs until the agent stops: the built-in HTTP server and
+/// the supervised workloads.
+#[derive(Default)]
+struct Services {
+    http: Option<crate::http::HttpServer>,
+    workloads: Option<crate::workload::Handle>,
+}
+
+impl Services {
+    fn stop(self) {
+        if let Some(http) = self.http {
+            http.stop();
+        }
+        if let Some(workloads) = self.workloads {
+            let report = workloads.stop();
+            crate::note!(info, "workloads stopped: {report}");
+        }
+    }
+}
+
+fn start_real_server(rs: &crate::config::model::RealServer) -> Services {
+    let http = rs.http.as_ref().and_then(|spec| match crate::http::serve(spec) {
+        Ok(server) => {
+            crate::note!(info, "http: serving on {}", server.local_addr());
+            Some(server)
+        }
+        Err(e) => {
+            crate::note!(error, "http: {e}");
+            None
+        }
+    });
+    let workloads = if rs.workloads.is_empty() {
+        None
+    } else {
+        match crate::workload::start(rs.workloads.clone()) {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                crate::note!(error, "{e}");
+                None
+            }
+        }
+    };
+    Services { http, workloads }
 }
 
 /// Programs the director's IPVS table once. A refusal is logged and the agent
