@@ -340,3 +340,11 @@ fn ipvs_sysctls_keep_only_what_the_config_sets() {
     let lvs_agent::config::model::Role::Director(d) = loaded.model.role else { panic!() };
     assert_eq!(d.ipvs_sysctls, vec![("conntrack", true), ("sloppy_tcp", false)]);
 }
+
+#[test]
+fn a_tun_real_server_cannot_hold_an_ipv6_vip() {
+    let text = r#"Appliance(
+    role: RealServer(mode: Tunnel, vips: ["192.0.2.80", "2001:db8::80"]),
+)"#;
+    assert_error_at(text, "\"2001:db8::80\"", "carries IPv4 in IPv4 only");
+}

@@ -42,6 +42,13 @@ pub fn real_server(
         if vips.contains(vip) {
             f.error(at.field("vips").index(i), format!("VIP {vip} is listed twice"), "remove the second one");
         }
+        if mode == Forward::Tunnel && vip.is_ipv6() {
+            f.error(
+                at.field("vips").index(i),
+                format!("VIP {vip} is IPv6, but tun mode puts VIPs on tunl0, which carries IPv4 in IPv4 only"),
+                "use an IPv4 VIP, or direct routing for an IPv6 service (IPv6 tunnels, ip6tnl0, are not supported)",
+            );
+        }
         vips.push(*vip);
     }
 
