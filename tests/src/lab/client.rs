@@ -92,6 +92,24 @@ pub fn http_get(
         .map_err(|m| netns_error(netns_path, &format!("HTTP GET http://{addr}{path}"), m))
 }
 
+/// Like [`http_get`], but the connection leaves from `source`, an address the
+/// namespace holds (e.g. a second address on a bridge): a second client on the
+/// same L2, for what depends on the client's address (IPVS persistence).
+pub fn http_get_from(
+    netns_path: &Path,
+    source: IpAddr,
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+) -> Result<HttpResponse> {
+    ensure_lab_address(source)?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let raw = exchange(netns_path, Some(source), addr, request.as_bytes(), timeout)?;
+    parse_response(&raw).map_err(|m| {
+        netns_error(netns_path, &format!("HTTP GET http://{addr}{path} from {source}"), m)
+    })
+}
+
 /// Retries [`http_get`] until it gets any response or `total` has passed: for
 /// a service in a VM that is still starting. Each failure is reported in the
 /// final error.
@@ -130,13 +148,27 @@ pub fn tcp_exchange(
     request: &[u8],
     timeout: Duration,
 ) -> Result<Vec<u8>> {
+    exchange(netns_path, None, addr, request, timeout)
+}
+
+fn exchange(
+    netns_path: &Path,
+    source: Option<IpAddr>,
+    addr: SocketAddr,
+    request: &[u8],
+    timeout: Duration,
+) -> Result<Vec<u8>> {
     ensure_lab_address(addr.ip())?;
     let what = format!(
-        "TCP exchange with {addr} (request starts {:?})",
+        "TCP exchange with {addr}{} (request starts {:?})",
+        source.map(|s| format!(" from {s}")).unwrap_or_default(),
         preview(request)
     );
     in_netns(netns_path, || -> std::io::Result<Vec<u8>> {
-        let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+        let mut stream = match source {
+            None => TcpStream::connect_timeout(&addr, timeout)?,
+            Some(source) => connect_from(source, addr, timeout)?,
+        };
         stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(timeout))?;
         stream.write_all(request)?;
@@ -146,6 +178,30 @@ pub fn tcp_exchange(
         Ok(buf)
     })?
     .map_err(|e| netns_error(netns_path, &what, e.to_string()))
+}
+
+/// std cannot bind before connecting; nix can. Linux bounds a blocking
+/// connect by SO_SNDTIMEO, which stands in for connect_timeout.
+fn connect_from(source: IpAddr, addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
+    use nix::sys::socket::{bind, connect, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
+    use std::os::fd::AsRawFd;
+    let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+    let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    bind(fd.as_raw_fd(), &SockaddrStorage::from(SocketAddr::new(source, 0)))?;
+    let limit = nix::sys::time::TimeVal::new(
+        i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+        i64::from(timeout.subsec_micros()),
+    );
+    setsockopt(&fd, sockopt::SendTimeout, &limit)?;
+    connect(fd.as_raw_fd(), &SockaddrStorage::from(addr)).map_err(|e| {
+        // EINPROGRESS is how a connect that hit SO_SNDTIMEO ends.
+        if e == nix::errno::Errno::EINPROGRESS {
+            std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connect timed out after {timeout:?}"))
+        } else {
+            std::io::Error::from(e)
+        }
+    })?;
+    Ok(TcpStream::from(fd))
 }
 
 fn netns_error(netns_path: &Path, what: &str, message: String) -> LabError {

@@ -227,6 +227,18 @@ impl Lab {
         client::http_get(&self.netns.path(), addr, path, timeout)
     }
 
+    /// [`Lab::http_get`] from `source`, an address the namespace holds (add
+    /// one to a bridge with `lab.run("ip", ...)`): a second client.
+    pub fn http_get_from(
+        &self,
+        source: IpAddr,
+        addr: SocketAddr,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<HttpResponse> {
+        client::http_get_from(&self.netns.path(), source, addr, path, timeout)
+    }
+
     /// [`Lab::http_get`] retried until an answer or `total` has passed.
     pub fn http_get_until(
         &self,
