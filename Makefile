@@ -21,7 +21,7 @@ help:
 	@echo "make boot-table  the boot timings from the last make test's lab logs"
 	@echo "make bench   time lvs-agent apply against ipvsadm -R and one ipvsadm per rule in one VM (root; minutes)"
 	@echo "make image-lock / lab-lock  re-pin the Debian kernel / the lab's qemu, OVMF and busybox"
-	@echo "make demo    check every example, and show import/export with ipvsadm rules"
+	@echo "make demo    check every example, then boot seed 001's DR lab: the client's answers and the director's table (root; ~1 min)"
 	@echo "make clean   remove build output"
 
 setup:
@@ -76,17 +76,19 @@ test: lint unit
 bench: tools
 	$(CARGO) run -q --release -p lvs-tests --bin bench
 
-demo: build
+# Seed 001's DR setup in the qemu lab (tests/src/bin/demo.rs). Root first: the
+# lab needs a network namespace, and building for nothing would waste minutes.
+demo:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "make demo needs root: it boots three qemu VMs on a bridge in a network namespace of its own."; \
+		echo "Run it as root, e.g. sudo make demo"; exit 1; fi
+	@echo "== building the static agent the VMs boot, lvs-image and the demo"
+	@$(MAKE) --no-print-directory tools
+	@$(CARGO) build -q --release -p lvs-tests --bin demo
 	@echo "== lvs-agent check examples/*.ron (the 8099 example is refused on purpose)"
-	@./target/release/lvs-agent check examples/*.ron; test $$? -eq 2
-	@echo
-	@echo "== ipvsadm rules from seed 004, step 4 -> lvs-agent import ipvsadm"
-	@cat tests/data/004-step4-rules.txt
-	@./target/release/lvs-agent import ipvsadm tests/data/004-step4-rules.txt -o $(OUT)/004-imported.ron
-	@./target/release/lvs-agent check $(OUT)/004-imported.ron
-	@echo
-	@echo "== lvs-agent export ipvsadm examples/001-dr-wrr-director.ron (ipvsadm -R input)"
-	@./target/release/lvs-agent export ipvsadm examples/001-dr-wrr-director.ron
+	@./$(OUT)/lvs-agent check examples/*.ron; test $$? -eq 2
+	@echo "== seed 001 in the lab: director ds1, real servers rs1 and rs2, this machine as the client"
+	@./target/release/demo
 
 clean:
 	$(CARGO) clean
