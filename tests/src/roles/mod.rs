@@ -78,6 +78,8 @@ pub struct Scenario {
     pub real_server: Source,
     pub twin: Twin,
     pub http: Http,
+    /// Added to the real servers' kernel command line.
+    pub real_server_cmdline: &'static str,
     /// The client's address on the (front) bridge, seed side, with its prefix.
     pub client: &'static str,
     pub expect: Expect,
@@ -122,6 +124,7 @@ pub const SCENARIOS: &[Scenario] = &[
         real_server: DR_001_RS,
         twin: TWIN_001,
         http: Http::Builtin,
+        real_server_cmdline: "",
         client: "192.168.56.1/24",
         expect: Expect::Alternate,
         requests: 30,
@@ -136,6 +139,7 @@ pub const SCENARIOS: &[Scenario] = &[
         real_server: DR_001_RS,
         twin: TWIN_001,
         http: Http::Builtin,
+        real_server_cmdline: "",
         client: "192.168.56.1/24",
         expect: Expect::Split { weights: [2, 1] },
         requests: 30,
@@ -157,6 +161,7 @@ pub const SCENARIOS: &[Scenario] = &[
         real_server: Source { path: "examples/002-nat-realserver.ron", edits: &[] },
         twin: Twin { address: ("192.168.137.53", "192.168.137.54"), name: ("r1-nat", "r2-nat") },
         http: Http::Builtin,
+        real_server_cmdline: "",
         client: "172.20.10.2/24",
         expect: Expect::Alternate,
         requests: 30,
@@ -172,6 +177,12 @@ pub const SCENARIOS: &[Scenario] = &[
         real_server: Source { path: "examples/002-tun-realserver.ron", edits: &[] },
         twin: Twin { address: ("192.168.137.61", "192.168.137.62"), name: ("r1-tun", "r2-tun") },
         http: Http::Builtin,
+        // Strict reverse-path filtering, as the seed's CentOS (and any
+        // systemd) boots with: it drops what arrives decapsulated on tunl0
+        // from a client routed via eth0, unless the agent relaxes it as the
+        // file's `rp_filter: 0` says. The guest kernel's own default is 0,
+        // which would let this pass untested.
+        real_server_cmdline: "sysctl.net.ipv4.conf.all.rp_filter=1 sysctl.net.ipv4.conf.default.rp_filter=1",
         client: "192.168.137.1/24",
         expect: Expect::Alternate,
         requests: 30,
@@ -189,6 +200,7 @@ pub const SCENARIOS: &[Scenario] = &[
         real_server: Source { path: "examples/000-dr-realserver.ron", edits: &[] },
         twin: Twin { address: ("10.0.9.236", "10.0.9.234"), name: ("rs1", "rs2") },
         http: Http::Builtin,
+        real_server_cmdline: "",
         client: "10.0.9.18/23",
         expect: Expect::Sticky { second_client: "10.0.9.19/23" },
         requests: 30,
@@ -210,6 +222,7 @@ pub const SCENARIOS: &[Scenario] = &[
         real_server: Source { path: "tests/lab/roles/004-nat-realserver.ron", edits: &[] },
         twin: Twin { address: ("192.168.2.200", "192.168.2.201"), name: ("web200", "web201") },
         http: Http::BusyboxIndex,
+        real_server_cmdline: "",
         client: "192.168.4.10/24",
         expect: Expect::Split { weights: [2, 3] },
         requests: 30,

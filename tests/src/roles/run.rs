@@ -166,7 +166,7 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     let hook = format!("lvs.run=/bin/busybox,nc,-l,-p,{STATUS_PORT},-e,/bin/busybox,sh,/lab/status.sh");
     let mut vms: Vec<(Vm, Instant)> = Vec::new();
     for (i, ((derived, is_director), image)) in machines.iter().zip(&images).enumerate() {
-        let append = if *is_director { format!("console=ttyS0 quiet panic=-1 {hook}") } else { "console=ttyS0 quiet panic=-1".to_string() };
+        let append = if *is_director { format!("console=ttyS0 quiet panic=-1 {hook}") } else { format!("console=ttyS0 quiet panic=-1 {}", s.real_server_cmdline) };
         let mut spec = VmSpec::kernel(derived.hostname(), &image.vmlinux, Some(&image.initramfs), &append);
         spec = match (i, &back) {
             (0, Some(back)) => spec.nic(&front).nic(back),
