@@ -9,6 +9,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::netns::in_netns;
+
 struct Answer {
     status: u16,
     head: String,
@@ -194,17 +197,13 @@ fn stop_closes_the_port_and_it_can_be_bound_again() {
 
 #[test]
 fn serve_listens_on_ipv4_and_ipv6_at_once() {
-    assert!(nix::unistd::geteuid().is_root(), "host tests need root (network namespaces): run `sudo make test`");
     // A namespace with only lo, so the all-addresses socket is reachable from loopback only.
-    std::thread::spawn(|| {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare -n");
+    in_netns(|| {
         lvs_agent::net::loopback::up().unwrap();
         let server = http::serve(&StaticHttp { port: 8080, content: HttpContent::Body("dual\n".into()) }).unwrap();
         assert_eq!(server.local_addr().to_string(), "[::]:8080");
         assert_eq!(get("127.0.0.1:8080".parse().unwrap(), "/").text(), "dual\n");
         assert_eq!(get("[::1]:8080".parse().unwrap(), "/").text(), "dual\n");
         server.stop();
-    })
-    .join()
-    .unwrap();
+    });
 }

@@ -7,20 +7,8 @@ use lvs_agent::net::{self, NetError};
 use std::path::Path;
 use std::process::Command;
 
-/// Runs `body` on a thread of its own in a fresh network namespace; `ip` and
-/// the agent's netlink sockets opened from that thread see only it.
-fn in_netns(body: impl FnOnce() + Send + 'static) {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "host tests need root (they make network namespaces): run `sudo make test`"
-    );
-    std::thread::spawn(move || {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare -n");
-        body();
-    })
-    .join()
-    .unwrap();
-}
+mod common;
+use common::netns::in_netns;
 
 fn ip(args: &str) -> String {
     let out = Command::new("ip").args(args.split_whitespace()).output().expect("run ip");

@@ -7,18 +7,8 @@ use lvs_agent::sysctl::{self, SysctlChange};
 use std::path::Path;
 use std::process::Command;
 
-fn in_netns(body: impl FnOnce() + Send + 'static) {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "host tests need root (they make network namespaces): run `sudo make test`"
-    );
-    std::thread::spawn(move || {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare -n");
-        body();
-    })
-    .join()
-    .unwrap();
-}
+mod common;
+use common::netns::in_netns;
 
 fn model(text: &str) -> lvs_agent::config::model::Appliance {
     match lvs_agent::config::parse(text, Path::new("test.ron")) {

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod netns;
 pub mod tables;
 
 use lvs_agent::config::{self, ConfigError, Diagnostic, Loaded, Position};
