@@ -10,6 +10,7 @@ pub mod http;
 pub mod init;
 pub mod ipvs;
 pub mod ipvsadm;
+pub mod health;
 pub mod logging;
 pub mod net;
 pub mod run;
