@@ -150,8 +150,33 @@ pub struct Service {
     pub sorry_server: Option<SorryServer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum: Option<Quorum>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub when_down: WhenDown,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub initial: Initial,
     #[serde(default)]
     pub real_servers: Vec<RealServer>,
+}
+
+/// What happens to a real server whose check fails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WhenDown {
+    /// Weight 0: no new connections, but established ones finish (keepalived's
+    /// inhibit_on_failure, ldirectord's quiescent).
+    #[default]
+    Quiesce,
+    /// Taken out of the table: its connections break at their next packet.
+    Remove,
+}
+
+/// A checked real server's state before its first check has answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Initial {
+    /// No traffic until the first passing check (keepalived's alpha mode).
+    #[default]
+    Down,
+    /// Traffic at once; down only after `fall` failures.
+    Up,
 }
 
 fn tcp() -> Protocol {
@@ -243,6 +268,7 @@ pub enum Health {
     Off,
     Tcp(TcpCheck),
     Http(HttpCheck),
+    Udp(UdpCheck),
 }
 
 /// How often and how patiently to probe; the same for every kind of check.
@@ -250,6 +276,10 @@ pub enum Health {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TcpCheck {
+    /// Probe this address instead of the real server's (a health endpoint on
+    /// another interface, a sidecar).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
     /// Probe this port instead of the real server's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
@@ -276,6 +306,11 @@ pub struct HttpCheck {
     /// A substring the body must contain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_body: Option<String>,
+    /// Bytes of the answer read at most, so a huge or endless body cannot hold a probe.
+    #[serde(default = "max_bytes")]
+    pub max_bytes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     #[serde(default = "interval")]
@@ -288,6 +323,36 @@ pub struct HttpCheck {
     pub fall: u32,
 }
 
+/// One datagram out, a reply back: for DNS, syslog-style or game servers, which
+/// a TCP connect cannot test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UdpCheck {
+    /// Sent as is (UTF-8): no payload fits every UDP protocol, so there is no default.
+    pub payload: String,
+    /// A substring the reply must contain; any reply passes when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default = "interval")]
+    pub interval: Span,
+    #[serde(default = "timeout")]
+    pub timeout: Span,
+    #[serde(default = "rise")]
+    pub rise: u32,
+    #[serde(default = "fall")]
+    pub fall: u32,
+}
+
+/// 64 KiB: a status page fits; a runaway body is cut off.
+pub(crate) const MAX_BYTES_DEFAULT: u32 = 64 * 1024;
+
+fn max_bytes() -> u32 {
+    MAX_BYTES_DEFAULT
+}
 fn interval() -> Span {
     Span::from_secs(2)
 }

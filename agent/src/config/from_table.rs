@@ -76,6 +76,8 @@ fn service(vs: &VirtualService) -> file::Service {
         health: file::Health::Off,
         sorry_server: None,
         quorum: None,
+        when_down: file::WhenDown::default(),
+        initial: file::Initial::default(),
         real_servers: vs
             .dests
             .iter()

@@ -118,16 +118,16 @@ fn syntax_diagnostic(text: &str, file: &Path, e: &ron::error::SpannedError) -> D
         E::TrailingCharacters => Some("the file holds one Appliance(...); remove what follows it".to_string()),
         _ => None,
     };
+    let at = Position {
+        line: e.span.start.line,
+        column: e.span.start.col,
+    };
+    // A missing field is placed at the closing parenthesis, which may follow a string.
+    let missing = matches!(e.code, E::MissingStructField { .. });
     Diagnostic {
         severity: Severity::Error,
         file: file.to_path_buf(),
-        position: Some(at_value_start(
-            text,
-            Position {
-                line: e.span.start.line,
-                column: e.span.start.col,
-            },
-        )),
+        position: Some(if missing { at } else { at_value_start(text, at) }),
         path: None,
         message,
         help,

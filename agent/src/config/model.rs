@@ -1,11 +1,11 @@
 //! The validated, normalized appliance: defaults resolved, ports filled in,
 //! strings parsed. Everything downstream (planner, network setup, probes) reads this.
 
-use super::file::LogLevel;
+use super::file::{Initial, LogLevel, WhenDown};
+use crate::health::target::Target;
 use crate::ipvs::{Dest, Forward, Service, SyncDaemon, Table, Timeouts, VirtualService};
 use ipnet::IpNet;
 use std::net::IpAddr;
-use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -105,6 +105,8 @@ pub struct ServiceSpec {
     pub real_servers: Vec<RealServerSpec>,
     pub sorry_server: Option<Dest>,
     pub quorum: Option<Quorum>,
+    pub when_down: WhenDown,
+    pub initial: Initial,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -114,27 +116,13 @@ pub struct RealServerSpec {
     pub health: Option<Health>,
 }
 
+/// A real server's check, resolved: the target is what the probe engine gets
+/// (address and port overrides applied); rise and fall stay with the health core.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Health {
-    pub probe: Probe,
-    pub interval: Duration,
-    pub timeout: Duration,
+    pub target: Target,
     pub rise: u32,
     pub fall: u32,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Probe {
-    Tcp {
-        port: u16,
-    },
-    Http {
-        port: u16,
-        path: String,
-        host: Option<String>,
-        expect_status: Vec<RangeInclusive<u16>>,
-        expect_body: Option<String>,
-    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

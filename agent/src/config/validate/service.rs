@@ -95,7 +95,7 @@ pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<Service
             Some(h) => health::health(f, &rat.field("health"), h),
             None => health.clone(),
         }
-        .map(|h| h.with_default_port(addr.port()));
+        .map(|h| h.resolve(addr));
         let mut dest = Dest::new(addr);
         dest.forward = forward;
         dest.weight = weight;
@@ -154,6 +154,20 @@ pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<Service
         }
     });
 
+    if real_servers.iter().all(|r| r.health.is_none()) {
+        let unused = [
+            ("when_down", s.when_down != file::WhenDown::default()),
+            ("initial", s.initial != file::Initial::default()),
+        ];
+        for (name, _) in unused.iter().filter(|(_, set)| *set) {
+            f.warning(
+                at.field(name),
+                format!("`{name}` is set on {key}, but none of its real servers is checked"),
+                "add `health: Tcp()` (or Http, Udp) to the service or its real servers, or remove the field",
+            );
+        }
+    }
+
     Some(ServiceSpec {
         service: Service {
             key,
@@ -166,6 +180,8 @@ pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<Service
         real_servers,
         sorry_server,
         quorum,
+        when_down: s.when_down,
+        initial: s.initial,
     })
 }
 
