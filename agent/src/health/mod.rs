@@ -6,3 +6,5 @@
 //! outcomes into states and states into a desired table).
 
 pub mod target;
+pub mod probe;
+pub mod engine;

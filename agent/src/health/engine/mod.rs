@@ -1,0 +1,134 @@
+//! The probe engine: probes every target on its own schedule, on a thread of
+//! its own, and reports each outcome as it comes.
+//!
+//! One current-thread tokio runtime runs one task per target. Each task sleeps
+//! until its target is due, runs one probe under the target's timeout, sends
+//! the outcome, and sleeps until the next slot of its fixed schedule (see
+//! `schedule`). Probes of different targets overlap freely; a target never has
+//! two probes at once. Outcomes go through a bounded channel that the engine
+//! never waits on: if the receiver falls a few full rounds behind, outcomes
+//! are dropped and counted rather than letting memory grow or clocks slip.
+//!
+//! The periodic full check of the reconcile side is a `Tick` on the same
+//! channel, every `Options::tick`, so the receiver can block on one channel
+//! and still wake up for it when no outcome arrives.
+
+mod run;
+mod schedule;
+mod stats;
+
+pub use schedule::{first_due, next_due};
+pub use stats::Stats;
+
+use crate::health::probe::Probe;
+use crate::health::target::{Outcome, Target, TargetId};
+use run::Shared;
+use std::net::SocketAddr;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What the engine sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Outcome(Outcome),
+    /// Time for the periodic full check; carries when it was sent.
+    Tick(Instant),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Send a `Tick` this often; never when None.
+    pub tick: Option<Duration>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("target {target} ({addr}) has an interval of 0: it would be probed without pause")]
+    ZeroInterval { target: TargetId, addr: SocketAddr },
+    #[error("target {target} ({addr}) has a timeout of 0: every probe would fail")]
+    ZeroTimeout { target: TargetId, addr: SocketAddr },
+    #[error("cannot make the probe engine's runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot start the probe engine's thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// The running engine. Dropping it stops the engine too.
+pub struct EngineHandle {
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Starts probing `targets` (ids are their indexes) on a new thread. The thread
+/// is in the caller's network namespace. Outcomes and ticks arrive on the
+/// returned receiver.
+pub fn start(targets: Vec<Target>, options: Options) -> Result<(EngineHandle, Receiver<Event>), EngineError> {
+    for (id, t) in targets.iter().enumerate() {
+        if t.interval.is_zero() {
+            return Err(EngineError::ZeroInterval { target: id, addr: t.addr });
+        }
+        if t.timeout.is_zero() {
+            return Err(EngineError::ZeroTimeout { target: id, addr: t.addr });
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(EngineError::Runtime)?;
+    // Two full rounds of outcomes, then drops: bounded whatever the receiver does.
+    let (sender, events) = sync_channel(2 * targets.len() + 16);
+    let shared = Arc::new(Shared { events: sender, counters: Default::default() });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let inner = shared.clone();
+    let thread = std::thread::Builder::new()
+        .name("lvs-probes".into())
+        .spawn(move || {
+            let start = Instant::now();
+            let count = targets.len();
+            for (id, target) in targets.into_iter().enumerate() {
+                let first = first_due(start, target.interval, id, count);
+                runtime.spawn(run::target(id, Probe::new(target), first, inner.clone()));
+            }
+            runtime.spawn(run::housekeeper(options.tick, inner.clone()));
+            // A dropped handle also closes the channel, which ends this as a stop does.
+            let _ = runtime.block_on(stopped);
+            inner.counters.sample_cpu();
+            // Dropping the runtime cancels every task and closes their sockets.
+            drop(runtime);
+        })
+        .map_err(EngineError::Thread)?;
+    Ok((EngineHandle { shared, stop: Some(stop), thread: Some(thread) }, events))
+}
+
+impl EngineHandle {
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Stops every probe (those in flight are abandoned, their sockets closed)
+    /// and returns the final figures.
+    pub fn stop(mut self) -> Stats {
+        self.halt();
+        self.stats()
+    }
+
+    fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // A panic in the engine has already been printed; stopping goes on.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
