@@ -8,3 +8,6 @@
 pub mod target;
 pub mod probe;
 pub mod engine;
+pub mod desired;
+pub mod state;
+pub mod targets;

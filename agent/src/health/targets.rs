@@ -1,0 +1,134 @@
+//! From a director's model to what is probed: one target per distinct endpoint
+//! and check, shared by every service and real server that uses it, and one
+//! rise/fall watch per distinct way of judging a target's outcomes.
+
+use super::target::{Target, TargetId};
+use crate::config::file::Initial;
+use crate::config::model::Director;
+use crate::ipvs::ServiceKey;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+/// One real server of one service: the unit that gets a weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slot {
+    pub service: ServiceKey,
+    pub real_server: SocketAddr,
+}
+
+/// Index of a watch in [`Probes::watches`].
+pub type WatchId = usize;
+
+/// How a target's outcomes are judged. Two services probing the same target
+/// with other rise, fall or initial settings judge it apart: one probe, two
+/// verdicts. With the same settings they share one, so a transition is logged once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Watch {
+    pub target: TargetId,
+    pub rise: u32,
+    pub fall: u32,
+    pub initial: Initial,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Probes {
+    /// For the engine: a TargetId is an index here.
+    pub targets: Vec<Target>,
+    pub watches: Vec<Watch>,
+    /// Every checked real server; unchecked ones are absent (always up).
+    pub slots: BTreeMap<Slot, WatchId>,
+}
+
+impl Probes {
+    pub fn of(director: &Director) -> Probes {
+        let mut probes = Probes::default();
+        for spec in &director.services {
+            for rs in &spec.real_servers {
+                let Some(health) = &rs.health else { continue };
+                // Targets hold strings and byte payloads; a linear search keeps Target free of Ord.
+                let target = match probes.targets.iter().position(|t| *t == health.target) {
+                    Some(id) => id,
+                    None => {
+                        probes.targets.push(health.target.clone());
+                        probes.targets.len() - 1
+                    }
+                };
+                let watch = Watch { target, rise: health.rise, fall: health.fall, initial: spec.initial };
+                let id = match probes.watches.iter().position(|w| *w == watch) {
+                    Some(id) => id,
+                    None => {
+                        probes.watches.push(watch);
+                        probes.watches.len() - 1
+                    }
+                };
+                probes.slots.insert(Slot { service: spec.service.key, real_server: rs.dest.addr }, id);
+            }
+        }
+        probes
+    }
+
+    pub fn target_of(&self, slot: &Slot) -> Option<TargetId> {
+        self.slots.get(slot).map(|w| self.watches[*w].target)
+    }
+
+    pub fn watch_of(&self, slot: &Slot) -> Option<WatchId> {
+        self.slots.get(slot).copied()
+    }
+
+    /// The watches that judge this target's outcomes.
+    pub fn watches_of(&self, target: TargetId) -> impl Iterator<Item = WatchId> + '_ {
+        self.watches.iter().enumerate().filter(move |(_, w)| w.target == target).map(|(id, _)| id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Role;
+    use std::path::Path;
+
+    fn director(services: &str) -> Director {
+        let text = format!(
+            r#"Appliance(role: Director(vips: [], services: [{services}]))"#
+        );
+        let loaded = crate::config::parse(&text, Path::new("t.ron")).unwrap();
+        let Role::Director(d) = loaded.model.role else { panic!() };
+        d
+    }
+
+    #[test]
+    fn the_same_endpoint_and_check_is_probed_once_for_every_service() {
+        let d = director(
+            r#"Service(address: "192.0.2.80:80", health: Http(path: "/h"), real_servers: [RealServer(address: "192.0.2.21"), RealServer(address: "192.0.2.22")]),
+               Service(address: "192.0.2.81:80", health: Http(path: "/h", rise: 5), real_servers: [RealServer(address: "192.0.2.21")]),
+               Service(address: "192.0.2.82:80", health: Http(path: "/other"), real_servers: [RealServer(address: "192.0.2.21")]),
+               Service(address: "192.0.2.83:80", real_servers: [RealServer(address: "192.0.2.21")])"#,
+        );
+        let p = Probes::of(&d);
+        // .21 /h, .22 /h, .21 /other: the second service's /h on .21 is the first's target.
+        assert_eq!(p.targets.len(), 3);
+        let slot = |vip: &str, rs: &str| Slot {
+            service: ServiceKey::Inet { protocol: crate::ipvs::Protocol::Tcp, addr: vip.parse().unwrap() },
+            real_server: rs.parse().unwrap(),
+        };
+        let a = slot("192.0.2.80:80", "192.0.2.21:80");
+        let b = slot("192.0.2.81:80", "192.0.2.21:80");
+        assert_eq!(p.target_of(&a), p.target_of(&b));
+        // Other rise: same probe, judged apart.
+        assert_ne!(p.watch_of(&a), p.watch_of(&b));
+        assert_eq!(p.watches_of(p.target_of(&a).unwrap()).count(), 2);
+        assert_ne!(p.target_of(&slot("192.0.2.82:80", "192.0.2.21:80")), p.target_of(&a));
+        // Unchecked: not a slot of any probe.
+        assert_eq!(p.target_of(&slot("192.0.2.83:80", "192.0.2.21:80")), None);
+        assert_eq!(p.slots.len(), 4);
+    }
+
+    #[test]
+    fn another_interval_is_another_target() {
+        let d = director(
+            r#"Service(address: "192.0.2.80:80", health: Tcp(), real_servers: [RealServer(address: "192.0.2.21")]),
+               Service(address: "192.0.2.81:80", health: Tcp(interval: "5s"), real_servers: [RealServer(address: "192.0.2.21:80")])"#,
+        );
+        assert_eq!(Probes::of(&d).targets.len(), 2);
+    }
+}
