@@ -9,5 +9,7 @@ pub mod target;
 pub mod probe;
 pub mod engine;
 pub mod desired;
+mod known;
+pub mod reconcile;
 pub mod state;
 pub mod targets;

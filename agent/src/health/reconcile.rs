@@ -1,0 +1,270 @@
+//! The reconcile loop without its threads: outcomes in, changes to the kernel
+//! out. A transition is planned against the table as last known (one change,
+//! no dump); the periodic full check dumps the kernel, so that a table flushed
+//! or edited by hand is repaired within one check interval, and a change the
+//! kernel refused is tried again.
+
+use super::desired::{desired, Desired, Overrides};
+use super::known::play;
+use super::state::{Line, RiseFall, Status};
+use super::target::{Outcome, Target};
+use super::targets::{Probes, Slot};
+use crate::config::model::Director;
+use crate::ipvs::{plan, ApplyError, Change, Ipvs, IpvsError, Ownership, ServiceKey, Table};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Full checks come at the shortest check interval, but not more often than
+/// this: a dump of a large table is not free, and drift is rare.
+pub const FULL_CHECK_FLOOR: Duration = Duration::from_secs(1);
+/// The full check interval when nothing is probed.
+pub const FULL_CHECK_DEFAULT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("cannot read the IPVS table for the full check: {0}")]
+    Dump(#[source] IpvsError),
+    #[error("{0}; tried again at the next full check")]
+    Refused(#[source] ApplyError),
+}
+
+/// Something the reconciler did or saw, as one log line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A watch changed status ("192.0.2.21:80 http down after 3 failures: ...").
+    Transition(String),
+    /// A service lost or regained its quorum.
+    Service(String),
+    /// Sent because health, quorum or an override changed, or at the first full check.
+    Applied(Change),
+    /// Sent by a full check because the kernel differed from what was last known.
+    DriftRepaired(Change),
+    /// Sent by a full check because the kernel had refused it before.
+    Retried(Change),
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Transition(line) | Event::Service(line) => f.write_str(line),
+            Event::Applied(c) => write!(f, "{c}"),
+            Event::DriftRepaired(c) => write!(f, "drift repaired: {c} (someone changed the table by hand?)"),
+            Event::Retried(c) => write!(f, "retried: {c}"),
+        }
+    }
+}
+
+/// What one call did; every event and the error are also logged.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub events: Vec<Event>,
+    pub error: Option<ReconcileError>,
+}
+
+impl Report {
+    /// The changes that reached the kernel and took effect.
+    pub fn changes(&self) -> Vec<&Change> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Applied(c) | Event::DriftRepaired(c) | Event::Retried(c) => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn push(&mut self, event: Event) {
+        match &event {
+            Event::DriftRepaired(_) => log::warn!("{event}"),
+            _ => log::info!("{event}"),
+        }
+        self.events.push(event);
+    }
+
+    fn fail(&mut self, error: ReconcileError) {
+        log::error!("{error}");
+        self.error = Some(error);
+    }
+}
+
+pub struct Reconciler<'k> {
+    director: Director,
+    probes: Probes,
+    watches: Vec<RiseFall>,
+    /// Each service's quorum state, for the hysteresis.
+    services_up: BTreeMap<ServiceKey, bool>,
+    overrides: Overrides,
+    ipvs: &'k mut dyn Ipvs,
+    owns: Ownership,
+    /// None until the first full check, and after a dump fails.
+    known: Option<Table>,
+    last_full_check: Option<Instant>,
+}
+
+impl<'k> Reconciler<'k> {
+    /// Touches nothing yet: the first [`full_check`](Self::full_check) programs the table.
+    pub fn new(director: Director, ipvs: &'k mut dyn Ipvs) -> Reconciler<'k> {
+        let probes = Probes::of(&director);
+        let watches = probes.watches.iter().map(|w| RiseFall::new(w.initial, w.rise, w.fall)).collect();
+        let owns = if director.own_whole_table { Ownership::WholeTable } else { Ownership::NamedServices };
+        Reconciler {
+            director,
+            probes,
+            watches,
+            services_up: BTreeMap::new(),
+            overrides: Overrides::default(),
+            ipvs,
+            owns,
+            known: None,
+            last_full_check: None,
+        }
+    }
+
+    /// What the probe engine is to probe; an outcome's `target` indexes this.
+    pub fn targets(&self) -> &[Target] {
+        &self.probes.targets
+    }
+
+    pub fn probes(&self) -> &Probes {
+        &self.probes
+    }
+
+    /// A real server's health; unchecked ones are always up.
+    pub fn status(&self, slot: &Slot) -> Status {
+        match self.probes.watch_of(slot) {
+            Some(w) => self.watches[w].status(),
+            None => Status::Up,
+        }
+    }
+
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
+    }
+
+    /// How often to call [`full_check`](Self::full_check): the shortest check interval, at least [`FULL_CHECK_FLOOR`].
+    pub fn full_check_interval(&self) -> Duration {
+        self.probes.targets.iter().map(|t| t.interval).min().map_or(FULL_CHECK_DEFAULT, |i| i.max(FULL_CHECK_FLOOR))
+    }
+
+    /// When the next full check is due; now, before the first one.
+    pub fn next_full_check(&self, now: Instant) -> Instant {
+        self.last_full_check.map_or(now, |t| t + self.full_check_interval())
+    }
+
+    /// Takes one probe result. Only a change of health reaches the kernel, as
+    /// the few changes it makes to the table.
+    pub fn on_outcome(&mut self, outcome: &Outcome) -> Report {
+        let mut report = Report::default();
+        let Some(target) = self.probes.targets.get(outcome.target) else {
+            log::warn!("outcome for unknown target {} ignored", outcome.target);
+            return report;
+        };
+        for w in self.probes.watches_of(outcome.target) {
+            if let Some(t) = self.watches[w].record(outcome.passed, &outcome.detail) {
+                report.push(Event::Transition(Line(target, &t).to_string()));
+            }
+        }
+        if !report.events.is_empty() {
+            self.converge(&mut report);
+        }
+        report
+    }
+
+    /// Sets (Some) or clears (None) an operator's weight for one real server.
+    pub fn set_weight(&mut self, slot: Slot, weight: Option<u32>) -> Report {
+        match weight {
+            Some(w) => self.overrides.weights.insert(slot, w),
+            None => self.overrides.weights.remove(&slot),
+        };
+        let mut report = Report::default();
+        self.converge(&mut report);
+        report
+    }
+
+    /// Dumps the kernel's table and brings it to the desired one; every
+    /// difference not caused by an earlier refusal is logged as drift.
+    pub fn full_check(&mut self, now: Instant) -> Report {
+        self.last_full_check = Some(now);
+        let mut report = Report::default();
+        let observed = match self.ipvs.dump() {
+            Ok(t) => t,
+            Err(e) => {
+                self.known = None;
+                report.fail(ReconcileError::Dump(e));
+                return report;
+            }
+        };
+        let want = self.desired(&mut report).table;
+        let changes = plan(&want, &observed, self.owns);
+        let classify: Box<dyn Fn(Change) -> Event> = match &self.known {
+            // The first check programs the table: nothing there was drift.
+            None => Box::new(Event::Applied),
+            Some(known) => {
+                let pending = plan(&want, known, self.owns);
+                Box::new(move |c| if pending.contains(&c) { Event::Retried(c) } else { Event::DriftRepaired(c) })
+            }
+        };
+        self.send(observed, changes, &*classify, &mut report);
+        report
+    }
+
+    /// Plans the desired table against the known one, or a fresh dump before the first full check.
+    fn converge(&mut self, report: &mut Report) {
+        let want = self.desired(report).table;
+        let base = match self.known.take() {
+            Some(known) => known,
+            None => match self.ipvs.dump() {
+                Ok(t) => t,
+                Err(e) => return report.fail(ReconcileError::Dump(e)),
+            },
+        };
+        let changes = plan(&want, &base, self.owns);
+        self.send(base, changes, &Event::Applied, report);
+    }
+
+    fn send(&mut self, mut base: Table, changes: Vec<Change>, event: &dyn Fn(Change) -> Event, report: &mut Report) {
+        let result = if changes.is_empty() { Ok(()) } else { self.ipvs.apply(&changes) };
+        let applied = match &result {
+            Ok(()) => changes.len(),
+            Err(e) => e.applied,
+        };
+        play(&mut base, &changes[..applied]);
+        self.known = Some(base);
+        for c in changes.into_iter().take(applied) {
+            report.push(event(c));
+        }
+        if let Err(e) = result {
+            report.fail(ReconcileError::Refused(e));
+        }
+    }
+
+    /// The desired table now; logs each service that lost or regained its quorum.
+    fn desired(&mut self, report: &mut Report) -> Desired {
+        let (probes, watches) = (&self.probes, &self.watches);
+        let up = |slot: &Slot| probes.watch_of(slot).is_none_or(|w| watches[w].is_up());
+        let d = desired(&self.director, &up, &self.services_up, &self.overrides);
+        for spec in &self.director.services {
+            let key = spec.service.key;
+            let now = d.services[&key];
+            let before = self.services_up.insert(key, now.up);
+            // Starting up is the normal case; starting down is worth a line (which servers wait for a check).
+            if before == Some(now.up) || (before.is_none() && now.up) {
+                continue;
+            }
+            let need = match spec.quorum {
+                Some(q) if now.up => format!(" (quorum {} + hysteresis {})", q.min_weight, q.hysteresis),
+                Some(q) => format!(" (quorum {})", q.min_weight),
+                None => String::new(),
+            };
+            let sorry = match (spec.sorry_server, now.up) {
+                (Some(s), false) => format!("; sorry server {} takes the traffic", s.addr),
+                (Some(s), true) => format!("; sorry server {} removed", s.addr),
+                (None, _) => String::new(),
+            };
+            let what = if now.up { "up" } else { "down" };
+            report.push(Event::Service(format!("service {key} {what}: healthy weight {}{need}{sorry}", now.up_weight)));
+        }
+        d
+    }
+}

@@ -1,0 +1,346 @@
+//! The reconciler against the fake kernel: a transition costs exactly the
+//! changes it implies and no dump; nothing changes, nothing is sent; the full
+//! check repairs a flushed or edited table and retries what the kernel refused.
+
+mod common;
+use common::{director, parse};
+use lvs_agent::config::model::{Director, Role};
+use lvs_agent::health::reconcile::{Event, Reconciler, ReconcileError};
+use lvs_agent::health::state::Status;
+use lvs_agent::health::target::{Outcome, TargetId};
+use lvs_agent::health::targets::Slot;
+use lvs_agent::ipvs::{
+    ApplyError, Change, Dest, Errno, FakeIpvs, Ipvs, IpvsError, Protocol, Service, ServiceKey, Snapshot, Table,
+    VirtualService,
+};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// The fake kernel, shared so that a test can look at it while the reconciler holds it.
+#[derive(Clone, Default)]
+struct Kernel(Rc<RefCell<FakeIpvs>>);
+
+impl Ipvs for Kernel {
+    fn snapshot(&mut self) -> Result<Snapshot, IpvsError> {
+        self.0.borrow_mut().snapshot()
+    }
+    fn apply(&mut self, changes: &[Change]) -> Result<(), ApplyError> {
+        self.0.borrow_mut().apply(changes)
+    }
+}
+
+impl Kernel {
+    fn with_table(t: &Table) -> Kernel {
+        Kernel(Rc::new(RefCell::new(FakeIpvs::with_table(t))))
+    }
+    fn sent(&self) -> Vec<String> {
+        self.0.borrow().sent.iter().map(|c| c.to_string()).collect()
+    }
+    fn sent_since(&self, n: usize) -> Vec<String> {
+        self.sent()[n..].to_vec()
+    }
+    fn dumps(&self) -> usize {
+        self.0.borrow().dumps
+    }
+    fn table(&self) -> Table {
+        self.0.borrow_mut().dump().unwrap()
+    }
+    fn weights(&self, vip: &str) -> Vec<String> {
+        let t = self.table();
+        let Some(vs) = t.service(&key(vip)) else { return vec![] };
+        vs.dests.iter().map(|d| format!("{}={}", d.addr, d.weight)).collect()
+    }
+}
+
+fn model(services: &str) -> Director {
+    model_text(&director(services))
+}
+
+fn model_text(text: &str) -> Director {
+    let loaded = parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let Role::Director(d) = loaded.model.role else { panic!() };
+    d
+}
+
+fn key(vip: &str) -> ServiceKey {
+    ServiceKey::Inet { protocol: Protocol::Tcp, addr: vip.parse().unwrap() }
+}
+
+fn slot(vip: &str, rs: &str) -> Slot {
+    Slot { service: key(vip), real_server: rs.parse().unwrap() }
+}
+
+fn outcome(target: TargetId, passed: bool, detail: &str) -> Outcome {
+    let now = Instant::now();
+    Outcome { target, passed, detail: detail.to_string(), due: now, started: now, ended: now }
+}
+
+fn target(r: &Reconciler, vip: &str, rs: &str) -> TargetId {
+    r.probes().target_of(&slot(vip, rs)).expect("a checked real server")
+}
+
+fn lines(events: &[Event]) -> Vec<String> {
+    events.iter().map(|e| e.to_string()).collect()
+}
+
+const VIP: &str = "192.0.2.80:80";
+const TWO: &str = r#"Service(address: "192.0.2.80:80", health: Http(), real_servers: [
+                RealServer(address: "192.0.2.21", weight: 2),
+                RealServer(address: "192.0.2.22", weight: 3),
+            ])"#;
+
+#[test]
+fn the_first_full_check_programs_the_table_with_unproven_servers_quiesced() {
+    let mut k = Kernel::default();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    let report = r.full_check(Instant::now());
+    assert!(report.error.is_none());
+    assert!(report.events.iter().all(|e| !matches!(e, Event::DriftRepaired(_))), "{:?}", report.events);
+    assert_eq!(lines(&report.events)[0], "service TCP 192.0.2.80:80 down: healthy weight 0");
+    drop(r);
+    assert_eq!(k.weights(VIP), ["192.0.2.21:80=0", "192.0.2.22:80=0"]);
+}
+
+#[test]
+fn each_transition_is_one_edit_and_nothing_else_reaches_the_kernel() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    r.full_check(Instant::now());
+    let (sent, dumps) = (probe.sent().len(), probe.dumps());
+    let t21 = target(&r, VIP, "192.0.2.21:80");
+
+    let report = r.on_outcome(&outcome(t21, true, "HTTP 200"));
+    assert_eq!(lines(&report.events), [
+        "192.0.2.21:80 http up after 1 pass: HTTP 200",
+        "service TCP 192.0.2.80:80 up: healthy weight 2",
+        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2",
+    ]);
+    assert_eq!(probe.sent_since(sent), ["~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2"]);
+
+    // Passes while up, and failures short of `fall`, send nothing.
+    for passed in [true, true, false, false, true, false, false] {
+        assert!(r.on_outcome(&outcome(t21, passed, "x")).events.is_empty());
+    }
+    assert_eq!(probe.sent().len(), sent + 1);
+    let report = r.on_outcome(&outcome(t21, false, "timeout after 1s"));
+    assert_eq!(lines(&report.events)[0], "192.0.2.21:80 http down after 3 failures: timeout after 1s");
+    assert_eq!(probe.sent_since(sent + 1), ["~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 0"]);
+    // Transitions are planned against the known table: no dump after the full check.
+    assert_eq!(probe.dumps(), dumps);
+}
+
+#[test]
+fn a_full_check_with_nothing_to_do_sends_nothing() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    r.full_check(Instant::now());
+    let sent = probe.sent().len();
+    let report = r.full_check(Instant::now());
+    assert!(report.events.is_empty() && report.error.is_none());
+    assert_eq!(probe.sent().len(), sent);
+}
+
+#[test]
+fn a_flushed_table_is_restored_by_the_next_full_check_and_each_repair_logged() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    r.full_check(Instant::now());
+    let t22 = target(&r, VIP, "192.0.2.22:80");
+    r.on_outcome(&outcome(t22, true, "HTTP 200"));
+    let before = probe.table();
+
+    // ipvsadm -C
+    probe.0.borrow_mut().state_mut().services.clear();
+    let report = r.full_check(Instant::now());
+    assert!(report.error.is_none());
+    assert_eq!(lines(&report.events), [
+        "drift repaired: + TCP 192.0.2.80:80 scheduler wlc (someone changed the table by hand?)",
+        "drift repaired: + TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 0 (someone changed the table by hand?)",
+        "drift repaired: + TCP 192.0.2.80:80 -> 192.0.2.22:80 Route weight 3 (someone changed the table by hand?)",
+    ]);
+    assert_eq!(probe.table(), before);
+}
+
+#[test]
+fn a_deleted_or_reweighted_dest_is_repaired() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    r.full_check(Instant::now());
+    let before = probe.table();
+    // ipvsadm -d -t 192.0.2.80:80 -r 192.0.2.21:80; ipvsadm -e ... -r 192.0.2.22:80 -w 9
+    let edit = Dest { weight: 9, ..Dest::new("192.0.2.22:80".parse().unwrap()) };
+    probe.0.borrow_mut().apply(&[Change::DelDest(key(VIP), "192.0.2.21:80".parse().unwrap()), Change::EditDest(key(VIP), edit)]).unwrap();
+    let report = r.full_check(Instant::now());
+    let drift: Vec<_> = report.events.iter().filter(|e| matches!(e, Event::DriftRepaired(_))).collect();
+    assert_eq!(drift.len(), 2, "{:?}", report.events);
+    // The kernel appends a re-added dest: compare as sets.
+    let sorted = |t: Table| {
+        let mut w: Vec<_> = t.services[0].dests.iter().map(|d| (d.addr, d.weight)).collect();
+        w.sort();
+        w
+    };
+    assert_eq!(sorted(probe.table()), sorted(before));
+}
+
+#[test]
+fn a_refused_change_is_reported_and_retried_at_the_next_full_check() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    r.full_check(Instant::now());
+    let t21 = target(&r, VIP, "192.0.2.21:80");
+    let at = probe.sent().len();
+    probe.0.borrow_mut().fail_at = Some((at, Errno::ENOMEM));
+
+    let report = r.on_outcome(&outcome(t21, true, "HTTP 200"));
+    assert!(matches!(report.error, Some(ReconcileError::Refused(_))), "{:?}", report.error);
+    assert!(report.changes().is_empty());
+    assert!(report.error.unwrap().to_string().contains("tried again at the next full check"));
+    assert_eq!(probe.weights(VIP), ["192.0.2.21:80=0", "192.0.2.22:80=0"]);
+
+    let report = r.full_check(Instant::now());
+    assert!(report.error.is_none());
+    assert_eq!(lines(&report.events), ["retried: ~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2"]);
+    assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2", "192.0.2.22:80=0"]);
+}
+
+#[test]
+fn one_probe_shared_by_two_services_moves_both() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let d = model(
+        r#"Service(address: "192.0.2.80:80", health: Tcp(), real_servers: [RealServer(address: "192.0.2.21")]),
+            Service(address: "192.0.2.80:8080", forwarding: Nat, health: Tcp(port: 80), real_servers: [RealServer(address: "192.0.2.21:80", weight: 5)])"#,
+    );
+    let mut r = Reconciler::new(d, &mut k);
+    assert_eq!(r.targets().len(), 1);
+    r.full_check(Instant::now());
+    let sent = probe.sent().len();
+    let report = r.on_outcome(&outcome(0, true, "connected"));
+    assert_eq!(lines(&report.events)[0], "192.0.2.21:80 tcp up after 1 pass: connected");
+    assert_eq!(report.events.iter().filter(|e| matches!(e, Event::Transition(_))).count(), 1);
+    assert_eq!(probe.sent_since(sent), [
+        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 1",
+        "~ TCP 192.0.2.80:8080 -> 192.0.2.21:80 Masq weight 5",
+    ]);
+}
+
+#[test]
+fn the_sorry_server_comes_in_when_the_last_server_falls_and_leaves_when_one_is_back() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let d = model(
+        r#"Service(address: "192.0.2.80:80", initial: Up, health: Tcp(rise: 1, fall: 1), sorry_server: SorryServer(address: "192.0.2.30"), real_servers: [
+                RealServer(address: "192.0.2.21", weight: 2),
+            ])"#,
+    );
+    let mut r = Reconciler::new(d, &mut k);
+    r.full_check(Instant::now());
+    assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2"]);
+    let sent = probe.sent().len();
+    let report = r.on_outcome(&outcome(0, false, "connection refused"));
+    assert!(lines(&report.events).contains(
+        &"service TCP 192.0.2.80:80 down: healthy weight 0; sorry server 192.0.2.30:80 takes the traffic".to_string()
+    ));
+    assert_eq!(probe.sent_since(sent), [
+        "+ TCP 192.0.2.80:80 -> 192.0.2.30:80 Route weight 1",
+        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 0",
+    ]);
+    r.on_outcome(&outcome(0, true, "connected"));
+    assert_eq!(probe.sent_since(sent + 2), [
+        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2",
+        "- TCP 192.0.2.80:80 -> 192.0.2.30:80",
+    ]);
+    assert_eq!(r.status(&slot(VIP, "192.0.2.21:80")), Status::Up);
+}
+
+#[test]
+fn when_down_remove_deletes_and_adds_back() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let d = model(&TWO.replace("health: Http(),", "health: Http(rise: 1, fall: 1), when_down: Remove,"));
+    let mut r = Reconciler::new(d, &mut k);
+    r.full_check(Instant::now());
+    assert_eq!(probe.weights(VIP), Vec::<String>::new());
+    let t21 = target(&r, VIP, "192.0.2.21:80");
+    r.on_outcome(&outcome(t21, true, "HTTP 200"));
+    assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2"]);
+    let sent = probe.sent().len();
+    r.on_outcome(&outcome(t21, false, "HTTP 500"));
+    assert_eq!(probe.sent_since(sent), ["- TCP 192.0.2.80:80 -> 192.0.2.21:80"]);
+}
+
+#[test]
+fn services_the_file_does_not_name_are_left_alone_unless_it_owns_the_table() {
+    let other = Table {
+        services: vec![VirtualService {
+            service: Service::new(key("192.0.2.99:80")),
+            dests: vec![Dest::new("192.0.2.50:80".parse().unwrap())],
+        }],
+        ..Table::default()
+    };
+    let mut k = Kernel::with_table(&other);
+    let probe = k.clone();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    r.full_check(Instant::now());
+    assert!(probe.table().service(&key("192.0.2.99:80")).is_some());
+    drop(r);
+
+    let owned = director(TWO).replace("services: [", "own_whole_table: true, services: [");
+    let mut k = Kernel::with_table(&other);
+    let probe = k.clone();
+    let mut r = Reconciler::new(model_text(&owned), &mut k);
+    r.full_check(Instant::now());
+    assert!(probe.table().service(&key("192.0.2.99:80")).is_none());
+}
+
+#[test]
+fn an_operator_weight_is_one_edit_and_a_down_server_stays_at_zero() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    r.full_check(Instant::now());
+    let t21 = target(&r, VIP, "192.0.2.21:80");
+    r.on_outcome(&outcome(t21, true, "HTTP 200"));
+    let sent = probe.sent().len();
+    r.set_weight(slot(VIP, "192.0.2.21:80"), Some(7));
+    r.set_weight(slot(VIP, "192.0.2.22:80"), Some(7));
+    assert_eq!(probe.sent_since(sent), ["~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7"]);
+    r.set_weight(slot(VIP, "192.0.2.21:80"), None);
+    assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2", "192.0.2.22:80=0"]);
+}
+
+#[test]
+fn full_checks_come_at_the_shortest_interval_but_not_under_a_second() {
+    let mut k = Kernel::default();
+    let d = model(
+        r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "5s"), real_servers: [RealServer(address: "192.0.2.21")]),
+            Service(address: "192.0.2.80:81", health: Tcp(interval: "3s"), real_servers: [RealServer(address: "192.0.2.21:81")])"#,
+    );
+    let mut r = Reconciler::new(d, &mut k);
+    assert_eq!(r.full_check_interval(), Duration::from_secs(3));
+    let now = Instant::now();
+    assert_eq!(r.next_full_check(now), now);
+    r.full_check(now);
+    assert_eq!(r.next_full_check(now), now + Duration::from_secs(3));
+    drop(r);
+    let fast = model(r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "100ms", timeout: "50ms"), real_servers: [RealServer(address: "192.0.2.21")])"#);
+    assert_eq!(Reconciler::new(fast, &mut k).full_check_interval(), Duration::from_secs(1));
+}
+
+#[test]
+fn an_outcome_before_the_first_full_check_dumps_first() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    let t21 = target(&r, VIP, "192.0.2.21:80");
+    let report = r.on_outcome(&outcome(t21, true, "HTTP 200"));
+    assert!(report.error.is_none());
+    assert_eq!(probe.dumps(), 1);
+    assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2", "192.0.2.22:80=0"]);
+}
