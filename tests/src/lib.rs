@@ -1,10 +1,12 @@
 //! Shared helpers for the integration tests in `tests/tests/`: where the
 //! repository is, and where the built binaries are; and [`lab`], the harness
-//! that boots our images as qemu VMs for the lab tests; and [`roles`], the
-//! seeds' setups as lab scenarios (director, two real servers, a client).
+//! that boots our images as qemu VMs for the lab tests; [`roles`], the
+//! seeds' setups as lab scenarios (director, two real servers, a client);
+//! and [`health`], the lab where real servers hang and come back.
 
 use std::path::PathBuf;
 
+pub mod health;
 pub mod lab;
 pub mod roles;
 
