@@ -1,7 +1,10 @@
 //! `lvs-agent run`: the agent itself, started and restarted by PID 1.
-//! It loads the config, sets up the network and sysctls, programs a director's
-//! IPVS table or starts a real server's HTTP server and workloads, says it is
-//! ready, and waits to be stopped; probes and reloads come with their issues.
+//! It loads the config, sets up the network and sysctls, then on a director
+//! programs the IPVS table and keeps it so (health checks, drift repair), or on
+//! a real server starts the HTTP server and workloads; says it is ready, and
+//! waits to be stopped. Reloading a replaced file comes with issue 7.
+
+mod director;
 
 use crate::config::{self, file::LogLevel, model::Role};
 use nix::sys::signal::{SigSet, Signal};
@@ -63,7 +66,7 @@ pub fn run(opts: &Options) -> i32 {
     apply_network(&loaded.model, &opts.run_dir);
     let mut services = Services::default();
     match &loaded.model.role {
-        Role::Director(director) => apply_director(director),
+        Role::Director(director) => services.ipvs = Some(director::Keeper::start(director.clone())),
         Role::RealServer(rs) => services = start_real_server(rs),
     }
 
@@ -119,12 +122,16 @@ fn apply_network(model: &crate::config::model::Appliance, run_dir: &Path) {
 /// the supervised workloads.
 #[derive(Default)]
 struct Services {
+    ipvs: Option<director::Keeper>,
     http: Option<crate::http::HttpServer>,
     workloads: Option<crate::workload::Handle>,
 }
 
 impl Services {
     fn stop(self) {
+        if let Some(ipvs) = self.ipvs {
+            ipvs.stop();
+        }
         if let Some(http) = self.http {
             http.stop();
         }
@@ -157,29 +164,7 @@ fn start_real_server(rs: &crate::config::model::RealServer) -> Services {
             }
         }
     };
-    Services { http, workloads }
-}
-
-/// Programs the director's IPVS table once. A refusal is logged and the agent
-/// stays up: the kernel keeps the table it had (sync undoes partial changes).
-fn apply_director(director: &crate::config::model::Director) {
-    use crate::ipvs::{netlink::IpvsNetlink, Ownership};
-    let mut kernel = match IpvsNetlink::connect() {
-        Ok(k) => k,
-        Err(e) => return crate::note!(error, "{e}"),
-    };
-    crate::note!(info, "IPVS generic netlink family id={}", kernel.family_id());
-    let owns = if director.own_whole_table { Ownership::WholeTable } else { Ownership::NamedServices };
-    match crate::ipvs::sync(&mut kernel, &director.table(), owns) {
-        Ok(changes) if changes.is_empty() => crate::note!(info, "IPVS table already as configured"),
-        Ok(changes) => {
-            for c in &changes {
-                crate::note!(debug, "{c}");
-            }
-            crate::note!(info, "IPVS table applied: {} changes", changes.len());
-        }
-        Err(e) => crate::note!(error, "IPVS table not applied: {e}"),
-    }
+    Services { ipvs: None, http, workloads }
 }
 
 fn mark_ready(run_dir: &Path) {
