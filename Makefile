@@ -19,7 +19,7 @@ help:
 	@echo "make run     build and boot that image under qemu, console on this terminal (DISK=1: disk.img under OVMF)"
 	@echo "make test    lint, then unit, host and lab tests (the lab needs root; it fetches qemu and the kernel)"
 	@echo "make boot-table  the boot timings from the last make test's lab logs"
-	@echo "make bench   time lvs-agent apply against ipvsadm -R and one ipvsadm per rule in one VM (root; minutes)"
+	@echo "make bench   time lvs-agent apply against ipvsadm -R and one ipvsadm per rule in one VM, then probe 10,000 backends for 60 s (root; minutes)"
 	@echo "make image-lock / lab-lock  re-pin the Debian kernel / the lab's qemu, OVMF and busybox"
 	@echo "make demo    check every example, then boot seed 001's DR lab: the client's answers and the director's table (root; ~1 min)"
 	@echo "make clean   remove build output"
@@ -72,9 +72,11 @@ unit: tools
 
 test: lint unit
 
-# Not a test: prints times and ratios (BENCH_SERVICES, BENCH_DESTS scale it).
+# Not a test: prints times and ratios (BENCH_SERVICES, BENCH_DESTS scale it),
+# then the probe engine's cost against 10,000 backends (BENCH_PROBE_SECONDS, BENCH_PROBE_TARGETS).
 bench: tools
 	$(CARGO) run -q --release -p lvs-tests --bin bench
+	$(CARGO) run -q --release -p lvs-tests --bin probe_bench
 
 # Seed 001's DR setup in the qemu lab (tests/src/bin/demo.rs). Root first: the
 # lab needs a network namespace, and building for nothing would waste minutes.
