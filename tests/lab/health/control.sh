@@ -26,13 +26,27 @@ httpd_pid() {
 read -r verb
 pid=$(httpd_pid)
 [ -n "$pid" ] || { echo "error: no httpd process"; exit 1; }
+# The third field of stat, after "PID (comm) "; ash's read and kill are
+# builtins, no fork.
+state() {
+    read -r _ _ state _ <"/proc/$pid/stat"
+}
 case $verb in
-stop) kill -STOP "$pid" ;;
+stop)
+    kill -STOP "$pid"
+    # A signal takes effect when httpd next runs: wait for it, so that
+    # state=T in the reply means the server hangs from then on.
+    n=0
+    state
+    while [ "$state" != T ] && [ $n -lt 100 ]; do
+        $bb usleep 10000
+        n=$((n + 1))
+        state
+    done
+    ;;
 cont) kill -CONT "$pid" ;;
 state) ;;
 *) echo "error: unknown verb '$verb'"; exit 1 ;;
 esac
-# The third field of stat, after "PID (comm) "; ash's read and kill are
-# builtins, no fork.
-read -r _ _ state _ <"/proc/$pid/stat"
+state
 echo "$verb pid=$pid state=$state"

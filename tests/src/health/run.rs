@@ -211,31 +211,55 @@ pub fn run(plan: &Plan, test_name: &str, say: &(dyn Fn(&str) + Sync)) -> Result<
     if outcome.stopped.is_none() {
         outcome.stopped = steps(&lab, plan, t0, &mut outcome.timeline, say).err();
     }
+    if let Some(director) = vms.first() {
+        outcome.timeline.director = after_ready(director, t0);
+    }
     outcome.vms = vms
         .iter()
         .zip(&ready)
-        .map(|(vm, ready)| VmReport {
-            name: vm.name().to_string(),
-            log: vm.log_path().to_path_buf(),
-            ready: *ready,
-            agent_lines: vm.console_lines().into_iter().filter(|l| l.contains("lvs-agent: T=") || l.contains("lvs-init: T=")).collect(),
+        .map(|(vm, ready)| {
+            // The agent's lines carry its prefix; what its checks and the
+            // reconciler log after ready may not, and the kernel is quiet.
+            let lines = vm.console_lines();
+            let ready_at = lines.iter().position(|l| is_ready(l)).unwrap_or(lines.len());
+            let agent_lines = lines.into_iter().enumerate().filter(|(i, l)| *i > ready_at || l.contains("lvs-agent: T=") || l.contains("lvs-init: T=")).map(|(_, l)| l).collect();
+            VmReport { name: vm.name().to_string(), log: vm.log_path().to_path_buf(), ready: *ready, agent_lines }
         })
         .collect();
     outcome.verdict = judge(&outcome.timeline, &dests(plan), &plan.check.bounds(ALLOWANCE), &plan.labels());
     outcome.total_secs = t0.elapsed().as_secs_f64();
+    // Kept beside the consoles, passed or not.
+    let _ = std::fs::write(dir.join("timeline.txt"), outcome.report());
     Ok(outcome)
 }
 
 /// The agent's ready line (`lvs-agent: T=2.718 ready`).
+fn is_ready(line: &str) -> bool {
+    line.contains("lvs-agent: T=") && line.trim_end().ends_with(" ready")
+}
+
 fn wait_ready(vm: &Vm) -> Result<(), String> {
     let deadline = Instant::now() + BOOT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let line = vm.wait_for_next(" ready", left).map_err(|e| e.to_string())?;
-        if line.contains("lvs-agent: T=") && line.trim_end().ends_with(" ready") {
+        if is_ready(&line) {
             return Ok(());
         }
     }
+}
+
+/// A VM's console lines after its ready line, on the run's clock: the log
+/// file stamps each line with qemu-relative seconds as it arrives, and the
+/// VM knows when its qemu started. The harness's own `[lab]` lines are left out.
+fn after_ready(vm: &Vm, t0: Instant) -> Vec<(f64, String)> {
+    let offset = vm.started().saturating_duration_since(t0).as_secs_f64();
+    let text = std::fs::read_to_string(vm.log_path()).unwrap_or_default();
+    let stamped = text.lines().filter_map(|l| {
+        let (stamp, line) = l.strip_prefix('[')?.split_once("] ")?;
+        Some((stamp.trim().parse::<f64>().ok()? + offset, line.to_string()))
+    });
+    stamped.skip_while(|(_, l)| !is_ready(l)).skip(1).filter(|(_, l)| !l.starts_with("[lab]") && !l.starts_with("[qemu stderr]")).collect()
 }
 
 /// One control message to a real server; control.sh's reply line.

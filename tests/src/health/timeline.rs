@@ -182,6 +182,9 @@ pub struct Timeline {
     pub requests: Vec<Request>,
     /// When the run stopped watching.
     pub end: f64,
+    /// The director's console lines from its ready line on (its checks'
+    /// transitions and table changes), at the time they reached the host.
+    pub director: Vec<(f64, String)>,
 }
 
 /// In a window where the client may not fail, at least this many answers,
@@ -380,6 +383,9 @@ pub fn render(tl: &Timeline, verdict: &Verdict, dests: &Dests, labels: &[String;
     }
     for (t, m) in &verdict.marks {
         lines.push((*t, 0, format!("== {m}")));
+    }
+    for (t, m) in &tl.director {
+        lines.push((*t, 1, format!("ds: {m}")));
     }
     lines.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut out = String::new();
