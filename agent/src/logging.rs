@@ -26,19 +26,37 @@ pub fn prefix() -> String {
     format!("{}: T={:.3}", WHO.get().copied().unwrap_or("lvs-agent"), uptime().as_secs_f64())
 }
 
-/// Writes to stderr and, when attached, to the log file.
-struct Tee(Arc<Mutex<Option<File>>>);
+/// Writes to stderr and, when attached, to the log file, starting every line
+/// with the prefix: so lines from any `log` call (health, workloads, the IPVS
+/// client) read like `note!`'s, and the lab and the boot table can find them.
+struct Tee {
+    file: Arc<Mutex<Option<File>>>,
+    at_line_start: bool,
+}
+
+impl Tee {
+    fn emit(&self, bytes: &[u8]) -> io::Result<()> {
+        // The console matters more than the file: a file error must not stop it.
+        io::stderr().write_all(bytes)?;
+        if let Ok(mut file) = self.file.lock() {
+            if let Some(f) = file.as_mut() {
+                let _ = f.write_all(bytes);
+            }
+        }
+        Ok(())
+    }
+}
 
 impl Write for Tee {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // The console matters more than the file: a file error must not stop it.
-        let n = io::stderr().write(buf)?;
-        if let Ok(mut file) = self.0.lock() {
-            if let Some(f) = file.as_mut() {
-                let _ = f.write_all(&buf[..n]);
+        for line in buf.split_inclusive(|b| *b == b'\n') {
+            if self.at_line_start {
+                self.emit(format!("{} ", prefix()).as_bytes())?;
             }
+            self.emit(line)?;
+            self.at_line_start = line.ends_with(b"\n");
         }
-        Ok(n)
+        Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
@@ -56,7 +74,7 @@ pub fn init(who: &'static str, level: LevelFilter) {
         .set_thread_level(LevelFilter::Off)
         .set_location_level(LevelFilter::Off)
         .build();
-    let _ = WriteLogger::init(level, config, Tee(file));
+    let _ = WriteLogger::init(level, config, Tee { file, at_line_start: true });
 }
 
 pub fn set_level(level: LevelFilter) {
@@ -77,10 +95,11 @@ pub fn attach_file(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// A line of the log, with the `who: T=...` prefix the lab greps for.
+/// A line of the log; the logger puts the `who: T=...` prefix the lab greps for
+/// in front of it (and of every other `log` line).
 #[macro_export]
 macro_rules! note {
     ($lvl:ident, $($arg:tt)*) => {
-        log::$lvl!("{} {}", $crate::logging::prefix(), format_args!($($arg)*))
+        log::$lvl!($($arg)*)
     };
 }

@@ -32,10 +32,11 @@ fn capture_log() {
     });
 }
 
-/// The output lines of workload `name`, without the log prefix.
+/// The output lines of workload `name` (logged as `name: line`; the logger,
+/// not the message, carries the `who: T=` prefix).
 fn output_of(name: &str) -> Vec<String> {
-    let tag = format!(" {name}: ");
-    LINES.lock().unwrap().iter().filter_map(|l| l.split_once(&tag).map(|(_, rest)| rest.to_string())).collect()
+    let tag = format!("{name}: ");
+    LINES.lock().unwrap().iter().filter_map(|l| l.strip_prefix(&tag).map(str::to_string)).collect()
 }
 
 /// Waits up to 5 s for workload `name` to have written `n` lines.
