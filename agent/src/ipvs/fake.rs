@@ -63,7 +63,14 @@ impl FakeIpvs {
         &mut self.state
     }
 
-    fn apply_one(&mut self, change: &Change) -> Result<(), Errno> {
+    /// The table as it stands, without counting a dump.
+    pub fn state(&self) -> &Snapshot {
+        &self.state
+    }
+
+    /// One change by the kernel's rules, without recording it in `sent`: what the
+    /// netlink-level fake uses, so both fakes refuse exactly alike.
+    pub(crate) fn apply_one(&mut self, change: &Change) -> Result<(), Errno> {
         let services = &mut self.state.services;
         match change {
             Change::SetTimeouts(t) => {

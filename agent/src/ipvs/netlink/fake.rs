@@ -1,5 +1,6 @@
-//! A fake kernel behind the [`Transport`] seam: it decodes our requests, keeps a
-//! table with ip_vs_ctl.c's errnos, and answers the way netlink does (one ack or
+//! A fake kernel behind the [`Transport`] seam: it decodes our requests, keeps the
+//! table in a [`FakeIpvs`] (so the kernel's rules and errnos live in one place),
+//! and answers the way netlink does (one ack or
 //! error per message of a datagram, each in its own datagram; dumps as data
 //! messages and NLMSG_DONE; errors echo the whole request, as without
 //! NETLINK_CAP_ACK). It tests the client's batching and matching, not the bytes:
@@ -9,7 +10,7 @@ use super::attrs::*;
 use super::batch::Transport;
 use super::wire::{self, parse_requests};
 use super::{config, daemon, dest, service, Request};
-use crate::ipvs::{Dest, Errno, Scheduler, Service, SyncDaemon, Timeouts};
+use crate::ipvs::{Change, Errno, FakeIpvs, ServiceKey};
 use neli::consts::nl::NlmF;
 use std::collections::VecDeque;
 use std::io;
@@ -19,9 +20,7 @@ const PORT_ID: u32 = 0x1234;
 
 #[derive(Default)]
 pub struct State {
-    pub services: Vec<(Service, Vec<Dest>)>,
-    pub timeouts: Timeouts,
-    pub daemons: Vec<SyncDaemon>,
+    pub kernel: FakeIpvs,
     /// Every request the fake processed, in order.
     pub processed: Vec<Request>,
     pub sends: usize,
@@ -43,98 +42,40 @@ fn header(len: usize, ty: u16, flags: u16, seq: u32) -> Vec<u8> {
     out
 }
 
-impl State {
-    fn service_mut(&mut self, key: &crate::ipvs::ServiceKey) -> Result<&mut (Service, Vec<Dest>), i32> {
-        self.services.iter_mut().find(|(s, _)| s.key == *key).ok_or(Errno::ESRCH.0)
-    }
+/// The change a request makes, for the requests that change the table.
+fn as_change(req: &Request) -> Option<Change> {
+    Some(match req {
+        Request::NewService(s) => Change::AddService(s.clone()),
+        Request::SetService(s) => Change::EditService(s.clone()),
+        Request::DelService(k) => Change::DelService(*k),
+        Request::NewDest(k, d) => Change::AddDest(*k, *d),
+        Request::SetDest(k, d) => Change::EditDest(*k, *d),
+        Request::DelDest(k, a) => Change::DelDest(*k, *a),
+        Request::NewDaemon(d) => Change::StartDaemon(d.clone()),
+        Request::DelDaemon(st) => Change::StopDaemon(*st),
+        Request::SetConfig(t) => Change::SetTimeouts(*t),
+        _ => return None,
+    })
+}
 
-    fn check_dest(d: &Dest) -> Result<(), i32> {
-        if d.weight > i32::MAX as u32 || d.lower_threshold > d.upper_threshold {
-            return Err(Errno::ERANGE.0);
-        }
-        Ok(())
+impl State {
+    fn service(&self, key: &ServiceKey) -> Result<&crate::ipvs::ServiceEntry, i32> {
+        self.kernel.state().services.iter().find(|e| e.service.key == *key).ok_or(Errno::ESRCH.0)
     }
 
     /// The kernel's answer: reply messages (cmd, attributes) or an errno.
     fn handle(&mut self, req: &Request) -> Result<Vec<(u8, Vec<wire::Attr>)>, i32> {
         self.processed.push(req.clone());
-        let none = Ok(Vec::new());
+        if let Some(change) = as_change(req) {
+            return self.kernel.apply_one(&change).map(|()| Vec::new()).map_err(|e| e.0);
+        }
+        let state = self.kernel.state();
         match req {
-            Request::NewService(s) => {
-                if matches!(&s.scheduler, Scheduler::Other(_)) {
-                    return Err(Errno::ENOENT.0);
-                }
-                if self.service_mut(&s.key).is_ok() {
-                    return Err(Errno::EEXIST.0);
-                }
-                self.services.push((s.clone(), Vec::new()));
-                none
-            }
-            Request::SetService(s) => {
-                self.service_mut(&s.key)?.0 = s.clone();
-                none
-            }
-            Request::DelService(k) => {
-                self.service_mut(k)?;
-                self.services.retain(|(s, _)| s.key != *k);
-                none
-            }
-            Request::NewDest(k, d) => {
-                let (_, dests) = self.service_mut(k)?;
-                Self::check_dest(d)?;
-                if dests.iter().any(|x| x.addr == d.addr) {
-                    return Err(Errno::EEXIST.0);
-                }
-                dests.push(*d);
-                none
-            }
-            Request::SetDest(k, d) => {
-                let (_, dests) = self.service_mut(k)?;
-                Self::check_dest(d)?;
-                *dests.iter_mut().find(|x| x.addr == d.addr).ok_or(Errno::ENOENT.0)? = *d;
-                none
-            }
-            Request::DelDest(k, a) => {
-                let (_, dests) = self.service_mut(k)?;
-                let before = dests.len();
-                dests.retain(|x| x.addr != *a);
-                if dests.len() == before {
-                    return Err(Errno::ENOENT.0);
-                }
-                none
-            }
-            Request::NewDaemon(d) => {
-                if self.daemons.iter().any(|x| x.state == d.state) {
-                    return Err(Errno::EEXIST.0);
-                }
-                self.daemons.push(d.clone());
-                none
-            }
-            Request::DelDaemon(st) => {
-                let before = self.daemons.len();
-                self.daemons.retain(|x| x.state != *st);
-                if self.daemons.len() == before {
-                    return Err(Errno::ESRCH.0);
-                }
-                none
-            }
-            Request::SetConfig(t) => {
-                for (cur, new) in [
-                    (&mut self.timeouts.tcp, t.tcp),
-                    (&mut self.timeouts.tcp_fin, t.tcp_fin),
-                    (&mut self.timeouts.udp, t.udp),
-                ] {
-                    if new != 0 {
-                        *cur = new;
-                    }
-                }
-                none
-            }
-            Request::Zero(Some(k)) => self.service_mut(k).map(|_| Vec::new()),
-            Request::Zero(None) => none,
+            Request::Zero(Some(k)) => self.service(k).map(|_| Vec::new()),
+            Request::Zero(None) => Ok(Vec::new()),
             Request::Flush => {
-                self.services.clear();
-                none
+                self.kernel.state_mut().services.clear();
+                Ok(Vec::new())
             }
             Request::GetInfo => Ok(vec![(
                 IPVS_CMD_SET_INFO,
@@ -143,29 +84,27 @@ impl State {
                     wire::u32(IPVS_INFO_ATTR_CONN_TAB_SIZE, 4096).unwrap(),
                 ],
             )]),
-            Request::GetConfig => Ok(vec![(IPVS_CMD_SET_CONFIG, config::timeout_attrs(&self.timeouts).unwrap())]),
+            Request::GetConfig => Ok(vec![(IPVS_CMD_SET_CONFIG, config::timeout_attrs(&state.timeouts).unwrap())]),
             Request::GetService(k) => {
-                let s = self.service_mut(k)?.0.clone();
-                Ok(vec![(IPVS_CMD_NEW_SERVICE, vec![service::full_nest(&s).unwrap()])])
+                let s = &self.service(k)?.service;
+                Ok(vec![(IPVS_CMD_NEW_SERVICE, vec![service::full_nest(s).unwrap()])])
             }
-            Request::DumpServices => Ok(self
+            Request::DumpServices => Ok(state
                 .services
                 .iter()
-                .map(|(s, _)| (IPVS_CMD_NEW_SERVICE, vec![service::full_nest(s).unwrap()]))
+                .map(|e| (IPVS_CMD_NEW_SERVICE, vec![service::full_nest(&e.service).unwrap()]))
                 .collect()),
             // ip_vs_genl_dump_dests: an unknown service is an empty dump, not an error.
             Request::DumpDests(k) => Ok(self
-                .service_mut(k)
-                .map(|(_, dests)| dests.clone())
-                .unwrap_or_default()
-                .iter()
-                .map(|d| (IPVS_CMD_NEW_DEST, vec![dest::full_nest(d).unwrap()]))
-                .collect()),
-            Request::DumpDaemons => Ok(self
+                .service(k)
+                .map(|e| e.dests.iter().map(|d| (IPVS_CMD_NEW_DEST, vec![dest::full_nest(&d.dest).unwrap()])).collect())
+                .unwrap_or_default()),
+            Request::DumpDaemons => Ok(state
                 .daemons
                 .iter()
                 .map(|d| (IPVS_CMD_NEW_DAEMON, vec![daemon::full_nest(d).unwrap()]))
                 .collect()),
+            _ => unreachable!("every changing request is handled by the FakeIpvs above"),
         }
     }
 }
@@ -239,9 +178,7 @@ impl Transport for FakeKernel {
 mod tests {
     use super::*;
     use crate::ipvs::netlink::{IpvsNetlink, MAX_BATCH_MESSAGES};
-    use crate::ipvs::{
-        ApplyError, Change, Forward, Ipvs, IpvsError, Protocol, ServiceKey, SyncState, Table, VirtualService,
-    };
+    use crate::ipvs::{ApplyError, Dest, Forward, Ipvs, IpvsError, Protocol, Service, SyncDaemon, SyncState, Timeouts};
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
     fn client() -> (IpvsNetlink, FakeKernel) {
@@ -283,15 +220,9 @@ mod tests {
         assert!(snap.services.iter().all(|s| s.dests.len() == 10));
         assert_eq!(snap.timeouts, Timeouts { tcp: 900, tcp_fin: 120, udp: 300 });
         let table = snap.table();
-        let expected: Vec<VirtualService> = fake
-            .0
-            .lock()
-            .unwrap()
-            .services
-            .iter()
-            .map(|(s, d)| VirtualService { service: s.clone(), dests: d.clone() })
-            .collect();
-        assert_eq!(table, Table { services: expected, timeouts: snap.timeouts, daemons: vec![] });
+        let expected = fake.0.lock().unwrap().kernel.state().table();
+        assert_eq!(table, expected);
+        assert!(table.daemons.is_empty());
     }
 
     #[test]
@@ -315,7 +246,7 @@ mod tests {
         assert!(text.contains("service TCP 192.0.2.0:1000") && text.contains("EEXIST"), "{text}");
         // The rest of the batch was processed by the kernel all the same.
         assert_eq!(fake.0.lock().unwrap().processed.len(), 5);
-        assert_eq!(fake.0.lock().unwrap().services.len(), 2);
+        assert_eq!(fake.0.lock().unwrap().kernel.state().services.len(), 2);
     }
 
     #[test]
