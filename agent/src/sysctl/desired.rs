@@ -73,6 +73,22 @@ mod tests {
     }
 
     #[test]
+    fn health_checks_turn_expire_nodest_conn_on_unless_the_config_says() {
+        let checked = |knobs: &str| {
+            names(&format!(
+                r#"Appliance(role: Director(ipvs_sysctls: IpvsSysctls({knobs}), services: [Service(address: "192.0.2.80:80",
+                    health: Tcp(), real_servers: [RealServer(address: "192.0.2.21:80")])]))"#
+            ))
+        };
+        assert_eq!(checked(""), ["net.ipv4.ip_forward = 1", "net.ipv4.vs.expire_nodest_conn = 1"]);
+        assert_eq!(checked("expire_nodest_conn: false"), ["net.ipv4.ip_forward = 1", "net.ipv4.vs.expire_nodest_conn = 0"]);
+        let unchecked = names(
+            r#"Appliance(role: Director(services: [Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21:80")])]))"#,
+        );
+        assert_eq!(unchecked, ["net.ipv4.ip_forward = 1"]);
+    }
+
+    #[test]
     fn dr_real_server_suppresses_arp_on_lo_and_all() {
         assert_eq!(
             names(r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#),

@@ -90,12 +90,29 @@ pub fn director(
     Director {
         vips,
         ip_forward: d.ip_forward,
-        services,
         timeouts,
         sync_daemons,
         own_whole_table: d.own_whole_table,
-        ipvs_sysctls: ipvs_sysctls(&d.ipvs_sysctls),
+        ipvs_sysctls: ipvs_sysctls(&with_health_defaults(&d.ipvs_sysctls, &services)),
+        services,
     }
+}
+
+/// A health-checked director quiesces a failed real server (weight 0), and
+/// the kernel keeps sending a new connection that reuses the client port of
+/// an old one (DR keeps closed connections in FIN_WAIT for two minutes) to
+/// that old connection's server, dead or not, unless `expire_nodest_conn` is
+/// on: then it schedules the connection anew among the servers with weight.
+/// Established connections still finish on the quiesced server. So health
+/// checks turn it on unless the config says otherwise, as keepalived users
+/// are told to.
+fn with_health_defaults(s: &file::IpvsSysctls, services: &[crate::config::model::ServiceSpec]) -> file::IpvsSysctls {
+    let checked = services.iter().any(|s| s.real_servers.iter().any(|r| r.health.is_some()));
+    let mut s = s.clone();
+    if checked && s.expire_nodest_conn.is_none() {
+        s.expire_nodest_conn = Some(true);
+    }
+    s
 }
 
 fn vips(f: &mut Findings, path: &Path, list: &[file::Vip], interfaces: &[Interface]) -> Vec<Vip> {
