@@ -100,7 +100,25 @@ pub fn write(path: &Path, boot_efi: &[u8], config: &[u8]) -> Result<()> {
         h.update(config);
         h.finalize().into()
     };
-    let total = image_size();
+    let layout: Vec<&Layout> = LAYOUT.iter().collect();
+    write_layout(path, &seed, &layout, &[(ESP, BOOT_FILE, boot_efi), (CONFIG, CONFIG_FILE, config)])
+}
+
+/// Writes a new disk image at `path` with one partition, an empty `lvs-state`
+/// (FAT, the size it has in a full image), and nothing else: the disk of a
+/// machine that boots its kernel and initramfs some other way (PXE, qemu's
+/// `-kernel`) and keeps its state on a disk, which PID 1 finds by GPT name.
+/// Ids are derived from the layout, so every such image is the same bytes.
+pub fn write_state_only(path: &Path) -> Result<()> {
+    let seed: [u8; 32] = Sha256::digest(b"lvs-state only").into();
+    let layout: Vec<&Layout> = LAYOUT.iter().filter(|p| p.name == STATE).collect();
+    write_layout(path, &seed, &layout, &[])
+}
+
+/// Writes the partitions of `layout`, in order from 1 MiB, each a fresh FAT
+/// volume; `files` are (partition name, path, bytes) to put in them.
+fn write_layout(path: &Path, seed: &[u8], layout: &[&Layout], files: &[(&str, &str, &[u8])]) -> Result<()> {
+    let total = FIRST + layout.iter().map(|p| p.size).sum::<u64>() + MIB;
     // Read and write: the gpt crate reads back what it lays out.
     let mut file = OpenOptions::new()
         .read(true)
@@ -119,16 +137,16 @@ pub fn write(path: &Path, boot_efi: &[u8], config: &[u8]) -> Result<()> {
     let mut disk = gpt::GptConfig::new()
         .writable(true)
         .logical_block_size(LogicalBlockSize::Lb512)
-        .create_from_device(&mut file, Some(derived_uuid(&seed, "disk")))
+        .create_from_device(&mut file, Some(derived_uuid(seed, "disk")))
         .map_err(|e| disk_err(path, format!("creating the GPT: {e}")))?;
     let mut partitions = BTreeMap::new();
     let mut start = FIRST;
-    for (n, p) in LAYOUT.iter().enumerate() {
+    for (n, p) in layout.iter().enumerate() {
         partitions.insert(
             n as u32 + 1,
             Partition {
                 part_type_guid: p.part_type.clone(),
-                part_guid: derived_uuid(&seed, p.name),
+                part_guid: derived_uuid(seed, p.name),
                 first_lba: start / SECTOR,
                 last_lba: (start + p.size) / SECTOR - 1,
                 flags: 0,
@@ -142,10 +160,10 @@ pub fn write(path: &Path, boot_efi: &[u8], config: &[u8]) -> Result<()> {
     disk.write().map_err(|e| disk_err(path, format!("writing the GPT: {e}")))?;
 
     let mut start = FIRST;
-    for p in &LAYOUT {
+    for p in layout {
         let mut fat = vec![0u8; p.size as usize];
         let volume_id = {
-            let d = derived(&seed, &format!("fat:{}", p.name));
+            let d = derived(seed, &format!("fat:{}", p.name));
             u32::from_le_bytes([d[0], d[1], d[2], d[3]])
         };
         let mut options = FormatVolumeOptions::new().volume_id(volume_id).volume_label(*p.label);
@@ -158,10 +176,8 @@ pub fn write(path: &Path, boot_efi: &[u8], config: &[u8]) -> Result<()> {
             source,
         };
         fatfs::format_volume(Cursor::new(&mut fat), options).map_err(fat_err)?;
-        match p.name {
-            ESP => put_file(&mut fat, BOOT_FILE, boot_efi).map_err(fat_err)?,
-            CONFIG => put_file(&mut fat, CONFIG_FILE, config).map_err(fat_err)?,
-            _ => {}
+        for (_, file_path, data) in files.iter().filter(|(name, _, _)| *name == p.name) {
+            put_file(&mut fat, file_path, data).map_err(fat_err)?;
         }
         write_sparse(&mut file, start, &fat).map_err(Error::io("writing", path))?;
         start += p.size;
@@ -290,4 +306,29 @@ pub fn replace_file(path: &Path, partition: &str, file_path: &str, data: &[u8]) 
         .and_then(|_| file.write_all(&fat))
         .and_then(|_| file.sync_all())
         .map_err(Error::io("writing", path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_only_disk_has_one_empty_state_partition_that_takes_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("state.img");
+        write_state_only(&image).unwrap();
+        let parts = partitions(&image).unwrap();
+        assert_eq!(parts.len(), 1, "{parts:?}");
+        assert_eq!((parts[0].number, parts[0].name.as_str(), parts[0].start, parts[0].len), (1, STATE, MIB, 32 * MIB));
+        assert_eq!(std::fs::metadata(&image).unwrap().len(), 34 * MIB);
+        assert!(read_file(&image, STATE, "state.ron").is_err());
+        replace_file(&image, STATE, "state.ron", b"one").unwrap();
+        replace_file(&image, STATE, "state.ron", b"").unwrap();
+        assert_eq!(read_file(&image, STATE, "state.ron").unwrap(), b"");
+        // The same bytes every time.
+        let again = dir.path().join("again.img");
+        write_state_only(&again).unwrap();
+        write_state_only(&image).unwrap();
+        assert!(std::fs::read(&image).unwrap() == std::fs::read(&again).unwrap());
+    }
 }
