@@ -129,6 +129,17 @@ impl VmSpec {
         self
     }
 
+    /// Attaches `image`, a raw disk image, as one more virtio-blk disk (with
+    /// any boot: a `-kernel` VM whose state partition lives on a disk, say).
+    /// The guest writes to the file itself: give each VM its own copy.
+    pub fn drive(mut self, image: &Path) -> VmSpec {
+        let mut drive = std::ffi::OsString::from("if=virtio,format=raw,file=");
+        drive.push(qemu_escape(image));
+        self.extra_args.push("-drive".into());
+        self.extra_args.push(drive.to_string_lossy().into_owned());
+        self
+    }
+
     pub fn max_runtime(mut self, limit: Duration) -> VmSpec {
         self.max_runtime = limit;
         self
@@ -389,6 +400,19 @@ impl Vm {
 
     pub fn console_lines(&self) -> Vec<String> {
         self.console.lines()
+    }
+
+    /// Every console line with when it reached the host, in seconds since
+    /// qemu started, as the log file stamps them (the harness's own `[lab]`
+    /// lines and qemu's stderr included, as there).
+    pub fn stamped_lines(&self) -> Vec<(f64, String)> {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let (stamp, line) = l.strip_prefix('[')?.split_once("] ")?;
+                Some((stamp.trim().parse::<f64>().ok()?, line.to_string()))
+            })
+            .collect()
     }
 
     /// The last 40 console lines, as quoted in errors.
