@@ -2,12 +2,15 @@
 //! repository is, and where the built binaries are; and [`lab`], the harness
 //! that boots our images as qemu VMs for the lab tests; [`roles`], the
 //! seeds' setups as lab scenarios (director, two real servers, a client);
-//! and [`health`], the lab where real servers hang and come back.
+//! [`health`], the lab where real servers hang and come back; and
+//! [`persist`], the lab where a director saves and restores its state and
+//! takes a new config file while it runs.
 
 use std::path::PathBuf;
 
 pub mod health;
 pub mod lab;
+pub mod persist;
 pub mod roles;
 
 /// The repository root (the workspace that holds `examples/`).
