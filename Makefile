@@ -40,7 +40,7 @@ static:
 		cp target/$(MUSL)/release/lvs-agent $(OUT)/lvs-agent; \
 	else \
 		echo "static: $(MUSL) cannot be had; building $(GNU) with crt-static"; \
-		RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release -p lvs-agent --target $(GNU) && \
+		RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static' $(CARGO) build --release -p lvs-agent --target $(GNU) && \
 		cp target/$(GNU)/release/lvs-agent $(OUT)/lvs-agent; \
 	fi
 	@ls -l $(OUT)/lvs-agent
