@@ -14,6 +14,7 @@ pub mod health;
 pub mod logging;
 pub mod net;
 pub mod run;
+pub mod state;
 pub mod status;
 pub mod sysctl;
 pub mod workload;

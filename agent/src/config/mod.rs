@@ -65,6 +65,18 @@ pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigError> {
     }
 }
 
+/// Validates a config already in memory (the table kept in a state file);
+/// the first error as text, since there is no file to point into.
+pub fn validate_raw(raw: &file::Appliance) -> Result<model::Appliance, String> {
+    let (model, problems) = validate::validate(raw);
+    let first_error = problems.iter().find(|p| p.severity == Severity::Error);
+    match (model, first_error) {
+        (Some(model), None) => Ok(model),
+        (_, Some(p)) => Err(format!("{}: {}", p.path, p.message)),
+        (None, None) => Err("not valid".to_string()),
+    }
+}
+
 /// Writes a config as RON text, in the form `parse` reads back.
 pub fn to_ron(appliance: &file::Appliance) -> String {
     let pretty = ron::ser::PrettyConfig::new()

@@ -88,6 +88,15 @@ impl Report {
     }
 }
 
+/// What a reconciler knows that the config does not say: each checked real
+/// server's status and the operator's weights. Carried over a config reload,
+/// and saved in the state file for the next agent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Carried {
+    pub health: BTreeMap<Slot, Status>,
+    pub weights: BTreeMap<Slot, u32>,
+}
+
 pub struct Reconciler<'k> {
     director: Director,
     probes: Probes,
@@ -140,6 +149,41 @@ impl<'k> Reconciler<'k> {
 
     pub fn overrides(&self) -> &Overrides {
         &self.overrides
+    }
+
+    /// The table as last programmed or dumped; None before the first full check.
+    pub fn known(&self) -> Option<&Table> {
+        self.known.as_ref()
+    }
+
+    pub fn carried(&self) -> Carried {
+        let health = self.probes.slots.iter().map(|(slot, w)| (*slot, self.watches[*w].status())).collect();
+        Carried { health, weights: self.overrides.weights.clone() }
+    }
+
+    /// Goes on from what an earlier reconciler knew. Slots this config no
+    /// longer has are dropped; slots it has that `carried` does not name keep
+    /// their `initial`. Call before the first full check.
+    pub fn resume(&mut self, carried: &Carried) {
+        for (slot, status) in &carried.health {
+            if let Some(w) = self.probes.watch_of(slot) {
+                let watch = self.probes.watches[w];
+                self.watches[w] = RiseFall::resumed(*status, watch.rise, watch.fall);
+            }
+        }
+        for (slot, weight) in &carried.weights {
+            if self.director.services.iter().any(|s| s.service.key == slot.service && s.real_servers.iter().any(|r| r.dest.addr == slot.real_server)) {
+                self.overrides.weights.insert(*slot, *weight);
+            }
+        }
+    }
+
+    /// Brings the kernel to the desired table now, as changes of the config
+    /// (after a reload), not as drift.
+    pub fn converge_now(&mut self) -> Report {
+        let mut report = Report::default();
+        self.converge(&mut report);
+        report
     }
 
     /// How often to call [`full_check`](Self::full_check): the shortest check interval, at least [`FULL_CHECK_FLOOR`].

@@ -54,6 +54,13 @@ impl RiseFall {
         RiseFall { rise: rise.max(1), fall: fall.max(1), status, streak: 0, fresh: true }
     }
 
+    /// A watch that goes on from a status known before (saved by an earlier
+    /// agent, or carried over a config reload): not fresh, so leaving it takes
+    /// the full `rise` or `fall`.
+    pub fn resumed(status: Status, rise: u32, fall: u32) -> RiseFall {
+        RiseFall { rise: rise.max(1), fall: fall.max(1), status, streak: 0, fresh: false }
+    }
+
     pub fn status(&self) -> Status {
         self.status
     }

@@ -1,0 +1,193 @@
+//! The state file: one header line, then a RON body.
+//!
+//! ```text
+//! lvs-agent-state 1 <body length in bytes> <FNV-1a 64 of the body, hex>
+//! State(version: 1, written_at_ms: ..., config: ..., health: [...], weights: [...], table: ...)
+//! ```
+//!
+//! The length and checksum catch what a power cut leaves behind (a file cut
+//! short, a block of zeros, a stale block) before the RON parser sees it, so a
+//! damaged file is never half-believed. FNV is not a defence against anyone
+//! who can write the state partition: they could write any table anyway.
+
+use crate::config::file;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+pub const VERSION: u32 = 1;
+const MAGIC: &str = "lvs-agent-state";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "State", deny_unknown_fields)]
+pub struct StateFile {
+    pub version: u32,
+    /// Unix time in milliseconds.
+    pub written_at_ms: u64,
+    #[serde(default)]
+    pub config: Option<SavedConfig>,
+    /// Every checked real server's status when the file was written.
+    #[serde(default)]
+    pub health: Vec<SavedHealth>,
+    /// Runtime weight overrides.
+    #[serde(default)]
+    pub weights: Vec<SavedWeight>,
+    /// The IPVS table as the agent last programmed it, written as a Director
+    /// config (the form `import ipvsadm` prints), so it reads like one.
+    #[serde(default)]
+    pub table: Option<file::Appliance>,
+}
+
+/// The config the agent runs: a copy, so that it can go on with it when the
+/// file is replaced by an invalid one while it is down.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Config", deny_unknown_fields)]
+pub struct SavedConfig {
+    pub path: String,
+    /// FNV-1a 64 of `text`, hex: tells at a glance whether two copies differ.
+    pub hash: String,
+    pub applied_at_ms: u64,
+    pub text: String,
+}
+
+/// Services are named as `ipvsadm -Ln` names them (`TCP 192.0.2.80:80`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Health", deny_unknown_fields)]
+pub struct SavedHealth {
+    pub service: String,
+    pub real_server: SocketAddr,
+    pub up: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Weight", deny_unknown_fields)]
+pub struct SavedWeight {
+    pub service: String,
+    pub real_server: SocketAddr,
+    pub weight: u32,
+}
+
+impl StateFile {
+    pub fn new(written_at_ms: u64) -> StateFile {
+        StateFile { version: VERSION, written_at_ms, config: None, health: Vec::new(), weights: Vec::new(), table: None }
+    }
+}
+
+/// FNV-1a, 64 bits: a few lines of std rather than a hashing crate; it only
+/// has to notice accidents.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+pub fn encode(state: &StateFile) -> String {
+    let pretty = ron::ser::PrettyConfig::new()
+        .struct_names(true)
+        .indentor("    ".to_string())
+        .extensions(ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES);
+    // Serializing our own plain data cannot fail; if it did, the checksum of
+    // the message would still make the file one that is ignored, not believed.
+    let body = ron::Options::default()
+        .to_string_pretty(state, pretty)
+        .unwrap_or_else(|e| format!("// cannot write the state: {e}"));
+    format!("{MAGIC} {VERSION} {} {:016x}\n{body}\n", body.len() + 1, fnv1a64(format!("{body}\n").as_bytes()))
+}
+
+/// Checks the header, then parses. The error says what is wrong, for the log.
+pub fn decode(text: &[u8]) -> Result<StateFile, String> {
+    let newline = text.iter().position(|b| *b == b'\n').ok_or("no header line (the file is cut short or empty)")?;
+    let header = std::str::from_utf8(&text[..newline]).map_err(|_| "the header is not text")?;
+    let body = &text[newline + 1..];
+    let fields: Vec<&str> = header.split(' ').collect();
+    let [magic, version, len, sum] = fields[..] else {
+        return Err(format!("the header `{}` is not `{MAGIC} VERSION LENGTH CHECKSUM`", header.escape_debug()));
+    };
+    if magic != MAGIC {
+        return Err(format!("not a state file (it starts with `{}`)", magic.escape_debug()));
+    }
+    if version != VERSION.to_string() {
+        return Err(format!("format version {version}; this agent reads version {VERSION}"));
+    }
+    let len: usize = len.parse().map_err(|_| format!("bad length `{len}` in the header"))?;
+    if body.len() != len {
+        return Err(format!("the body has {} bytes, the header says {len} (cut short or overwritten)", body.len()));
+    }
+    // Compared as text: a parse would take `A` for `a`, and miss that flip.
+    let have = format!("{:016x}", fnv1a64(body));
+    if have != sum {
+        return Err(format!("checksum {have}, the header says {} (damaged)", sum.escape_debug()));
+    }
+    let body = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8")?;
+    let state: StateFile = crate::config::ron_options().from_str(body).map_err(|e| format!("unreadable body: {e}"))?;
+    if state.version != VERSION {
+        return Err(format!("format version {} in the body; this agent reads version {VERSION}", state.version));
+    }
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> StateFile {
+        let table = crate::config::parse(
+            r#"Appliance(role: Director(services: [Service(address: "192.0.2.80:80", scheduler: Wrr,
+                real_servers: [RealServer(address: "192.0.2.21:80", weight: 0), RealServer(address: "192.0.2.22:80", weight: 3)])]))"#,
+            std::path::Path::new("t.ron"),
+        )
+        .expect("valid")
+        .raw;
+        StateFile {
+            version: VERSION,
+            written_at_ms: 1_763_700_000_123,
+            config: Some(SavedConfig {
+                path: "/config/appliance.ron".into(),
+                hash: format!("{:016x}", fnv1a64(b"Appliance()")),
+                applied_at_ms: 1_763_700_000_000,
+                text: "// a \"quoted\" comment\nAppliance()\n".into(),
+            }),
+            health: vec![SavedHealth { service: "TCP 192.0.2.80:80".into(), real_server: "192.0.2.21:80".parse().unwrap(), up: false }],
+            weights: vec![SavedWeight { service: "TCP 192.0.2.80:80".into(), real_server: "192.0.2.22:80".parse().unwrap(), weight: 3 }],
+            table: Some(table),
+        }
+    }
+
+    #[test]
+    fn encode_then_decode_gives_the_same_state() {
+        let state = sample();
+        let text = encode(&state);
+        assert!(text.starts_with("lvs-agent-state 1 "), "{text}");
+        assert_eq!(decode(text.as_bytes()), Ok(state));
+    }
+
+    #[test]
+    fn fnv1a64_matches_the_published_test_vectors() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn a_file_cut_short_at_any_offset_is_refused() {
+        let text = encode(&sample());
+        for cut in 0..text.len() {
+            assert!(decode(&text.as_bytes()[..cut]).is_err(), "cut at {cut} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_anywhere_is_refused() {
+        let text = encode(&sample()).into_bytes();
+        for at in 0..text.len() {
+            let mut damaged = text.clone();
+            damaged[at] ^= 0x20;
+            assert!(decode(&damaged).is_err(), "a flip at {at} was accepted");
+            damaged[at] = 0;
+            assert!(decode(&damaged).is_err(), "a zero at {at} was accepted");
+        }
+    }
+
+    #[test]
+    fn another_version_is_refused_with_its_number() {
+        let text = encode(&sample()).replacen("lvs-agent-state 1 ", "lvs-agent-state 2 ", 1);
+        assert_eq!(decode(text.as_bytes()).unwrap_err(), "format version 2; this agent reads version 1");
+    }
+}

@@ -1,0 +1,31 @@
+//! What the agent remembers across restarts and reboots: the config it last
+//! applied, each checked real server's health, the operator's weights and the
+//! IPVS table it programmed. Written after every change (coalesced) and read
+//! once at start, so that after a reboot the table is back before the first
+//! probe, and after a crash the new agent adopts the table as it stands.
+//!
+//! - `format`: the versioned file, with a checksum so that damage is detected;
+//! - `store`: atomic writes (temp file, fsync, rename, fsync of the folder);
+//! - `saved`: from and to the reconciler's terms (slots, statuses, tables).
+
+pub mod format;
+pub mod saved;
+pub mod store;
+
+pub use format::{SavedConfig, SavedHealth, SavedWeight, StateFile, VERSION};
+pub use store::Store;
+
+use std::path::PathBuf;
+
+/// The file's name in the state folder.
+pub const FILE_NAME: &str = "state.ron";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {problem}")]
+    Damaged { path: PathBuf, problem: String },
+}

@@ -1,0 +1,136 @@
+//! Between the state file's terms (services by name, a table as a config) and
+//! the reconciler's (slots, statuses, tables). Pure.
+
+use super::format::{SavedConfig, SavedHealth, SavedWeight, StateFile};
+use crate::config::model::Director;
+use crate::health::reconcile::Carried;
+use crate::health::state::Status;
+use crate::health::targets::Slot;
+use crate::ipvs::{ServiceKey, Table};
+use std::collections::BTreeMap;
+
+pub fn state_file(written_at_ms: u64, config: Option<SavedConfig>, carried: &Carried, table: Option<&Table>) -> StateFile {
+    StateFile {
+        config,
+        health: carried
+            .health
+            .iter()
+            .map(|(slot, status)| SavedHealth {
+                service: slot.service.to_string(),
+                real_server: slot.real_server,
+                up: *status == Status::Up,
+            })
+            .collect(),
+        weights: carried
+            .weights
+            .iter()
+            .map(|(slot, weight)| SavedWeight { service: slot.service.to_string(), real_server: slot.real_server, weight: *weight })
+            .collect(),
+        table: table.map(crate::config::from_table::director_file),
+        ..StateFile::new(written_at_ms)
+    }
+}
+
+/// The saved health and weights of the services this director still has
+/// (matched by their `ipvsadm -Ln` name).
+pub fn carried(state: &StateFile, director: &Director) -> Carried {
+    let keys: BTreeMap<String, ServiceKey> = director.services.iter().map(|s| (s.service.key.to_string(), s.service.key)).collect();
+    let slot = |service: &str, real_server| keys.get(service).map(|key| Slot { service: *key, real_server });
+    Carried {
+        health: state
+            .health
+            .iter()
+            .filter_map(|h| Some((slot(&h.service, h.real_server)?, if h.up { Status::Up } else { Status::Down })))
+            .collect(),
+        weights: state.weights.iter().filter_map(|w| Some((slot(&w.service, w.real_server)?, w.weight))).collect(),
+    }
+}
+
+/// The saved table, validated as the config it is written as.
+pub fn table(state: &StateFile) -> Option<Result<Table, String>> {
+    let raw = state.table.as_ref()?;
+    Some(crate::config::validate_raw(raw).and_then(|model| match model.role {
+        crate::config::model::Role::Director(d) => Ok(d.table()),
+        crate::config::model::Role::RealServer(_) => Err("the saved table is not a director's".to_string()),
+    }))
+}
+
+/// Adopting a table the agent finds in the kernel (it crashed, or was
+/// restarted, and the state file does not name the server): a checked real
+/// server that has weight there was up, or the earlier agent would have
+/// quiesced it. Without this, every such server would lose its traffic until
+/// its first probe passes.
+pub fn adopt(carried: &mut Carried, checked: impl Iterator<Item = Slot>, observed: &Table) {
+    for slot in checked {
+        if carried.health.contains_key(&slot) {
+            continue;
+        }
+        let weight = observed
+            .services
+            .iter()
+            .find(|vs| vs.service.key == slot.service)
+            .and_then(|vs| vs.dests.iter().find(|d| d.addr == slot.real_server))
+            .map(|d| d.weight);
+        if weight.is_some_and(|w| w > 0) {
+            carried.health.insert(slot, Status::Up);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::format::{decode, encode};
+
+    fn director(text: &str) -> Director {
+        match crate::config::parse(text, std::path::Path::new("t.ron")).expect("valid").model.role {
+            crate::config::model::Role::Director(d) => d,
+            _ => unreachable!(),
+        }
+    }
+
+    const TWO: &str = r#"Appliance(role: Director(services: [Service(address: "192.0.2.80:80", health: Tcp(),
+        real_servers: [RealServer(address: "192.0.2.21:80"), RealServer(address: "192.0.2.22:80", weight: 2)])]))"#;
+
+    fn slot(rs: &str) -> Slot {
+        Slot { service: director(TWO).services[0].service.key, real_server: rs.parse().unwrap() }
+    }
+
+    #[test]
+    fn health_weights_and_table_survive_the_file() {
+        let d = director(TWO);
+        let carried = Carried {
+            health: [(slot("192.0.2.21:80"), Status::Up), (slot("192.0.2.22:80"), Status::Down)].into(),
+            weights: [(slot("192.0.2.22:80"), 7)].into(),
+        };
+        let mut table = d.table();
+        table.services[0].dests[1].weight = 0;
+        let state = state_file(5, None, &carried, Some(&table));
+        let back = decode(encode(&state).as_bytes()).unwrap();
+        assert_eq!(super::carried(&back, &d), carried);
+        assert_eq!(super::table(&back), Some(Ok(table)));
+    }
+
+    #[test]
+    fn services_the_config_no_longer_has_are_dropped() {
+        let carried = Carried { health: [(slot("192.0.2.21:80"), Status::Up)].into(), weights: BTreeMap::new() };
+        let state = state_file(5, None, &carried, None);
+        let other = director(r#"Appliance(role: Director(services: [Service(address: "192.0.2.81:80", health: Tcp(),
+            real_servers: [RealServer(address: "192.0.2.21:80")])]))"#);
+        assert_eq!(super::carried(&state, &other), Carried::default());
+    }
+
+    #[test]
+    fn adopting_counts_a_server_with_weight_in_the_kernel_as_up() {
+        let d = director(TWO);
+        let mut observed = d.table();
+        observed.services[0].dests[1].weight = 0;
+        let mut carried = Carried::default();
+        adopt(&mut carried, [slot("192.0.2.21:80"), slot("192.0.2.22:80")].into_iter(), &observed);
+        assert_eq!(carried.health, [(slot("192.0.2.21:80"), Status::Up)].into());
+        // What the state file says wins over the kernel.
+        let mut saved = Carried { health: [(slot("192.0.2.21:80"), Status::Down)].into(), weights: BTreeMap::new() };
+        adopt(&mut saved, [slot("192.0.2.21:80")].into_iter(), &observed);
+        assert_eq!(saved.health[&slot("192.0.2.21:80")], Status::Down);
+    }
+}
