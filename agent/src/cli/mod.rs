@@ -5,7 +5,9 @@ mod check;
 mod director;
 mod export;
 mod import;
+mod persist;
 mod status;
+mod swap;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -78,6 +80,38 @@ enum Command {
     },
     /// Print the kernel's IPVS table in the layout of `ipvsadm -Ln`.
     Status(status::Args),
+    /// Print the kernel's IPVS table as a state file (what `restore` and a booting
+    /// agent read) or as ipvsadm rules.
+    Save {
+        #[arg(long, value_enum, default_value = "state")]
+        format: persist::SaveFormat,
+        /// Write here (atomically) instead of to stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Program the table of a state file or of ipvsadm rules into the kernel: its
+    /// services are made as saved, others are left alone.
+    Restore {
+        /// Default: /state/state.ron, else /run/lvs/state/state.ron.
+        file: Option<PathBuf>,
+    },
+    /// Run a new config on the running agent for a while: it goes back to its
+    /// config file unless `lvs-agent confirm` comes first.
+    Try {
+        /// The RON file to try (validated first; an invalid one changes nothing).
+        file: PathBuf,
+        /// How long until the agent goes back, e.g. 60s or 5m.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        within: std::time::Duration,
+        /// The running agent's run directory.
+        #[arg(long, default_value = "/run/lvs")]
+        run_dir: PathBuf,
+    },
+    /// Keep the config being tried: the agent writes it over its config file.
+    Confirm {
+        #[arg(long, default_value = "/run/lvs")]
+        run_dir: PathBuf,
+    },
     /// Print the IPVS part of a config in another tool's format.
     Export {
         #[arg(value_enum)]
@@ -110,6 +144,10 @@ pub fn run() -> i32 {
         Command::Plan { file } => apply::plan(&file, kernel),
         Command::Apply { file } => apply::apply(&file, kernel),
         Command::Status(args) => status::run(&args, kernel),
+        Command::Save { format, output } => persist::save(format, output.as_deref(), kernel),
+        Command::Restore { file } => persist::restore(file.as_deref(), kernel),
+        Command::Try { file, within, run_dir } => swap::try_config(&file, within, &run_dir),
+        Command::Confirm { run_dir } => swap::confirm(&run_dir),
         Command::Run { config, state_dir, log_level, run_dir } => Ok(lvs_agent::run::run(&lvs_agent::run::Options {
             config,
             state_dir,

@@ -1,14 +1,25 @@
 //! `lvs-agent run`: the agent itself, started and restarted by PID 1.
 //! It loads the config, sets up the network and sysctls, then on a director
-//! programs the IPVS table and keeps it so (health checks, drift repair), or on
-//! a real server starts the HTTP server and workloads; says it is ready, and
-//! waits to be stopped. Reloading a replaced file comes with issue 7.
+//! programs the IPVS table and keeps it so (health checks, drift repair, the
+//! state file), or on a real server starts the HTTP server and workloads; says
+//! it is ready, and then watches for a replaced config file (polled every
+//! second, and at once on SIGHUP) and for a `try`, until it is stopped.
 
 mod director;
+pub mod swap;
 
-use crate::config::{self, file::LogLevel, model::Role};
+use crate::config::{self, file::LogLevel, model::Role, Loaded};
+use crate::state::format::fnv1a64;
+use crate::state::{SavedConfig, StateFile, Store};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How often the config file and a try's deadline are looked at.
+const POLL_MS: u16 = 1000;
 
 pub fn level_filter(level: LogLevel) -> log::LevelFilter {
     match level {
@@ -24,8 +35,30 @@ pub struct Options {
     pub config: PathBuf,
     pub state_dir: Option<PathBuf>,
     pub log_level: Option<log::LevelFilter>,
-    /// Where the ready marker and the log go (/run/lvs on the appliance).
+    /// Where the ready marker, the pid, a try and the log go (/run/lvs on the appliance).
     pub run_dir: PathBuf,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The config that runs, and where it came from.
+struct Current {
+    path: PathBuf,
+    text: String,
+    loaded: Loaded,
+}
+
+impl Current {
+    fn saved(&self) -> SavedConfig {
+        SavedConfig {
+            path: self.path.display().to_string(),
+            hash: format!("{:016x}", fnv1a64(self.text.as_bytes())),
+            applied_at_ms: now_ms(),
+            text: self.text.clone(),
+        }
+    }
 }
 
 /// Runs until SIGTERM or SIGINT. Returns the exit status.
@@ -34,59 +67,255 @@ pub fn run(opts: &Options) -> i32 {
     if let Err(e) = crate::logging::attach_file(&opts.run_dir.join("agent.log")) {
         crate::note!(warn, "cannot write {}/agent.log: {e}", opts.run_dir.display());
     }
-    // Block the stop signals before anything else so none is lost while starting.
-    let mut stop = SigSet::empty();
+    // Block the signals before anything else (threads inherit the mask), so
+    // none is lost while starting; they are read from a signalfd.
+    let mut mask = SigSet::empty();
     for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
-        stop.add(s);
+        mask.add(s);
     }
-    if let Err(e) = stop.thread_block() {
+    if let Err(e) = mask.thread_block() {
         crate::note!(error, "cannot block signals: {e}");
         return 1;
     }
-
-    let loaded = match config::load(&opts.config) {
-        Ok(l) => l,
+    let signals = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC) {
+        Ok(fd) => fd,
         Err(e) => {
-            crate::note!(error, "config {} is not usable; not starting:\n{e}", opts.config.display());
-            return crate::cli_status::INVALID;
+            crate::note!(error, "cannot read signals: {e}");
+            return 1;
         }
     };
+    write_pid(&opts.run_dir);
+
+    let from_file = read_config(&opts.config);
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .or_else(|| from_file.as_ref().ok().map(|c| c.loaded.model.state_dir.clone()))
+        .unwrap_or_else(|| PathBuf::from(config::model::DEFAULT_STATE_DIR));
+    let store = Store::new(&state_dir);
+    let saved = load_state(&store);
+    let current = match from_file {
+        Ok(c) => c,
+        Err(e) => match saved_config(saved.as_ref()) {
+            Some(c) => {
+                crate::note!(
+                    error,
+                    "config {} is not usable:\n{e}\ngoing on with the copy in the state file, of {} (fix the file; it is read again when it changes)",
+                    opts.config.display(),
+                    c.path.display()
+                );
+                c
+            }
+            None => {
+                crate::note!(error, "config {} is not usable; not starting:\n{e}", opts.config.display());
+                return crate::cli_status::INVALID;
+            }
+        },
+    };
     if opts.log_level.is_none() {
-        crate::logging::set_level(level_filter(loaded.model.log_level));
+        crate::logging::set_level(level_filter(current.loaded.model.log_level));
     }
-    for w in &loaded.warnings {
+    for w in &current.loaded.warnings {
         crate::note!(warn, "{w}");
     }
-    let state_dir = opts.state_dir.clone().unwrap_or_else(|| loaded.model.state_dir.clone());
-    crate::note!(info, "config {}: {}, state in {}", opts.config.display(), loaded.model.role.name(), state_dir.display());
+    crate::note!(
+        info,
+        "config {}: {}, state in {}",
+        current.path.display(),
+        current.loaded.model.role.name(),
+        state_dir.display()
+    );
 
     if let Err(e) = crate::net::loopback::up() {
         crate::note!(error, "{e}");
     }
-    apply_network(&loaded.model, &opts.run_dir);
-    let mut services = Services::default();
-    match &loaded.model.role {
-        Role::Director(director) => services.ipvs = Some(director::Keeper::start(director.clone())),
-        Role::RealServer(rs) => services = start_real_server(rs),
-    }
+    apply_network(&current.loaded.model, &opts.run_dir);
+    let services = Services::start(&current, &store, saved);
 
     mark_ready(&opts.run_dir);
     crate::note!(info, "ready");
 
-    loop {
-        match stop.wait() {
-            Ok(Signal::SIGHUP) => crate::note!(info, "SIGHUP: reloading the config is not implemented yet"),
-            Ok(sig) => {
-                crate::note!(info, "received {sig}: stopping");
-                let _ = std::fs::remove_file(opts.run_dir.join("ready"));
-                services.stop();
-                return 0;
-            }
-            Err(e) => {
-                crate::note!(error, "waiting for signals failed: {e}");
-                return 1;
+    let mut agent = Agent {
+        opts,
+        store,
+        fingerprint: swap::fingerprint(&opts.config),
+        current,
+        services,
+        trying: None,
+        refused: None,
+    };
+    agent.serve(&signals)
+}
+
+struct Agent<'o> {
+    opts: &'o Options,
+    store: Store,
+    /// Of the config file when it was last read.
+    fingerprint: Option<swap::Fingerprint>,
+    current: Current,
+    services: Services,
+    /// The deadline of the try that runs.
+    trying: Option<u64>,
+    /// The hash of the last text refused, so that a poll does not log it again.
+    refused: Option<u64>,
+}
+
+impl Agent<'_> {
+    fn serve(&mut self, signals: &SignalFd) -> i32 {
+        loop {
+            let mut fds = [PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            let woke = match poll(&mut fds, PollTimeout::from(POLL_MS)) {
+                Ok(n) => n > 0,
+                Err(nix::errno::Errno::EINTR) => false,
+                Err(e) => {
+                    crate::note!(error, "waiting for signals failed: {e}");
+                    return 1;
+                }
+            };
+            let signal = if woke { signals.read_signal().ok().flatten().map(|s| s.ssi_signo as i32) } else { None };
+            match signal.map(Signal::try_from) {
+                Some(Ok(Signal::SIGHUP)) => self.look(true),
+                Some(Ok(sig)) => {
+                    crate::note!(info, "received {sig}: stopping");
+                    let _ = std::fs::remove_file(self.opts.run_dir.join("ready"));
+                    std::mem::take(&mut self.services).stop();
+                    return 0;
+                }
+                _ => self.look(false),
             }
         }
+    }
+
+    /// Looks at the try folder and the config file; applies what changed.
+    fn look(&mut self, hup: bool) {
+        let config = self.opts.config.clone();
+        match swap::step(swap::read(&self.opts.run_dir), now_ms()) {
+            swap::Step::Trying(t) => {
+                if self.trying != Some(t.deadline_ms) {
+                    let left = t.deadline_ms.saturating_sub(now_ms()) / 1000;
+                    crate::note!(info, "config: trying {} for {left} s; `lvs-agent confirm` keeps it", t.candidate.display());
+                    if self.swap_to(&t.candidate, "a try") {
+                        self.trying = Some(t.deadline_ms);
+                    } else {
+                        let _ = swap::clear(&self.opts.run_dir);
+                    }
+                }
+                return;
+            }
+            swap::Step::Expired(t) => {
+                let _ = swap::clear(&self.opts.run_dir);
+                if self.trying.take().is_some() {
+                    crate::note!(warn, "config: the try of {} was not confirmed in time; going back to {}", t.candidate.display(), config.display());
+                    self.fingerprint = swap::fingerprint(&config);
+                    self.swap_to(&config, "the try expired");
+                }
+                return;
+            }
+            swap::Step::Confirmed(t) => {
+                let _ = swap::clear(&self.opts.run_dir);
+                if self.trying.take().is_some() {
+                    match crate::state::store::write_atomically(&config, self.current.text.as_bytes()) {
+                        Ok(()) => crate::note!(info, "config: try confirmed; {} now holds it", config.display()),
+                        Err(e) => crate::note!(
+                            error,
+                            "config: try confirmed, but {e}; it runs until the agent restarts, then {} does",
+                            config.display()
+                        ),
+                    }
+                    self.fingerprint = swap::fingerprint(&config);
+                }
+                let _ = t;
+                return;
+            }
+            swap::Step::None => self.trying = None,
+        }
+        let now = swap::fingerprint(&config);
+        if hup || now != self.fingerprint {
+            self.fingerprint = now;
+            self.swap_to(&config, if hup { "SIGHUP" } else { "the file changed" });
+        }
+    }
+
+    /// Reads, validates and applies a config; false when it was not applied.
+    fn swap_to(&mut self, path: &Path, why: &str) -> bool {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                crate::note!(error, "config: cannot read {} ({why}): {e}; the running config stays", path.display());
+                return false;
+            }
+        };
+        if text == self.current.text {
+            if why == "SIGHUP" {
+                crate::note!(info, "config: {} unchanged", path.display());
+            }
+            return true;
+        }
+        let hash = fnv1a64(text.as_bytes());
+        crate::note!(info, "config: reloading {} ({why})", path.display());
+        let loaded = match config::parse(&text, path) {
+            Ok(l) => l,
+            Err(e) => {
+                if self.refused != Some(hash) || why == "SIGHUP" {
+                    crate::note!(error, "config: invalid, the running config stays: {e}");
+                }
+                self.refused = Some(hash);
+                return false;
+            }
+        };
+        self.refused = None;
+        for w in &loaded.warnings {
+            crate::note!(warn, "{w}");
+        }
+        if self.opts.log_level.is_none() {
+            crate::logging::set_level(level_filter(loaded.model.log_level));
+        }
+        let next = Current { path: path.to_path_buf(), text, loaded };
+        apply_network(&next.loaded.model, &self.opts.run_dir);
+        let old = std::mem::take(&mut self.services);
+        self.services = old.swap(&self.current, &next, &self.store);
+        self.current = next;
+        true
+    }
+}
+
+fn read_config(path: &Path) -> Result<Current, config::ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| config::ConfigError::Read { path: path.to_path_buf(), source })?;
+    let loaded = config::parse(&text, path)?;
+    Ok(Current { path: path.to_path_buf(), text, loaded })
+}
+
+/// The state file, or None with a line saying why.
+fn load_state(store: &Store) -> Option<StateFile> {
+    match store.load() {
+        Ok(Some(state)) => {
+            let age = now_ms().saturating_sub(state.written_at_ms) / 1000;
+            crate::note!(info, "state: read {}, written {age} s ago", store.path().display());
+            Some(state)
+        }
+        Ok(None) => {
+            crate::note!(info, "state: no saved state in {}; starting from the config", store.path().display());
+            None
+        }
+        Err(e) => {
+            crate::note!(warn, "state: ignored {e}; starting from the config");
+            None
+        }
+    }
+}
+
+fn saved_config(state: Option<&StateFile>) -> Option<Current> {
+    let saved = state?.config.as_ref()?;
+    let path = PathBuf::from(&saved.path);
+    let loaded = config::parse(&saved.text, &path).ok()?;
+    Some(Current { path, text: saved.text.clone(), loaded })
+}
+
+fn write_pid(run_dir: &Path) {
+    let pid = run_dir.join("agent.pid");
+    let written = std::fs::create_dir_all(run_dir).and_then(|()| std::fs::write(&pid, format!("{}\n", std::process::id())));
+    if let Err(e) = written {
+        crate::note!(warn, "cannot write {}: {e}", pid.display());
     }
 }
 
@@ -128,6 +357,61 @@ struct Services {
 }
 
 impl Services {
+    fn start(current: &Current, store: &Store, saved: Option<StateFile>) -> Services {
+        match &current.loaded.model.role {
+            Role::Director(d) => Services {
+                ipvs: Some(director::Keeper::start(director::Start {
+                    director: d.clone(),
+                    config: current.saved(),
+                    store: store.clone(),
+                    saved,
+                })),
+                ..Services::default()
+            },
+            Role::RealServer(rs) => start_real_server(rs),
+        }
+    }
+
+    /// From one config to the next with as little disturbance as it takes:
+    /// a director's table changes as a diff (no flush, the health of its real
+    /// servers kept); a real server restarts only what changed; a new role
+    /// stops the old one's services and starts the new one's.
+    fn swap(mut self, old: &Current, new: &Current, store: &Store) -> Services {
+        let path = new.path.display();
+        match (&old.loaded.model.role, &new.loaded.model.role, self.ipvs.as_ref()) {
+            (Role::Director(_), Role::Director(d), Some(keeper)) => {
+                match keeper.reload(d.clone(), new.saved()) {
+                    Ok(n) => crate::note!(info, "config: applied {path}: {n} IPVS changes"),
+                    Err(e) => crate::note!(error, "config: applied {path}, but the IPVS table: {e}"),
+                }
+                self
+            }
+            (Role::RealServer(a), Role::RealServer(b), _) => {
+                if a.http != b.http {
+                    if let Some(http) = self.http.take() {
+                        http.stop();
+                    }
+                    self.http = start_http(b);
+                }
+                if a.workloads != b.workloads {
+                    if let Some(w) = self.workloads.take() {
+                        crate::note!(info, "workloads stopped: {}", w.stop());
+                    }
+                    self.workloads = start_workloads(b);
+                }
+                crate::note!(info, "config: applied {path}");
+                self
+            }
+            _ => {
+                crate::note!(info, "config: {path} makes this a {}: stopping the {}'s services", new.loaded.model.role.name(), old.loaded.model.role.name());
+                self.stop();
+                let started = Services::start(new, store, None);
+                crate::note!(info, "config: applied {path}");
+                started
+            }
+        }
+    }
+
     fn stop(self) {
         if let Some(ipvs) = self.ipvs {
             ipvs.stop();
@@ -143,7 +427,11 @@ impl Services {
 }
 
 fn start_real_server(rs: &crate::config::model::RealServer) -> Services {
-    let http = rs.http.as_ref().and_then(|spec| match crate::http::serve(spec) {
+    Services { ipvs: None, http: start_http(rs), workloads: start_workloads(rs) }
+}
+
+fn start_http(rs: &crate::config::model::RealServer) -> Option<crate::http::HttpServer> {
+    rs.http.as_ref().and_then(|spec| match crate::http::serve(spec) {
         Ok(server) => {
             crate::note!(info, "http: serving on {}", server.local_addr());
             Some(server)
@@ -152,19 +440,14 @@ fn start_real_server(rs: &crate::config::model::RealServer) -> Services {
             crate::note!(error, "http: {e}");
             None
         }
-    });
-    let workloads = if rs.workloads.is_empty() {
-        None
-    } else {
-        match crate::workload::start(rs.workloads.clone()) {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                crate::note!(error, "{e}");
-                None
-            }
-        }
-    };
-    Services { ipvs: None, http, workloads }
+    })
+}
+
+fn start_workloads(rs: &crate::config::model::RealServer) -> Option<crate::workload::Handle> {
+    if rs.workloads.is_empty() {
+        return None;
+    }
+    crate::workload::start(rs.workloads.clone()).map_err(|e| crate::note!(error, "{e}")).ok()
 }
 
 fn mark_ready(run_dir: &Path) {

@@ -1,0 +1,65 @@
+//! `lvs-agent try` and `lvs-agent confirm`: run a new config for a while and
+//! keep it only when confirmed. The CLI writes the try folder the running agent
+//! reads (lvs_agent::run::swap says what is in it) and wakes the agent with
+//! SIGHUP; the agent does the rest and logs it.
+
+use super::EXIT_INVALID;
+use anyhow::{bail, Context, Result};
+use lvs_agent::run::swap::{CANDIDATE, CONFIRMED, DEADLINE, TRY_DIR};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::path::Path;
+use std::time::Duration;
+
+pub fn try_config(file: &Path, within: Duration, run_dir: &Path) -> Result<i32> {
+    let loaded = match lvs_agent::config::load(file) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("lvs-agent: nothing tried: the running config stays");
+            return Ok(EXIT_INVALID);
+        }
+    };
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
+    let pid = agent_pid(run_dir)?;
+    let dir = run_dir.join(TRY_DIR);
+    let _ = std::fs::remove_file(dir.join(CONFIRMED));
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let deadline = std::time::SystemTime::now() + within;
+    let deadline_ms = deadline.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    // The deadline first: the agent starts a try when it sees the candidate.
+    lvs_agent::state::store::write_atomically(&dir.join(DEADLINE), format!("{deadline_ms}\n").as_bytes())?;
+    lvs_agent::state::store::write_atomically(&dir.join(CANDIDATE), &text)?;
+    wake(pid)?;
+    println!(
+        "lvs-agent: trying {} for {}; run `lvs-agent confirm` before then to keep it, or the agent goes back to its config file",
+        file.display(),
+        humantime::format_duration(within)
+    );
+    Ok(0)
+}
+
+pub fn confirm(run_dir: &Path) -> Result<i32> {
+    let dir = run_dir.join(TRY_DIR);
+    if !dir.join(CANDIDATE).exists() {
+        bail!("no try is running (nothing in {})", dir.display());
+    }
+    let pid = agent_pid(run_dir)?;
+    std::fs::write(dir.join(CONFIRMED), b"").with_context(|| format!("cannot write {}", dir.join(CONFIRMED).display()))?;
+    wake(pid)?;
+    println!("lvs-agent: confirmed; the agent writes the tried config over its config file (see its log)");
+    Ok(0)
+}
+
+fn agent_pid(run_dir: &Path) -> Result<Pid> {
+    let file = run_dir.join("agent.pid");
+    let text = std::fs::read_to_string(&file).with_context(|| format!("no running agent: cannot read {}", file.display()))?;
+    let pid: i32 = text.trim().parse().with_context(|| format!("{} does not hold a pid", file.display()))?;
+    Ok(Pid::from_raw(pid))
+}
+
+fn wake(pid: Pid) -> Result<()> {
+    kill(pid, Signal::SIGHUP).with_context(|| format!("cannot signal the agent (pid {pid})"))
+}

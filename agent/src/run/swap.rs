@@ -1,0 +1,133 @@
+//! Which config the agent should be running: the file, or a candidate being
+//! tried. A try (`lvs-agent try FILE --within 60s`) is a folder under the run
+//! directory that the CLI writes and the agent acts on:
+//!
+//! - `try/candidate.ron`: the config to try;
+//! - `try/deadline_ms`: Unix time in milliseconds by which it must be confirmed;
+//! - `try/confirmed`: present once `lvs-agent confirm` ran.
+//!
+//! Unconfirmed at the deadline, the agent goes back to the config file, as
+//! `commit confirmed` does on routers; confirmed, the agent writes the
+//! candidate over the config file, so that it is also what the next boot runs.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+pub const TRY_DIR: &str = "try";
+pub const CANDIDATE: &str = "candidate.ron";
+pub const DEADLINE: &str = "deadline_ms";
+pub const CONFIRMED: &str = "confirmed";
+
+/// A try as found on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Try {
+    pub candidate: PathBuf,
+    pub deadline_ms: u64,
+    pub confirmed: bool,
+}
+
+/// What to do about a try now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// No try: the config file is what runs.
+    None,
+    /// Run the candidate until the deadline.
+    Trying(Try),
+    /// The deadline passed without a confirmation: back to the config file.
+    Expired(Try),
+    /// Confirmed: keep the candidate and make it the config file.
+    Confirmed(Try),
+}
+
+pub fn step(found: Option<Try>, now_ms: u64) -> Step {
+    match found {
+        None => Step::None,
+        Some(t) if t.confirmed => Step::Confirmed(t),
+        Some(t) if now_ms >= t.deadline_ms => Step::Expired(t),
+        Some(t) => Step::Trying(t),
+    }
+}
+
+/// Reads `<run_dir>/try`; None when there is no try (or no candidate in it).
+/// A deadline that cannot be read counts as passed: a try nobody can time
+/// must not run for ever.
+pub fn read(run_dir: &Path) -> Option<Try> {
+    let dir = run_dir.join(TRY_DIR);
+    let candidate = dir.join(CANDIDATE);
+    if !candidate.exists() {
+        return None;
+    }
+    let deadline_ms = std::fs::read_to_string(dir.join(DEADLINE)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    Some(Try { candidate, deadline_ms, confirmed: dir.join(CONFIRMED).exists() })
+}
+
+pub fn clear(run_dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(run_dir.join(TRY_DIR)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// What tells the poll that a file was replaced: an editor's rename gives a
+/// new inode, an overwrite in place a new length or time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+pub fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(Fingerprint { len: m.len(), modified: m.modified().ok(), inode: m.ino() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(deadline_ms: u64, confirmed: bool) -> Try {
+        Try { candidate: PathBuf::from("/run/lvs/try/candidate.ron"), deadline_ms, confirmed }
+    }
+
+    #[test]
+    fn a_try_runs_until_its_deadline_unless_confirmed() {
+        assert_eq!(step(None, 5), Step::None);
+        assert_eq!(step(Some(t(10, false)), 9), Step::Trying(t(10, false)));
+        assert_eq!(step(Some(t(10, false)), 10), Step::Expired(t(10, false)));
+        assert_eq!(step(Some(t(10, true)), 11), Step::Confirmed(t(10, true)));
+    }
+
+    #[test]
+    fn reads_the_folder_the_cli_writes_and_an_unreadable_deadline_has_passed() {
+        let run = tempfile::tempdir().unwrap();
+        assert_eq!(read(run.path()), None);
+        let dir = run.path().join(TRY_DIR);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(CANDIDATE), "Appliance()").unwrap();
+        std::fs::write(dir.join(DEADLINE), "1234\n").unwrap();
+        let found = read(run.path()).unwrap();
+        assert_eq!((found.deadline_ms, found.confirmed), (1234, false));
+        std::fs::write(dir.join(DEADLINE), "soon").unwrap();
+        std::fs::write(dir.join(CONFIRMED), "").unwrap();
+        let found = read(run.path()).unwrap();
+        assert_eq!((found.deadline_ms, found.confirmed), (0, true));
+        clear(run.path()).unwrap();
+        clear(run.path()).unwrap();
+        assert_eq!(read(run.path()), None);
+    }
+
+    #[test]
+    fn a_replaced_file_changes_its_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.ron");
+        std::fs::write(&path, "one").unwrap();
+        let before = fingerprint(&path);
+        let other = dir.path().join("b.ron");
+        std::fs::write(&other, "two").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert_ne!(fingerprint(&path), before);
+        assert_eq!(fingerprint(&dir.path().join("none")), None);
+    }
+}
