@@ -173,7 +173,7 @@ fn keep(start: Start, rx: Receiver<Msg>, tx: Sender<Msg>, first_done: Sender<()>
 
     let observed = kernel.dump().map_err(|e| crate::note!(error, "cannot read the IPVS table: {e}")).unwrap_or_default();
     if let Some(state) = &saved {
-        restore_table(&mut kernel, state, &observed);
+        restore_table(&mut kernel, state, &director, &observed);
     }
     let mut carried = saved.as_ref().map(|s| saved::carried(s, &director)).unwrap_or_default();
     let mut saver = Saver { store, config, failing: false };
@@ -263,15 +263,18 @@ fn changed(report: &Report) -> bool {
     !report.events.is_empty()
 }
 
-/// Puts back the saved table: its services made as saved, others left alone.
+/// Puts back the saved table: the services the config still names made as
+/// saved (a service the config dropped while the agent was down is not
+/// brought back, since nothing would take it out again), others left alone.
 /// After a reboot this is the whole table, moments after boot; after a crash
 /// the kernel already has it and nothing is sent.
-fn restore_table(kernel: &mut dyn Ipvs, state: &StateFile, observed: &Table) {
-    let table = match saved::table(state) {
+fn restore_table(kernel: &mut dyn Ipvs, state: &StateFile, director: &Director, observed: &Table) {
+    let mut table = match saved::table(state) {
         None => return,
         Some(Err(e)) => return crate::note!(warn, "state: ignored the saved table ({e}); starting from the config"),
         Some(Ok(t)) => t,
     };
+    table.services.retain(|vs| director.services.iter().any(|s| s.service.key == vs.service.key));
     let age = now_ms().saturating_sub(state.written_at_ms) / 1000;
     let dests: usize = table.services.iter().map(|s| s.dests.len()).sum();
     let changes = plan(&table, observed, Ownership::NamedServices);

@@ -1,0 +1,150 @@
+//! Host test: the agent's own main loop swapping configs, as root in a network
+//! namespace of its own. A real server (no IPVS on the host) serves its body
+//! on 127.0.0.1:8080; the test replaces its RON file and watches the answer
+//! change: a valid file is applied, an invalid one is refused with its line
+//! and column while the old config keeps serving, a try reverts at its
+//! deadline unless confirmed, and a confirmed try is written over the file.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::netns::in_netns;
+
+const AGENT: &str = env!("CARGO_BIN_EXE_lvs-agent");
+
+fn config(body: &str) -> String {
+    format!("Appliance(role: RealServer(mode: DirectRouting, vips: [\"192.0.2.80\"], http: StaticHttp(port: 8080, body: \"{body}\")))\n")
+}
+
+/// Replaces the file as an editor or a copy would: a new file renamed over it.
+fn replace(path: &Path, text: &str) {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn get() -> Option<String> {
+    let mut s = TcpStream::connect_timeout(&"127.0.0.1:8080".parse().unwrap(), Duration::from_secs(1)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    raw.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+struct Agent {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Agent {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until `cond` holds, or fails with the agent's log.
+    fn wait(&self, what: &str, limit: Duration, cond: impl Fn(&Agent) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if cond(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{what}: not within {limit:?}; the agent's log:\n{}", self.log());
+    }
+
+    fn serves(&self, body: &str, limit: Duration) {
+        self.wait(&format!("serving {body:?}"), limit, |_| get().as_deref() == Some(body));
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new(AGENT).args(args).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn replaced_invalid_tried_and_confirmed_files() {
+    in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("appliance.ron");
+        let run = dir.path().join("run");
+        std::fs::write(&file, config("one")).unwrap();
+        let log = dir.path().join("agent.out");
+        let child = Command::new(AGENT)
+            .args(["run", "--config", file.to_str().unwrap(), "--run-dir", run.to_str().unwrap()])
+            .args(["--state-dir", dir.path().join("state").to_str().unwrap()])
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::from(std::fs::File::create(dir.path().join("agent.err")).unwrap()))
+            .spawn()
+            .unwrap();
+        let agent = Agent { child, log: run.join("agent.log") };
+        let limit = Duration::from_secs(10);
+        agent.wait("ready", limit, |_| run.join("ready").exists());
+        agent.serves("one", limit);
+
+        // A replaced file is noticed by the poll and applied.
+        replace(&file, &config("two"));
+        agent.serves("two", limit);
+        assert!(agent.log().contains("config: reloading"), "{}", agent.log());
+        assert!(agent.log().contains("config: applied"), "{}", agent.log());
+
+        // An invalid one changes nothing, and the log points into it.
+        replace(&file, "Appliance(role: RealServer(mode: DirectRouting,\n    vips: [\"192.0.2.80\"], bogus: 1))\n");
+        let at = format!("{}:2:", file.display());
+        agent.wait("the invalid file refused", limit, |a| a.log().contains("config: invalid, the running config stays"));
+        assert!(agent.log().contains(&at), "no {at} in the log:\n{}", agent.log());
+        assert_eq!(get().as_deref(), Some("two"));
+
+        // SIGHUP reads the file at once: back to the valid text, which runs already.
+        replace(&file, &config("two"));
+        let hup = nix::sys::signal::kill(nix::unistd::Pid::from_raw(agent.child.id() as i32), nix::sys::signal::Signal::SIGHUP);
+        hup.unwrap();
+        agent.wait("SIGHUP handled", limit, |a| a.log().contains("unchanged"));
+
+        // A try that nobody confirms goes back to the file at its deadline.
+        let candidate = dir.path().join("candidate.ron");
+        std::fs::write(&candidate, config("three")).unwrap();
+        let (ok, out) = cli(&["try", candidate.to_str().unwrap(), "--within", "3s", "--run-dir", run.to_str().unwrap()]);
+        assert!(ok, "{out}");
+        agent.serves("three", limit);
+        agent.serves("two", limit);
+        assert!(agent.log().contains("was not confirmed in time"), "{}", agent.log());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), config("two"));
+
+        // An invalid candidate is refused by the CLI; nothing is tried.
+        std::fs::write(&candidate, "Appliance(").unwrap();
+        let (ok, out) = cli(&["try", candidate.to_str().unwrap(), "--run-dir", run.to_str().unwrap()]);
+        assert!(!ok && out.contains("nothing tried"), "{out}");
+
+        // A confirmed try stays, and the file holds it.
+        std::fs::write(&candidate, config("four")).unwrap();
+        let (ok, out) = cli(&["try", candidate.to_str().unwrap(), "--within", "60s", "--run-dir", run.to_str().unwrap()]);
+        assert!(ok, "{out}");
+        agent.serves("four", limit);
+        let (ok, out) = cli(&["confirm", "--run-dir", run.to_str().unwrap()]);
+        assert!(ok, "{out}");
+        agent.wait("the file rewritten", limit, |_| std::fs::read_to_string(&file).unwrap() == config("four"));
+        assert_eq!(get().as_deref(), Some("four"));
+        let (ok, out) = cli(&["confirm", "--run-dir", run.to_str().unwrap()]);
+        assert!(!ok && out.contains("no try is running"), "{out}");
+
+        // SIGTERM stops it cleanly.
+        let mut agent = agent;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(agent.child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+        let status = agent.child.wait().unwrap();
+        assert!(status.success(), "{status:?}\n{}", agent.log());
+    });
+}
