@@ -114,8 +114,17 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
         Ok(r) => problems.push(format!("ds-save: the table is {}, not the config's {}", r.render(&names), plan.base_down.render(&names))),
         Err(e) => problems.push(format!("ds-save: no table from dump.sh: {e}")),
     }
-    let good = read_state(&disk)?;
-    let header = check_state(&good).map_err(|e| format!("the state file ds-save left is not sound, so there is nothing to damage: {e}\n{}", String::from_utf8_lossy(&good)))?;
+    let sound = read_state(&disk).and_then(|good| match check_state(&good) {
+        Ok(header) => Ok((good, header)),
+        Err(e) => Err(format!("the {STATE_FILE} it left is not sound: {e}; its text:\n{}", String::from_utf8_lossy(&good))),
+    });
+    let (good, header) = match sound {
+        Ok(sound) => sound,
+        Err(e) => {
+            problems.push(format!("ds-save, stopped by PID 1 after dump.sh, must leave a sound state file on its state partition, so that there is one to damage: {e}"));
+            return Ok(Outcome { problems, report, summary: String::new() });
+        }
+    };
     say(&format!("{:7.3}  ds-save left a sound {STATE_FILE}: {} bytes (header {}, body {})", secs(t0), good.len(), header.header_len, header.body_len));
     let _ = std::fs::write(dir.join(STATE_FILE), &good);
 

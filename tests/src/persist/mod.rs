@@ -429,8 +429,8 @@ pub struct Damage {
 
 /// Damaged copies of `good`, a sound state file: cut short at four offsets
 /// (nothing left, inside the header, inside the body, the last byte gone)
-/// and one byte flipped at four (the header's magic, its length, a digit in
-/// the body, so that the RON still parses and only the checksum can tell,
+/// and one byte flipped at four (the header's magic, its length, the body's
+/// last digit, so that the RON still parses and only the checksum can tell,
 /// and the last byte).
 pub fn damages(good: &[u8]) -> Result<Vec<Damage>, String> {
     let h = check_state(good)?;
@@ -444,7 +444,8 @@ pub fn damages(good: &[u8]) -> Result<Vec<Damage>, String> {
     };
     // The length is the header's third field.
     let len_at = good[..h.header_len].iter().enumerate().filter(|(_, b)| **b == b' ').nth(1).map(|(i, _)| i + 1).ok_or("no length field")?;
-    let digit_at = (body_mid..n).chain(h.header_len..body_mid).find(|i| good[*i].is_ascii_digit()).ok_or("no digit in the body")?;
+    // The last digit: in the saved table, as the agent writes its state today.
+    let digit_at = (h.header_len..n).rev().find(|i| good[*i].is_ascii_digit()).ok_or("no digit in the body")?;
     if h.body_len < 2 {
         return Err(format!("a body of {} bytes is too short to cut in its middle", h.body_len));
     }
@@ -455,7 +456,7 @@ pub fn damages(good: &[u8]) -> Result<Vec<Damage>, String> {
         cut("last", n - 1, "the last byte gone"),
         flip("magic", 0, "the header's first byte"),
         flip("length", len_at, "the header's body length"),
-        flip("body-digit", digit_at, "a digit in the body: the RON still parses"),
+        flip("body-digit", digit_at, "the body's last digit: the RON still parses"),
         flip("last", n - 1, "the body's last byte"),
     ])
 }

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::lab::{self as plab, boot_director, boot_real_server, secs, DirectorBoot, Images, BOOT, CONTROL_HOOK};
+use super::lab::{self as plab, boot_director, boot_real_server, host_lines, secs, DirectorBoot, Images, BOOT, CONTROL_HOOK};
 use super::{agent, check_state, Plan, Rules, CLIENT, FIRST_PROBE, IGNORED, NO_STATE, RESTORED};
 use crate::lab::{Lab, Vm};
 
@@ -45,7 +45,10 @@ pub fn state_disk(path: &Path) -> Result<(), String> {
 
 /// state.ron from a state disk.
 pub fn read_state(disk: &Path) -> Result<Vec<u8>, String> {
-    lvs_image::disk::read_file(disk, lvs_image::disk::STATE, STATE_FILE).map_err(|e| format!("reading {STATE_FILE} from the lvs-state partition of {}: {e}", disk.display()))
+    lvs_image::disk::read_file(disk, lvs_image::disk::STATE, STATE_FILE).map_err(|e| {
+        let why = std::error::Error::source(&e).map(|s| format!(": {s}")).unwrap_or_default();
+        format!("reading {STATE_FILE} from the lvs-state partition of {}: {e}{why}", disk.display())
+    })
 }
 
 /// The rules of the first boot's checks and the second boot's, pure: for the run and its tests.
@@ -177,9 +180,15 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
     if let Some(s) = stopped {
         problems.insert(0, format!("the run stopped early: {s}"));
     }
-    let mut report = String::from("--- polls of the second boot's table (host seconds since the run started) ---\n");
-    for (t, r) in &polls {
-        report.push_str(&format!("{t:8.3}  {}\n", r.as_ref().map_or_else(|e| format!("failed: {e}"), |r| r.render(&names))));
+    // The second boot's lines and the polls of its table, on the run's clock.
+    let mut timeline: Vec<(f64, String)> = polls.iter().map(|(t, r)| (*t, format!("poll: {}", r.as_ref().map_or_else(|e| format!("failed: {e}"), |r| r.render(&names))))).collect();
+    if let Some(vm) = &ds2 {
+        timeline.extend(host_lines(vm, t0).into_iter().filter(|(_, l)| l.contains("lvs-agent: T=") || l.contains("lvs-init: T=")).map(|(t, l)| (t, format!("ds-boot2: {l}"))));
+    }
+    timeline.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut report = String::from("--- the second boot and the polls of its table (host seconds since the run started; polls at when they were sent) ---\n");
+    for (t, l) in &timeline {
+        report.push_str(&format!("{t:8.3}  {l}\n"));
     }
     for f in &facts {
         report.push_str(&format!("== {f}\n"));
