@@ -259,6 +259,10 @@ fn keep(start: Start, rx: Receiver<Msg>, tx: Sender<Msg>, first_done: Sender<()>
     }
 }
 
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 fn changed(report: &Report) -> bool {
     !report.events.is_empty()
 }
@@ -281,9 +285,10 @@ fn restore_table(kernel: &mut dyn Ipvs, state: &StateFile, director: &Director, 
     match kernel.apply(&changes) {
         Ok(()) => crate::note!(
             info,
-            "state: restored the IPVS table saved {age} s ago: {} services, {dests} real servers, {} changes",
-            table.services.len(),
-            changes.len()
+            "state: restored the IPVS table saved {age} s ago: {}, {}, {}",
+            count(table.services.len(), "service"),
+            count(dests, "real server"),
+            count(changes.len(), "change")
         ),
         Err(e) => crate::note!(error, "state: restoring the saved table failed ({e}); going on from the config"),
     }
