@@ -131,7 +131,9 @@ fn after_set_config_the_next_boot_runs_the_new_file() {
     let vm = lab.boot(VmSpec::disk("director-v2", &disk)).unwrap_or_else(|e| panic!("{e}"));
     vm.wait_for("hostname lab-director-v2", Duration::from_secs(180)).unwrap_or_else(|e| panic!("{e}"));
     vm.wait_for("config /config/appliance.ron: director", BOOT).unwrap_or_else(|e| panic!("{e}"));
-    // An invalid file is refused and leaves the disk as it was.
+    // An invalid file is refused and leaves the disk as it was. The VM is
+    // stopped first: a running director writes its state partition.
+    vm.kill().unwrap_or_else(|e| panic!("{e}"));
     let before = std::fs::read(&disk).unwrap();
     let bad = lvs_tests::repo_root().join("examples/001-dr-portmap-8099-refused.ron");
     assert!(images::set_config(&disk, bad.to_str().unwrap()).is_err());

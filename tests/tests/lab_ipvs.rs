@@ -293,6 +293,23 @@ fn apply_programs_every_director_config_as_ipvsadm_reads_it_back() {
                 p.equal(&format!("{n}/{again}: a second look at an applied config"), &text, "no changes\n");
             }
         }
+
+        // `save --format ipvsadm` reads the kernel as ipvsadm -S does (plus
+        // thresholds, which ipvsadm -S leaves out), and `restore` of either
+        // format gives back what ipvsadm listed.
+        if let (Some(ours), Some(save)) = (section(&mut p, "save-ipvsadm"), section(&mut p, "save")) {
+            let ours: Vec<String> = ours.lines().filter(|l| !l.starts_with("--")).map(without_thresholds).collect();
+            let (got, want) = (sorted_lines(&ours.join("\n")), sorted_lines(&save));
+            p.check(got == want, || format!("{n}: lvs-agent save --format ipvsadm differs from ipvsadm -S -n:\n{}", line_diff(&got, &want)));
+        }
+        for from in ["state", "rules"] {
+            if let (Some(restore), Some(list)) = (section(&mut p, &format!("restore-{from}")), section(&mut p, "list")) {
+                p.check(restore.contains("restored "), || format!("{n}: lvs-agent restore of the saved {from} said:\n{restore}"));
+                if let Some(restored) = section(&mut p, &format!("restored-{from}")) {
+                    p.equal(&format!("{n}: ipvsadm -Ln after restoring the saved {from}"), &restored, &list);
+                }
+            }
+        }
     }
     p.finish(&run);
 }
