@@ -2,9 +2,10 @@
 //! repository is, and where the built binaries are; and [`lab`], the harness
 //! that boots our images as qemu VMs for the lab tests; [`roles`], the
 //! seeds' setups as lab scenarios (director, two real servers, a client);
-//! [`health`], the lab where real servers hang and come back; and
+//! [`health`], the lab where real servers hang and come back;
 //! [`persist`], the lab where a director saves and restores its state and
-//! takes a new config file while it runs.
+//! takes a new config file while it runs; and [`watch`], what those two
+//! share to watch a director while a client sends requests.
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ pub mod health;
 pub mod lab;
 pub mod persist;
 pub mod roles;
+pub mod watch;
 
 /// The repository root (the workspace that holds `examples/`).
 pub fn repo_root() -> PathBuf {
@@ -19,6 +21,15 @@ pub fn repo_root() -> PathBuf {
         .parent()
         .map(PathBuf::from)
         .unwrap_or_default()
+}
+
+/// Writes `text` to `path`, creating its folder: the labs keep what they
+/// boot (configs, served pages) in their log folders.
+pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), String> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 /// Every example RON file, sorted by name.

@@ -12,12 +12,13 @@
 pub mod run;
 pub mod timeline;
 
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use lvs_agent::config::model::{HttpContent, Role};
 
+pub use crate::watch::{Check, Machine};
+use crate::watch::files::{load, machine};
 pub use run::{run, Outcome};
 pub use timeline::{judge, Bounds, Step, Timeline};
 
@@ -42,17 +43,6 @@ pub const CLIENT: &str = "192.0.2.1/24";
 /// (100 ms apart, and rr may give the first one to the other server).
 pub const ALLOWANCE: Duration = Duration::from_millis(1000);
 
-/// One VM of the lab, from its file in `tests/lab/health/`.
-#[derive(Clone, Debug)]
-pub struct Machine {
-    pub name: String,
-    /// Relative to the repository.
-    pub file: &'static str,
-    pub address: IpAddr,
-    /// What it answers on the service, as the client tells it apart.
-    pub body: String,
-}
-
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub director: Machine,
@@ -69,15 +59,7 @@ pub struct Plan {
     pub check: Check,
 }
 
-/// The director's HTTP check, as the model reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Check {
-    pub interval: Duration,
-    pub timeout: Duration,
-    pub rise: u32,
-    pub fall: u32,
-}
-
+// What the check means for this lab's steps is this lab's to say.
 impl Check {
     /// When a real server whose httpd hangs must be at weight 0: the last
     /// passing probe may have ended just before the stop, then `fall`
@@ -98,22 +80,6 @@ impl Check {
 }
 
 pub const FILES: [&str; 4] = ["tests/lab/health/director.ron", "tests/lab/health/rs1.ron", "tests/lab/health/rs2.ron", "tests/lab/health/sorry.ron"];
-
-fn load(file: &'static str) -> Result<lvs_agent::config::Loaded, String> {
-    let path: PathBuf = crate::repo_root().join(file);
-    let loaded = lvs_agent::config::load(&path).map_err(|e| format!("{file}: {e}"))?;
-    if !loaded.warnings.is_empty() {
-        let w: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
-        return Err(format!("{file}: warnings: {}", w.join("; ")));
-    }
-    Ok(loaded)
-}
-
-fn machine(file: &'static str, model: &lvs_agent::config::model::Appliance, body: String) -> Result<Machine, String> {
-    let name = model.hostname.clone().ok_or_else(|| format!("{file}: no hostname"))?;
-    let address = model.interfaces.first().and_then(|i| i.addresses.first()).map(|n| n.addr()).ok_or_else(|| format!("{file}: no address on its first interface"))?;
-    Ok(Machine { name, file, address, body })
-}
 
 /// Loads the four files and checks that they make the lab the test assumes:
 /// the director's one service goes by DR to exactly rs1 and rs2, both probed
@@ -137,7 +103,7 @@ pub fn plan() -> Result<Plan, String> {
     if svc.when_down != lvs_agent::config::file::WhenDown::Quiesce {
         return Err(format!("{d}: the test looks for a failed real server at weight 0, which needs `when_down: Quiesce`"));
     }
-    let director = machine(d, &director_cfg.model, String::new())?;
+    let director = Machine { body: String::new(), ..machine(d, &director_cfg.model)? };
 
     let mut real_servers = Vec::new();
     for file in [r1, r2] {
@@ -151,9 +117,8 @@ pub fn plan() -> Result<Plan, String> {
         if !rs.workloads.iter().any(|w| w.args.first().is_some_and(|a| a == "httpd")) {
             return Err(format!("{file}: the control port stops busybox httpd, and no workload runs it"));
         }
-        let name = cfg.model.hostname.clone().unwrap_or_default();
-        // run.rs writes this as the real server's /www/index.html.
-        real_servers.push(machine(file, &cfg.model, format!("{name}\n"))?);
+        // run.rs writes its body as the real server's /www/index.html.
+        real_servers.push(machine(file, &cfg.model)?);
     }
     let sorry_cfg = load(s)?;
     let sorry_body = match &sorry_cfg.model.role {
@@ -163,7 +128,7 @@ pub fn plan() -> Result<Plan, String> {
         },
         _ => return Err(format!("{s}: the sorry server must be a real server holding the VIP {}", service.ip())),
     };
-    let sorry = machine(s, &sorry_cfg.model, sorry_body)?;
+    let sorry = Machine { body: sorry_body, ..machine(s, &sorry_cfg.model)? };
 
     let find = |m: &Machine| svc.real_servers.iter().find(|r| r.dest.addr.ip() == m.address);
     let (Some(a), Some(b)) = (find(&real_servers[0]), find(&real_servers[1])) else {
@@ -178,9 +143,7 @@ pub fn plan() -> Result<Plan, String> {
         }
     }
     let check = match (&a.health, &b.health) {
-        (Some(x), Some(y)) if x.target.check == y.target.check && (x.rise, x.fall, x.target.interval, x.target.timeout) == (y.rise, y.fall, y.target.interval, y.target.timeout) && matches!(x.target.check, lvs_agent::health::target::Check::Http { .. }) => {
-            Check { interval: x.target.interval, timeout: x.target.timeout, rise: x.rise, fall: x.fall }
-        }
+        (Some(x), Some(y)) if x.target.check == y.target.check && Check::of(x) == Check::of(y) && matches!(x.target.check, lvs_agent::health::target::Check::Http { .. }) => Check::of(x),
         _ => return Err(format!("{d}: both real servers need the one HTTP check")),
     };
     let sorry_dest = svc.sorry_server.as_ref().map(|s| s.addr).ok_or_else(|| format!("{d}: no sorry_server"))?;

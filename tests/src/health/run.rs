@@ -4,35 +4,23 @@
 //! the table. Everything is recorded; the judging is done afterwards on the
 //! [`Timeline`].
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::timeline::{first_poll, judge, render, Action, Dests, Poll, Request, Table, Timeline, Verdict, Who, BOTH_UP, STEPS};
+use super::timeline::{judge, render, Action, Dests, Table, Timeline, Verdict, BOTH_UP, STEPS};
 use super::{Plan, ALLOWANCE, CLIENT, CONTROL_PORT, STATUS_PORT};
 use crate::lab::{busybox, images, Image, Lab, Vm, VmSpec};
+use crate::watch::console::{host_lines, is_agent_line, is_ready, wait_ready};
+use crate::watch::{secs, vm_section, Tally, Watch, BASELINE, GRACE};
 
 /// Qemu start to the agent's ready line, four TCG guests on two cores.
 const BOOT: Duration = Duration::from_secs(120);
 /// Ready to the table showing both real servers up: every real server
 /// starts down and needs `rise` passes, after its workload has bound port 80.
 const SETTLE: Duration = Duration::from_secs(30);
-/// One client request. A request to a stopped httpd runs into it; one to a
-/// working server takes milliseconds (a hundred or so at worst under TCG),
-/// so a spurious timeout would take a guest stalled for a whole second.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
-/// The client's pause between requests, so that the timeline stays readable.
-const PACE: Duration = Duration::from_millis(100);
-/// How long the client runs with both up before the first stop.
-const BASELINE: Duration = Duration::from_millis(1500);
 /// How long the test watches each step's outcome once the table shows it.
 const HOLD: Duration = Duration::from_millis(2000);
-/// Beyond a step's bound, how long the test keeps watching before it gives
-/// up: a late change is reported with its time, not just as missing.
-const GRACE: Duration = Duration::from_secs(6);
 /// One status poll or control message: connect, a shell and a command in the guest.
 const EXCHANGE: Duration = Duration::from_secs(5);
 
@@ -63,12 +51,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn problems(&self) -> Vec<String> {
-        let mut p = Vec::new();
-        if let Some(s) = &self.stopped {
-            p.push(format!("the run stopped early: {s}"));
-        }
-        p.extend(self.verdict.problems.iter().cloned());
-        p
+        self.verdict.problems_after(self.stopped.as_ref())
     }
 
     /// The timeline, each VM's agent lines (the director's say what its
@@ -92,10 +75,7 @@ impl Outcome {
         out.push_str(&render(&self.timeline, &self.verdict, &dests, &labels));
         for vm in &self.vms {
             let ready = vm.ready.map_or("never ready".to_string(), |t| format!("ready at {t:.1} s"));
-            out.push_str(&format!("--- {}: {ready}; full console in {} ---\n", vm.name, vm.log.display()));
-            for l in &vm.agent_lines {
-                out.push_str(&format!("    {l}\n"));
-            }
+            out.push_str(&vm_section(&vm.name, Some(&ready), &vm.log, &vm.agent_lines));
         }
         out.push_str(&format!("--- configs as booted: {}/*.ron; build {:.1} s, whole run {:.1} s ---\n", self.log_dir.display(), self.build_secs, self.total_secs));
         out
@@ -103,15 +83,13 @@ impl Outcome {
 
     /// The measured times, for a run that passed.
     pub fn summary(&self) -> String {
-        let marks: Vec<String> = self.verdict.marks.iter().map(|(_, m)| format!("  {m}")).collect();
-        let r = &self.timeline.requests;
-        let worst = r.iter().filter(|r| r.answer.is_ok()).map(|r| r.end - r.start).fold(0.0, f64::max);
+        let t = Tally::of(&self.timeline.requests);
         format!(
             "{}\n  {} requests ({} failed, all before a detection), slowest answer {:.0} ms; {} polls; build {:.1} s, whole run {:.1} s",
-            marks.join("\n"),
-            r.len(),
-            r.iter().filter(|r| r.answer.is_err()).count(),
-            worst * 1000.0,
+            self.verdict.marks_text(),
+            t.requests,
+            t.failed,
+            t.slowest_ms,
             self.timeline.polls.len(),
             self.build_secs,
             self.total_secs
@@ -121,13 +99,6 @@ impl Outcome {
 
 fn dests(plan: &Plan) -> Dests {
     Dests { addr: plan.dests, weights: plan.weights }
-}
-
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
-    }
-    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 /// Builds and boots the lab named `test_name` and runs the four steps.
@@ -145,12 +116,12 @@ pub fn run(plan: &Plan, test_name: &str, say: &(dyn Fn(&str) + Sync)) -> Result<
     for (i, m) in machines.iter().enumerate() {
         let config = dir.join(format!("{}.ron", m.name));
         let text = std::fs::read_to_string(repo.join(m.file)).map_err(|e| format!("reading {}: {e}", m.file))?;
-        write(&config, &text)?;
+        crate::write_file(&config, &text)?;
         let extras = match i {
             0 => vec![(bb.clone(), "/bin/busybox".into()), images::agent_cli_link().map_err(|e| e.to_string())?, (repo.join("tests/lab/health/status.sh"), "/lab/status.sh".into())],
             1 | 2 => {
                 let index = dir.join(format!("{}.www/index.html", m.name));
-                write(&index, &m.body)?;
+                crate::write_file(&index, &m.body)?;
                 vec![(bb.clone(), "/bin/busybox".into()), (index, "/www/index.html".into()), (repo.join("tests/lab/health/control.sh"), "/lab/control.sh".into())]
             }
             _ => Vec::new(),
@@ -159,13 +130,7 @@ pub fn run(plan: &Plan, test_name: &str, say: &(dyn Fn(&str) + Sync)) -> Result<
     }
     say("building 4 images (ds, rs1, rs2, sorry)");
     let t = Instant::now();
-    let images: Vec<Image> = std::thread::scope(|scope| {
-        let handles: Vec<_> = builds
-            .iter()
-            .map(|(name, config, extras)| scope.spawn(move || images::build(name, &config.to_string_lossy(), extras).map_err(|e| e.to_string())))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect::<Result<Vec<_>, _>>()
-    })?;
+    let images: Vec<Image> = images::build_all(&builds).map_err(|e| e.to_string())?;
     let build_secs = t.elapsed().as_secs_f64();
 
     let lan = lab.bridge(Some(CLIENT)).map_err(|e| e.to_string())?;
@@ -196,8 +161,8 @@ pub fn run(plan: &Plan, test_name: &str, say: &(dyn Fn(&str) + Sync)) -> Result<
     };
     let mut ready = vec![None; vms.len()];
     for (i, vm) in vms.iter().enumerate() {
-        match wait_ready(vm) {
-            Ok(()) => {
+        match wait_ready(vm, BOOT) {
+            Ok(_) => {
                 let at = t0.elapsed().as_secs_f64();
                 ready[i] = Some(at);
                 say(&format!("{} ready at {at:.1} s", vm.name()));
@@ -222,7 +187,7 @@ pub fn run(plan: &Plan, test_name: &str, say: &(dyn Fn(&str) + Sync)) -> Result<
             // reconciler log after ready may not, and the kernel is quiet.
             let lines = vm.console_lines();
             let ready_at = lines.iter().position(|l| is_ready(l)).unwrap_or(lines.len());
-            let agent_lines = lines.into_iter().enumerate().filter(|(i, l)| *i > ready_at || l.contains("lvs-agent: T=") || l.contains("lvs-init: T=")).map(|(_, l)| l).collect();
+            let agent_lines = lines.into_iter().enumerate().filter(|(i, l)| *i > ready_at || is_agent_line(l)).map(|(_, l)| l).collect();
             VmReport { name: vm.name().to_string(), log: vm.log_path().to_path_buf(), ready: *ready, agent_lines }
         })
         .collect();
@@ -233,33 +198,9 @@ pub fn run(plan: &Plan, test_name: &str, say: &(dyn Fn(&str) + Sync)) -> Result<
     Ok(outcome)
 }
 
-/// The agent's ready line (`lvs-agent: T=2.718 ready`).
-fn is_ready(line: &str) -> bool {
-    line.contains("lvs-agent: T=") && line.trim_end().ends_with(" ready")
-}
-
-fn wait_ready(vm: &Vm) -> Result<(), String> {
-    let deadline = Instant::now() + BOOT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = vm.wait_for_next(" ready", left).map_err(|e| e.to_string())?;
-        if is_ready(&line) {
-            return Ok(());
-        }
-    }
-}
-
-/// A VM's console lines after its ready line, on the run's clock: the log
-/// file stamps each line with qemu-relative seconds as it arrives, and the
-/// VM knows when its qemu started. The harness's own `[lab]` lines are left out.
+/// The director's console lines after its ready line, on the run's clock.
 fn after_ready(vm: &Vm, t0: Instant) -> Vec<(f64, String)> {
-    let offset = vm.started().saturating_duration_since(t0).as_secs_f64();
-    let text = std::fs::read_to_string(vm.log_path()).unwrap_or_default();
-    let stamped = text.lines().filter_map(|l| {
-        let (stamp, line) = l.strip_prefix('[')?.split_once("] ")?;
-        Some((stamp.trim().parse::<f64>().ok()? + offset, line.to_string()))
-    });
-    stamped.skip_while(|(_, l)| !is_ready(l)).skip(1).filter(|(_, l)| !l.starts_with("[lab]") && !l.starts_with("[qemu stderr]")).collect()
+    host_lines(vm, t0).into_iter().skip_while(|(_, l)| !is_ready(l)).skip(1).collect()
 }
 
 /// One control message to a real server; control.sh's reply line.
@@ -274,37 +215,10 @@ fn control(lab: &Lab, rs: IpAddr, verb: &str) -> Result<String, String> {
     }
 }
 
-/// One request, on a new connection, from a thread in the lab's namespace;
-/// who answered, or how it failed, worded for the timeline.
-fn get(service: SocketAddr, bodies: &[String; 3]) -> Result<Who, String> {
-    let mut stream = TcpStream::connect_timeout(&service, REQUEST_TIMEOUT).map_err(|e| format!("connect: {e}"))?;
-    let request = format!("GET / HTTP/1.0\r\nHost: {service}\r\nConnection: close\r\n\r\n");
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT)).and_then(|()| stream.set_write_timeout(Some(REQUEST_TIMEOUT))).map_err(|e| format!("socket: {e}"))?;
-    stream.write_all(request.as_bytes()).map_err(|e| format!("send: {e}"))?;
-    let mut raw = Vec::new();
-    if let Err(e) = stream.read_to_end(&mut raw) {
-        return Err(match e.kind() {
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => format!("connected, no answer in {REQUEST_TIMEOUT:?} ({} bytes)", raw.len()),
-            _ => format!("receive: {e} ({} bytes)", raw.len()),
-        });
-    }
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| format!("no end of headers in {:?}", text))?;
-    let status = head.lines().next().unwrap_or_default();
-    match bodies.iter().position(|b| b == body) {
-        Some(who) if status.split_whitespace().nth(1) == Some("200") => Ok(who),
-        _ => Err(format!("{status:?} with body {body:?}")),
-    }
-}
-
 /// The director's table, from its status port.
 fn poll(lab: &Lab, director: IpAddr) -> Result<Table, String> {
     let raw = lab.tcp_exchange(SocketAddr::new(director, STATUS_PORT), b"", EXCHANGE).map_err(|e| e.to_string())?;
     Table::parse(&String::from_utf8_lossy(&raw))
-}
-
-fn secs(t0: Instant) -> f64 {
-    t0.elapsed().as_secs_f64()
 }
 
 /// From the VMs' ready lines to the last step: control ports answer, the
@@ -334,95 +248,34 @@ fn steps(lab: &Lab, plan: &Plan, t0: Instant, tl: &mut Timeline, say: &(dyn Fn(&
     let bounds = plan.check.bounds(ALLOWANCE);
     let labels = plan.labels();
     let bodies = plan.bodies();
-    let polls: Mutex<Vec<Poll>> = Mutex::new(Vec::new());
-    let requests: Mutex<Vec<Request>> = Mutex::new(Vec::new());
-    let stop_polls = AtomicBool::new(false);
-    let stop_client = AtomicBool::new(false);
-    let client_go = AtomicBool::new(false);
-
-    let (result, end) = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            while !stop_polls.load(Ordering::Relaxed) {
-                let sent = secs(t0);
-                let table = poll(lab, plan.director.address);
-                let failed = table.is_err();
-                polls.lock().unwrap_or_else(|p| p.into_inner()).push(Poll { sent, got: secs(t0), table });
-                if failed {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
+    let watch = Watch::new(t0);
+    let (result, end) = watch.run(lab, || poll(lab, plan.director.address), plan.service, &bodies, || -> Result<(), String> {
+        let settled = watch.wait_poll(0.0, SETTLE, |t| dests.holds(BOTH_UP, t)).ok_or_else(|| format!("the table did not show both real servers up and no sorry server within {SETTLE:?} of the control ports answering"))?;
+        tl.baseline = Some(settled);
+        say(&format!("{settled:7.3}  both up: the client starts"));
+        watch.start_client();
+        std::thread::sleep(BASELINE);
+        for step in STEPS {
+            let sent = secs(t0);
+            let mut replies = Vec::new();
+            for (who, verb) in step.messages() {
+                replies.push(format!("{}: {}", labels[*who], control(lab, rs[*who], verb)?));
             }
-        });
-        scope.spawn(|| {
-            while !client_go.load(Ordering::Relaxed) {
-                if stop_client.load(Ordering::Relaxed) {
-                    return;
+            let got = secs(t0);
+            say(&format!("{sent:7.3}  {} ({})", step.describe(), replies.join("; ")));
+            tl.actions.push(Action { step, sent, got, replies });
+            let limit = Duration::from_secs_f64(bounds.of(step)) + GRACE;
+            match watch.wait_poll(sent, limit, |t| dests.holds(step.state(), t)) {
+                Some(at) => {
+                    say(&format!("{at:7.3}  the table shows it, {:.2} s after (bound {:.2} s)", at - sent, bounds.of(step)));
+                    watch.hold(at, HOLD);
                 }
-                std::thread::sleep(Duration::from_millis(10));
+                None => return Err(format!("{}: the table did not show it within {limit:?}", step.describe())),
             }
-            // One thread in the lab's namespace for the whole loop.
-            let looped = lab.in_netns(|| {
-                while !stop_client.load(Ordering::Relaxed) {
-                    let start = secs(t0);
-                    let answer = get(plan.service, &bodies);
-                    requests.lock().unwrap_or_else(|p| p.into_inner()).push(Request { start, end: secs(t0), answer });
-                    std::thread::sleep(PACE);
-                }
-            });
-            if let Err(e) = looped {
-                requests.lock().unwrap_or_else(|p| p.into_inner()).push(Request { start: secs(t0), end: secs(t0), answer: Err(format!("the client could not enter the lab: {e}")) });
-            }
-        });
-
-        // Waits for the first poll sent at or after `after` that shows `state`.
-        let wait = |state, after: f64, limit: Duration| -> Option<f64> {
-            let deadline = Instant::now() + limit;
-            loop {
-                let found = first_poll(&polls.lock().unwrap_or_else(|p| p.into_inner()), &dests, state, after).map(|p| p.got);
-                if found.is_some() || Instant::now() >= deadline {
-                    return found;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        };
-
-        let result = (|| -> Result<(), String> {
-            let settled = wait(BOTH_UP, 0.0, SETTLE).ok_or_else(|| format!("the table did not show both real servers up and no sorry server within {SETTLE:?} of the control ports answering"))?;
-            tl.baseline = Some(settled);
-            say(&format!("{settled:7.3}  both up: the client starts"));
-            client_go.store(true, Ordering::Relaxed);
-            std::thread::sleep(BASELINE);
-            for step in STEPS {
-                let sent = secs(t0);
-                let mut replies = Vec::new();
-                for (who, verb) in step.messages() {
-                    replies.push(format!("{}: {}", labels[*who], control(lab, rs[*who], verb)?));
-                }
-                let got = secs(t0);
-                say(&format!("{sent:7.3}  {} ({})", step.describe(), replies.join("; ")));
-                tl.actions.push(Action { step, sent, got, replies });
-                let limit = Duration::from_secs_f64(bounds.of(step)) + GRACE;
-                match wait(step.state(), sent, limit) {
-                    Some(at) => {
-                        say(&format!("{at:7.3}  the table shows it, {:.2} s after (bound {:.2} s)", at - sent, bounds.of(step)));
-                        let until = t0 + Duration::from_secs_f64(at) + HOLD;
-                        std::thread::sleep(until.saturating_duration_since(Instant::now()));
-                    }
-                    None => return Err(format!("{}: the table did not show it within {limit:?}", step.describe())),
-                }
-            }
-            Ok(())
-        })();
-        let end = secs(t0);
-        stop_client.store(true, Ordering::Relaxed);
-        stop_polls.store(true, Ordering::Relaxed);
-        (result, end)
+        }
+        Ok(())
     });
     tl.end = end;
-    tl.polls = polls.into_inner().unwrap_or_else(|p| p.into_inner());
-    tl.requests = requests.into_inner().unwrap_or_else(|p| p.into_inner());
-    // The threads stopped after `end`; what they recorded past it is not
-    // in any window, and would only confuse the timeline.
-    tl.polls.retain(|p| p.sent < tl.end);
-    tl.requests.retain(|r| r.start < tl.end);
+    (tl.polls, tl.requests) = watch.into_records(end);
     result
 }

@@ -7,22 +7,15 @@
 //! the action's effect (its *detection*), checks it came within the bound,
 //! and checks what the client and the table showed between detections.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-/// Who answered a request; indexes into the plan's labels: rs1, rs2, sorry.
-pub type Who = usize;
+pub use crate::watch::{Request, Verdict, Who};
+use crate::watch::{status, Lines};
+
+// Who answered a request: indexes into the plan's labels.
 pub const RS1: Who = 0;
 pub const RS2: Who = 1;
 pub const SORRY: Who = 2;
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Request {
-    pub start: f64,
-    pub end: f64,
-    /// Who answered, or why no one did.
-    pub answer: Result<Who, String>,
-}
 
 /// The service's real servers and weights, as `lvs-agent status` listed them.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,30 +28,18 @@ impl Table {
 
     /// The `->` lines of `lvs-agent status` (ipvsadm -Ln's layout: address,
     /// forwarding, weight, ...); the header's `-> RemoteAddress:Port` is no address.
-    pub fn parse(status: &str) -> Result<Table, String> {
-        if !status.contains("IP Virtual Server") {
-            return Err(format!("not a status: {:?}", status.trim()));
-        }
+    pub fn parse(text: &str) -> Result<Table, String> {
         let mut entries = Vec::new();
-        for line in status.lines() {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            if f.first() != Some(&"->") {
-                continue;
+        for line in status::lines(text)? {
+            if let status::Line::Dest { addr, weight, text, .. } = line {
+                entries.push((addr, weight.ok_or_else(|| format!("no weight in {text:?}"))?));
             }
-            let Ok(addr) = f.get(1).unwrap_or(&"").parse::<SocketAddr>() else { continue };
-            let weight = f.get(3).and_then(|w| w.parse().ok()).ok_or_else(|| format!("no weight in {line:?}"))?;
-            entries.push((addr, weight));
         }
         Ok(Table(entries))
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Poll {
-    pub sent: f64,
-    pub got: f64,
-    pub table: Result<Table, String>,
-}
+pub type Poll = crate::watch::Poll<Table>;
 
 /// What the test does to the real servers, in this order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,18 +168,6 @@ pub struct Timeline {
     pub director: Vec<(f64, String)>,
 }
 
-/// In a window where the client may not fail, at least this many answers,
-/// so that a client that stalled cannot pass.
-pub const MIN_ANSWERS: usize = 5;
-
-/// What the judge found: problems (empty when the run passed) and the
-/// measured times, as marks for the timeline.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Verdict {
-    pub problems: Vec<String>,
-    pub marks: Vec<(f64, String)>,
-}
-
 /// The first poll sent at or after `after` whose table is in `state`.
 pub fn first_poll<'a>(polls: &'a [Poll], dests: &Dests, state: State, after: f64) -> Option<&'a Poll> {
     polls.iter().find(|p| p.sent >= after && p.table.as_ref().is_ok_and(|t| dests.holds(state, t)))
@@ -306,15 +275,7 @@ pub fn judge(tl: &Timeline, dests: &Dests, bounds: &Bounds, labels: &[String; 3]
             v.problems.push(format!("{} [{:.3}, {to:.3}): requests answered other than by {} ({} of {}): {}", w.what, w.from, allowed.join(" or "), bad.len(), requests.len(), bad.join(", ")));
         }
         if w.all_answer {
-            let answered = requests.iter().filter(|r| r.answer.is_ok()).count();
-            if answered < MIN_ANSWERS {
-                v.problems.push(format!("{} [{:.3}, {to:.3}): only {answered} answers; at least {MIN_ANSWERS} are needed to tell", w.what, w.from));
-            }
-            for who in &w.answers {
-                if !requests.iter().any(|r| r.answer.as_ref() == Ok(who)) {
-                    v.problems.push(format!("{} [{:.3}, {to:.3}): {} never answered", w.what, w.from, labels[*who]));
-                }
-            }
+            v.require_answers(&format!("{} [{:.3}, {to:.3})", w.what, w.from), &requests, &w.answers, labels);
             // The table must stay as the step left it: no flapping.
             for p in tl.polls.iter().filter(|p| p.sent >= w.from && p.sent < to) {
                 match &p.table {
@@ -353,47 +314,18 @@ pub fn render_state(s: State, labels: &[String; 3]) -> String {
 /// Everything in time order: actions, every change of the table (with the
 /// number of polls that showed the same), every request, and the marks.
 pub fn render(tl: &Timeline, verdict: &Verdict, dests: &Dests, labels: &[String; 3]) -> String {
-    let mut lines: Vec<(f64, u8, String)> = Vec::new();
+    let mut lines = Lines::default();
     if let Some(b) = tl.baseline {
-        lines.push((b, 0, "== both up, no sorry server: the client starts".into()));
+        lines.mark(b, "both up, no sorry server: the client starts");
     }
     for a in &tl.actions {
-        lines.push((a.sent, 1, format!(">> {} (replies by {:.3}: {})", a.step.describe(), a.got, a.replies.join("; "))));
+        lines.action(a.sent, &format!("{} (replies by {:.3}: {})", a.step.describe(), a.got, a.replies.join("; ")));
     }
-    // One line per run of polls that read the same table.
-    let mut k = 0;
-    while k < tl.polls.len() {
-        let first = &tl.polls[k];
-        let n = tl.polls[k..].iter().take_while(|p| p.table == first.table).count();
-        let last = &tl.polls[k + n - 1];
-        let text = match &first.table {
-            Ok(t) => format!("table: {} ({n} polls, sent {:.3} to {:.3})", render_table(t, dests, labels), first.sent, last.sent),
-            Err(e) => format!("poll failed ({n} alike, sent {:.3} to {:.3}): {e}", first.sent, last.sent),
-        };
-        lines.push((first.got, 2, text));
-        k += n;
-    }
-    for r in &tl.requests {
-        let ms = (r.end - r.start) * 1000.0;
-        let text = match &r.answer {
-            Ok(w) => format!("   {} ({ms:.0} ms)", labels[*w]),
-            Err(e) => format!("   FAILED after {ms:.0} ms: {e}"),
-        };
-        lines.push((r.start, 3, text));
-    }
-    for (t, m) in &verdict.marks {
-        lines.push((*t, 0, format!("== {m}")));
-    }
-    for (t, m) in &tl.director {
-        lines.push((*t, 1, format!("ds: {m}")));
-    }
-    lines.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut out = String::new();
-    for (t, _, text) in lines {
-        let _ = writeln!(out, "{t:8.3}  {text}");
-    }
-    let _ = writeln!(out, "{:8.3}  (end of watch; {} polls, {} requests)", tl.end, tl.polls.len(), tl.requests.len());
-    out
+    lines.polls(&tl.polls, |t| render_table(t, dests, labels));
+    lines.requests(&tl.requests, labels);
+    lines.marks(&verdict.marks);
+    lines.console("ds", &tl.director);
+    lines.render(tl.end, tl.polls.len(), tl.requests.len())
 }
 
 #[cfg(test)]
@@ -550,13 +482,9 @@ mod tests {
 
     #[test]
     fn parses_the_status_table() {
-        let status = "IP Virtual Server version 1.2.1 (size=4096)\n\
-Prot LocalAddress:Port Scheduler Flags\n\
-  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n\
-TCP  192.0.2.80:80 rr\n\
-  -> 192.0.2.21:80                Route   0      0          3         \n\
-  -> 192.0.2.22:80                Route   1      0          2         \n";
-        assert_eq!(Table::parse(status).unwrap(), table(0, 1, None));
+        let status = status::sample(&[("192.0.2.21:80", 0, 0, 3), ("192.0.2.22:80", 1, 0, 2)]);
+        assert_eq!(Table::parse(&status).unwrap(), table(0, 1, None));
         assert!(Table::parse("sh: lvs-agent: not found").is_err());
+        assert_eq!(Table::parse("IP Virtual Server\n  -> 192.0.2.21:80 Route\n"), Err("no weight in \"  -> 192.0.2.21:80 Route\"".into()));
     }
 }

@@ -61,6 +61,19 @@ pub fn build(name: &str, config: &str, extras: &[(PathBuf, String)]) -> Result<I
     })
 }
 
+/// What [`build_all`] builds: an image's name, its config, its extras.
+pub type Job = (String, PathBuf, Vec<(PathBuf, String)>);
+
+/// Builds each of `jobs` on a thread of its own: a lab's images are
+/// independent and its VMs boot together, so the lab waits for the slowest
+/// build, not the sum. The first error in `jobs`' order.
+pub fn build_all(jobs: &[Job]) -> Result<Vec<Image>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs.iter().map(|(name, config, extras)| scope.spawn(move || build(name, &config.to_string_lossy(), extras))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
 /// An extra that makes `/bin/lvs-agent` in a test image a symlink to `/init`,
 /// so guest scripts call the command line by its name (the agent is the
 /// command line whenever it is not PID 1). `lvs-image build` copies a host

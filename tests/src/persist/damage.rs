@@ -17,10 +17,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::lab::{self as plab, boot_director, secs, DirectorBoot, Images, BOOT, DUMP_HOOK};
+use super::lab::{self as plab, boot_director, DirectorBoot, Images, BOOT, DUMP_HOOK};
 use super::reboot::{read_state, state_disk, STATE_FILE};
-use super::{agent, check_state, damages, is_ready, Damage, Plan, Rules, IGNORED, NO_STATE, RESTORED};
+use super::{check_state, damages, Damage, Plan, Rules, IGNORED, NO_STATE, RESTORED};
 use crate::lab::{Lab, Sections, Vm};
+use crate::watch::console::{agent, agent_lines, is_ready};
+use crate::watch::secs;
 
 /// How many damaged boots run at once: each is one guest, and four share
 /// two cores well enough for a test that measures no time.
@@ -77,7 +79,7 @@ pub fn judge_damaged(d: &Damage, boot: &Boot, expected: &Rules) -> Vec<String> {
 }
 
 fn boot_of(vm: &Vm) -> Boot {
-    Boot { lines: plab::agent_lines(vm), sections: vm.sections().map_err(|e| e.to_string()) }
+    Boot { lines: agent_lines(vm), sections: vm.sections().map_err(|e| e.to_string()) }
 }
 
 fn dump_boot(lab: &Lab, images: &Images, name: &str, disk: &Path) -> Result<Vm, String> {
@@ -171,12 +173,10 @@ mod tests {
         Sections::parse(&text).map_err(|e| e.to_string())
     }
 
-    const DOWN: &str = "IP Virtual Server version 1.2.1 (size=4096)\n\
-Prot LocalAddress:Port Scheduler Flags\n\
-  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n\
-TCP  192.0.2.80:80 rr\n\
-  -> 192.0.2.21:80                Route   0      0          0         \n\
-  -> 192.0.2.22:80                Route   0      0          0         \n";
+    /// The config's table: rs1 and rs2 down, quiesced.
+    fn down() -> String {
+        crate::watch::status::sample(&[("192.0.2.21:80", 0, 0, 0), ("192.0.2.22:80", 0, 0, 0)])
+    }
 
     #[test]
     fn an_ignored_state_and_the_configs_table_pass_anything_else_does_not() {
@@ -184,10 +184,10 @@ TCP  192.0.2.80:80 rr\n\
         let d = Damage { name: "cut-0".into(), what: "an empty file".into(), bytes: Vec::new() };
         let lines = |state: &str| vec![format!("lvs-agent: T=2.0 {state}"), "lvs-agent: T=2.5 ready".to_string(), "lvs-init: T=3.0 run exited status=0".to_string()];
         let ignored = "state: ignored /state/state.ron: cut short";
-        let good = Boot { lines: lines(ignored), sections: sections(DOWN, &format!("lvs-agent: T=2.0 {ignored}\n")) };
+        let good = Boot { lines: lines(ignored), sections: sections(&down(), &format!("lvs-agent: T=2.0 {ignored}\n")) };
         assert!(judge_damaged(&d, &good, &p.base_down).is_empty(), "{:#?}", judge_damaged(&d, &good, &p.base_down));
 
-        let restored = Boot { lines: lines("state: restored 1 service"), sections: sections(&DOWN.replace("Route   0", "Route   1"), "") };
+        let restored = Boot { lines: lines("state: restored 1 service"), sections: sections(&down().replace("Route   0", "Route   1"), "") };
         let problems = judge_damaged(&d, &restored, &p.base_down);
         for needle in ["cut-0 (an empty file): no `state: ignored` line", "said `state: restored`", "not the config's", "agent.log has no `state: ignored` line"] {
             assert!(problems.iter().any(|x| x.contains(needle)), "{needle}: {problems:#?}");

@@ -10,25 +10,14 @@
 //! says.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use super::lab::Who;
-use super::{agent, is_change, is_ready, logged, Rules, APPLIED, FIRST_PROBE, IGNORED, INVALID_KEPT, NO_STATE, RELOADING, RESTORED};
+use super::{is_change, Rules, APPLIED, FIRST_PROBE, IGNORED, INVALID_KEPT, NO_STATE, RELOADING, RESTORED};
+use crate::watch::console::{agent, is_ready, logged};
+pub use crate::watch::{Request, Verdict, Who};
+use crate::watch::Lines;
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Request {
-    pub start: f64,
-    pub end: f64,
-    pub answer: Result<Who, String>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Poll {
-    pub sent: f64,
-    pub got: f64,
-    pub rules: Result<Rules, String>,
-}
+pub type Poll = crate::watch::Poll<Rules>;
 
 /// What the test does to the director, in this order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,16 +92,6 @@ impl Expect {
     }
 }
 
-/// In a window where no request may fail, at least this many answers, so
-/// that a client that stalled cannot pass.
-pub const MIN_ANSWERS: usize = 5;
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Verdict {
-    pub problems: Vec<String>,
-    pub marks: Vec<(f64, String)>,
-}
-
 /// A span of the run and what must hold in it.
 struct Window<'a> {
     from: f64,
@@ -120,7 +99,7 @@ struct Window<'a> {
     what: String,
     /// Who may answer; no request may fail.
     answers: &'a [Who],
-    /// Each of these must answer, with MIN_ANSWERS answers in all.
+    /// Each of these must answer, with [`crate::watch::MIN_ANSWERS`] answers in all.
     must: &'a [Who],
     /// Every poll sent in the window must read this table.
     table: Option<&'a Rules>,
@@ -144,19 +123,11 @@ fn check_window(tl: &Timeline, ex: &Expect, w: &Window, v: &mut Verdict) {
         v.problems.push(format!("{} [{:.3}, {:.3}): {} of {} requests not answered by {}: {}", w.what, w.from, w.to, bad.len(), requests.len(), allowed.join(" or "), bad.join(", ")));
     }
     if !w.must.is_empty() {
-        let answered = requests.iter().filter(|r| r.answer.is_ok()).count();
-        if answered < MIN_ANSWERS {
-            v.problems.push(format!("{} [{:.3}, {:.3}): only {answered} answers; at least {MIN_ANSWERS} are needed to tell", w.what, w.from, w.to));
-        }
-        for who in w.must {
-            if !requests.iter().any(|r| r.answer.as_ref() == Ok(who)) {
-                v.problems.push(format!("{} [{:.3}, {:.3}): {} never answered", w.what, w.from, w.to, ex.labels[*who]));
-            }
-        }
+        v.require_answers(&format!("{} [{:.3}, {:.3})", w.what, w.from, w.to), &requests, w.must, &ex.labels);
     }
     if let Some(table) = w.table {
         for p in tl.polls.iter().filter(|p| p.sent >= w.from && p.sent < w.to) {
-            match &p.rules {
+            match &p.table {
                 Ok(r) if r == table => {}
                 Ok(r) => v.problems.push(format!("{} [{:.3}, {:.3}): the poll at {:.3} shows {}, not {}", w.what, w.from, w.to, p.got, r.render(&names), table.render(&names))),
                 Err(e) => v.problems.push(format!("{}: the poll sent at {:.3} failed: {e}", w.what, p.sent)),
@@ -214,7 +185,7 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
 
     if let Some(a) = action(Step::Swap) {
         let to = end_before(Step::Kill);
-        let detected = tl.polls.iter().find(|p| p.sent >= a.sent && p.sent < to && p.rules.as_ref() == Ok(&ex.swapped));
+        let detected = tl.polls.iter().find(|p| p.sent >= a.sent && p.sent < to && p.table.as_ref() == Ok(&ex.swapped));
         let shown = detected.map_or(to, |p| p.got);
         match detected {
             Some(p) => {
@@ -228,7 +199,7 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
         }
         check_window(tl, ex, &Window { from: a.sent, to: shown, what: "the swap until its table showed".into(), answers: &ALL, must: &[], table: None }, &mut v);
         for p in tl.polls.iter().filter(|p| p.sent >= a.sent && p.sent < shown) {
-            if let Ok(r) = &p.rules {
+            if let Ok(r) = &p.table {
                 if !in_transition(r, ex) {
                     v.problems.push(format!("swap: the poll at {:.3} shows {}: between the two files only rs1's weight may change and rs3 come in (rs1 and rs2 must never leave: a diff, no flush)", p.got, r.render(&names)));
                 }
@@ -299,7 +270,7 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
 
     if let Some(a) = action(Step::Invalid) {
         let to = tl.end;
-        let before = tl.polls.iter().rev().find(|p| p.sent < a.sent).and_then(|p| p.rules.as_ref().ok());
+        let before = tl.polls.iter().rev().find(|p| p.sent < a.sent).and_then(|p| p.table.as_ref().ok());
         match first_agent(tl, a.sent, to, INVALID_KEPT) {
             Some((t, _)) => {
                 v.marks.push((t, format!("invalid: the agent refused the file {:.2} s after it landed (bound {:.2} s)", t - a.sent, ex.notice_bound)));
@@ -359,46 +330,18 @@ impl Expect {
 /// request, the marks and the director's console lines.
 pub fn render(tl: &Timeline, verdict: &Verdict, ex: &Expect) -> String {
     let names = ex.names();
-    let mut lines: Vec<(f64, u8, String)> = Vec::new();
+    let mut lines = Lines::default();
     if let Some(b) = tl.baseline {
-        lines.push((b, 0, "== rs1 and rs2 up: the client starts".into()));
+        lines.mark(b, "rs1 and rs2 up: the client starts");
     }
     for a in &tl.actions {
-        lines.push((a.sent, 1, format!(">> {} (reply by {:.3}: {})", a.step.describe(), a.got, a.reply.trim())));
+        lines.action(a.sent, &format!("{} (reply by {:.3}: {})", a.step.describe(), a.got, a.reply.trim()));
     }
-    let mut k = 0;
-    while k < tl.polls.len() {
-        let first = &tl.polls[k];
-        let n = tl.polls[k..].iter().take_while(|p| p.rules == first.rules).count();
-        let last = &tl.polls[k + n - 1];
-        let text = match &first.rules {
-            Ok(r) => format!("table: {} ({n} polls, sent {:.3} to {:.3})", r.render(&names), first.sent, last.sent),
-            Err(e) => format!("poll failed ({n} alike, sent {:.3} to {:.3}): {e}", first.sent, last.sent),
-        };
-        lines.push((first.got, 2, text));
-        k += n;
-    }
-    for r in &tl.requests {
-        let ms = (r.end - r.start) * 1000.0;
-        let text = match &r.answer {
-            Ok(w) => format!("   {} ({ms:.0} ms)", ex.labels[*w]),
-            Err(e) => format!("   FAILED after {ms:.0} ms: {e}"),
-        };
-        lines.push((r.start, 3, text));
-    }
-    for (t, m) in &verdict.marks {
-        lines.push((*t, 0, format!("== {m}")));
-    }
-    for (t, m) in &tl.director {
-        lines.push((*t, 1, format!("ds: {m}")));
-    }
-    lines.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut out = String::new();
-    for (t, _, text) in lines {
-        let _ = writeln!(out, "{t:8.3}  {text}");
-    }
-    let _ = writeln!(out, "{:8.3}  (end of watch; {} polls, {} requests)", tl.end, tl.polls.len(), tl.requests.len());
-    out
+    lines.polls(&tl.polls, |r| r.render(&names));
+    lines.requests(&tl.requests, &ex.labels);
+    lines.marks(&verdict.marks);
+    lines.console("ds", &tl.director);
+    lines.render(tl.end, tl.polls.len(), tl.requests.len())
 }
 
 #[cfg(test)]
@@ -452,7 +395,7 @@ mod tests {
         };
         let mut t = 10.0;
         while t < 33.0 {
-            tl.polls.push(Poll { sent: t, got: t + 0.1, rules: Ok(table_at(t + 0.05)) });
+            tl.polls.push(Poll { sent: t, got: t + 0.1, table: Ok(table_at(t + 0.05)) });
             t += 0.2;
         }
         let mut t = 10.0;
@@ -507,7 +450,7 @@ mod tests {
     #[test]
     fn a_flush_during_the_swap_is_a_problem() {
         let mut tl = good_run();
-        tl.polls.iter_mut().find(|p| (p.sent - 12.6).abs() < 0.01).unwrap().rules = Ok(rules(&[(2, 0)]));
+        tl.polls.iter_mut().find(|p| (p.sent - 12.6).abs() < 0.01).unwrap().table = Ok(rules(&[(2, 0)]));
         tl.director.insert(2, line(12.41, "- TCP 192.0.2.80:80 -> 192.0.2.22:80"));
         let v = judge(&tl, &expect());
         assert!(v.problems.iter().any(|p| p.contains("shows TCP 192.0.2.80:80 rr: rs3 0: between the two files")), "{:#?}", v.problems);
@@ -518,7 +461,7 @@ mod tests {
     fn a_late_or_missing_swap_is_a_problem() {
         let mut tl = good_run();
         for p in tl.polls.iter_mut().filter(|p| p.sent < 18.0 && p.sent > 12.0) {
-            p.rules = Ok(rules(&[(0, 3), (1, 1), (2, 0)]));
+            p.table = Ok(rules(&[(0, 3), (1, 1), (2, 0)]));
         }
         let v = judge(&tl, &expect());
         assert!(v.problems.iter().any(|p| p.contains("swap: the table showed") && p.contains("the bound is 5.50 s")), "{:#?}", v.problems);
@@ -536,7 +479,7 @@ mod tests {
         tl.director.push(line(21.7, "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 0"));
         tl.director.sort_by(|a, b| a.0.total_cmp(&b.0));
         for p in tl.polls.iter_mut().filter(|p| p.sent > 21.7 && p.sent < 23.0) {
-            p.rules = Ok(rules(&[(0, 0), (1, 0), (2, 0)]));
+            p.table = Ok(rules(&[(0, 0), (1, 0), (2, 0)]));
         }
         let v = judge(&tl, &expect());
         for needle in ["never logged `state: restored`", "said \"lvs-agent: T=121.500 state: no saved state\"", "changed the kernel's table", "from the kill on [20.000, 28.000): the poll at"] {
@@ -549,7 +492,7 @@ mod tests {
         let mut tl = good_run();
         tl.director.retain(|(_, l)| !l.contains("appliance.ron:23:41"));
         tl.agent_log = Some(String::new());
-        tl.polls.last_mut().unwrap().rules = Ok(rules(&[(0, 3), (1, 5), (2, 1)]));
+        tl.polls.last_mut().unwrap().table = Ok(rules(&[(0, 3), (1, 5), (2, 1)]));
         let v = judge(&tl, &expect());
         for needle in ["no console line names the error's position appliance.ron:23:41", "agent.log has no `config: invalid", "agent.log does not name appliance.ron:23:41", "rs2 5"] {
             assert!(v.problems.iter().any(|p| p.contains(needle)), "{needle}: {:#?}", v.problems);

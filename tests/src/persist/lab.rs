@@ -1,23 +1,21 @@
 //! What the persist lab's three runs share: the images (built once per test
 //! process), booting the director and the real servers, the director's
-//! control port, the client's request, and reading consoles.
+//! control port, and waiting on consoles.
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::{Rules, CONTROL_PORT, DIRECTOR, REAL_SERVERS};
 use crate::lab::{busybox, images, Image, Lab, Network, Vm, VmSpec};
+use crate::watch::console::{agent_lines, is_ready};
+use crate::watch::vm_section;
 
 /// Qemu start to the agent's ready line, with up to four TCG guests on two cores.
 pub const BOOT: Duration = Duration::from_secs(120);
 /// One message to the control port: connect, a shell and a command in the guest.
 pub const EXCHANGE: Duration = Duration::from_secs(5);
-/// One client request. A working real server answers in milliseconds (a
-/// hundred or so at worst under TCG); a second means a lost connection.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The director's hook: busybox nc as a persistent server (`-ll`: a shell
 /// per connection) running control.sh; it never exits, so PID 1 never powers
@@ -25,9 +23,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 pub const CONTROL_HOOK: &str = "lvs.run=/bin/busybox,nc,-ll,-p,9999,-e,/bin/busybox,sh,/lab/control.sh";
 /// The hook for a director that is to report and power off (dump.sh).
 pub const DUMP_HOOK: &str = "lvs.run=/bin/busybox,sh,/lab/dump.sh";
-
-/// `images::build` extras: (host file, path in the image).
-type Extras = Vec<(PathBuf, String)>;
 
 /// The director's image (busybox, `/bin/lvs-agent`, control.sh, dump.sh and
 /// lib.sh besides the product) and rs1's, rs2's and rs3's.
@@ -57,13 +52,10 @@ fn build() -> Result<Images, String> {
         lab_file("persist/dump.sh", "/lab/dump.sh"),
         lab_file("lib.sh", "/lab/lib.sh"),
     ];
-    let jobs: Vec<(String, &str, Extras)> = std::iter::once(("persist-ds".to_string(), DIRECTOR, ds_extras))
-        .chain(REAL_SERVERS.iter().enumerate().map(|(i, f)| (format!("persist-rs{}", i + 1), *f, Vec::new())))
+    let jobs: Vec<images::Job> = std::iter::once(("persist-ds".to_string(), PathBuf::from(DIRECTOR), ds_extras))
+        .chain(REAL_SERVERS.iter().enumerate().map(|(i, f)| (format!("persist-rs{}", i + 1), PathBuf::from(f), Vec::new())))
         .collect();
-    let built: Vec<Image> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs.iter().map(|(name, config, extras)| scope.spawn(move || images::build(name, config, extras).map_err(|e| e.to_string()))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect::<Result<Vec<_>, _>>()
-    })?;
+    let built: Vec<Image> = images::build_all(&jobs).map_err(|e| e.to_string())?;
     let mut built = built.into_iter();
     let ds = built.next().ok_or("no director image")?;
     let rs: Vec<Image> = built.collect();
@@ -120,7 +112,7 @@ pub fn wait_line(vm: &Vm, from: usize, what: &str, want: impl Fn(&str) -> bool, 
 
 /// Waits for the agent's ready line from line `from` on.
 pub fn wait_ready(vm: &Vm, from: usize, timeout: Duration) -> Result<(usize, String), String> {
-    wait_line(vm, from, "agent ready line", super::is_ready, timeout)
+    wait_line(vm, from, "agent ready line", is_ready, timeout)
 }
 
 /// One message to the director's control port: `verb`, a newline, then
@@ -176,56 +168,7 @@ pub fn reboot(lab: &Lab, director: IpAddr, vm: &Vm) -> Result<(), String> {
     vm.wait_exit(Duration::from_secs(30)).map(drop).map_err(|e| e.to_string())
 }
 
-/// Who answered: an index into the plan's real servers.
-pub type Who = usize;
-
-/// One request on a new connection, from a thread in the lab's namespace;
-/// who answered (from the body), or how it failed, worded for the timeline.
-pub fn get(service: SocketAddr, bodies: &[String]) -> Result<Who, String> {
-    let mut stream = TcpStream::connect_timeout(&service, REQUEST_TIMEOUT).map_err(|e| format!("connect: {e}"))?;
-    let request = format!("GET / HTTP/1.0\r\nHost: {service}\r\nConnection: close\r\n\r\n");
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT)).and_then(|()| stream.set_write_timeout(Some(REQUEST_TIMEOUT))).map_err(|e| format!("socket: {e}"))?;
-    stream.write_all(request.as_bytes()).map_err(|e| format!("send: {e}"))?;
-    let mut raw = Vec::new();
-    if let Err(e) = stream.read_to_end(&mut raw) {
-        return Err(match e.kind() {
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => format!("connected, no answer in {REQUEST_TIMEOUT:?} ({} bytes)", raw.len()),
-            _ => format!("receive: {e} ({} bytes)", raw.len()),
-        });
-    }
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| format!("no end of headers in {text:?}"))?;
-    let status = head.lines().next().unwrap_or_default();
-    match bodies.iter().position(|b| b == body) {
-        Some(who) if status.split_whitespace().nth(1) == Some("200") => Ok(who),
-        _ => Err(format!("{status:?} with body {body:?}")),
-    }
-}
-
-/// A VM's console lines on a run's clock (seconds since `t0`), without the
-/// harness's `[lab]` and qemu's stderr lines.
-pub fn host_lines(vm: &Vm, t0: Instant) -> Vec<(f64, String)> {
-    let offset = vm.started().saturating_duration_since(t0).as_secs_f64();
-    vm.stamped_lines().into_iter().filter(|(_, l)| !l.starts_with("[lab]") && !l.starts_with("[qemu stderr]")).map(|(t, l)| (t + offset, l)).collect()
-}
-
-/// The `lvs-init:` and `lvs-agent:` lines of a console, for reports.
-pub fn agent_lines(vm: &Vm) -> Vec<String> {
-    vm.console_lines().into_iter().filter(|l| l.contains("lvs-agent: T=") || l.contains("lvs-init: T=")).collect()
-}
-
 /// Every VM's agent lines under a heading, and where its console is.
 pub fn report_vms(vms: &[&Vm]) -> String {
-    let mut out = String::new();
-    for vm in vms {
-        out.push_str(&format!("--- {}: full console in {} ---\n", vm.name(), vm.log_path().display()));
-        for l in agent_lines(vm) {
-            out.push_str(&format!("    {l}\n"));
-        }
-    }
-    out
-}
-
-pub fn secs(t0: Instant) -> f64 {
-    t0.elapsed().as_secs_f64()
+    vms.iter().map(|vm| vm_section(vm.name(), None, vm.log_path(), &agent_lines(vm))).collect()
 }

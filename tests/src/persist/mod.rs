@@ -25,11 +25,15 @@ pub mod session;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use lvs_agent::config::model::Role;
+
+use crate::watch::files::{load, machine};
+use crate::watch::status::{self, Line};
+pub use crate::watch::{Check, Machine};
 
 /// The director's busybox nc (`-ll`: a shell per connection, for as long as
 /// the VM runs) answers every connection to this port with
@@ -54,17 +58,6 @@ pub const SWAP: &str = "tests/lab/persist/ds-swap.ron";
 pub const INVALID: &str = "tests/lab/persist/ds-invalid.ron";
 pub const REAL_SERVERS: [&str; 3] = ["tests/lab/persist/rs1.ron", "tests/lab/persist/rs2.ron", "tests/lab/persist/rs3.ron"];
 
-/// One VM of the lab.
-#[derive(Clone, Debug)]
-pub struct Machine {
-    pub name: String,
-    /// Relative to the repository.
-    pub file: &'static str,
-    pub address: IpAddr,
-    /// What it answers on the service (its hostname and a newline).
-    pub body: String,
-}
-
 /// One real server line of a table: address, forwarding, weight.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Dest {
@@ -84,27 +77,20 @@ pub struct Rules {
 
 impl Rules {
     /// Reads `lvs-agent status` output.
-    pub fn parse(status: &str) -> Result<Rules, String> {
-        if !status.contains("IP Virtual Server") {
-            return Err(format!("not a status: {:?}", status.trim()));
-        }
+    pub fn parse(text: &str) -> Result<Rules, String> {
         let mut rules = Rules::default();
-        for line in status.lines() {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            match f.first().copied() {
-                Some("TCP" | "UDP" | "SCTP" | "FWM") => rules.services.push((f.join(" "), Vec::new())),
-                Some("->") => {
-                    // The header line's `-> RemoteAddress:Port` is no address.
-                    let Ok(addr) = f.get(1).unwrap_or(&"").parse::<SocketAddr>() else { continue };
-                    let (Some(forward), Some(weight)) = (f.get(2), f.get(3).and_then(|w| w.parse().ok())) else {
-                        return Err(format!("no forwarding and weight in {line:?}"));
+        for line in status::lines(text)? {
+            match line {
+                Line::Service(service) => rules.services.push((service, Vec::new())),
+                Line::Dest { addr, forward, weight, text } => {
+                    let (Some(forward), Some(weight)) = (forward, weight) else {
+                        return Err(format!("no forwarding and weight in {text:?}"));
                     };
                     let Some((_, dests)) = rules.services.last_mut() else {
-                        return Err(format!("a real server before any service: {line:?}"));
+                        return Err(format!("a real server before any service: {text:?}"));
                     };
                     dests.push(Dest { addr, forward: forward.to_string(), weight });
                 }
-                _ => {}
             }
         }
         Ok(rules)
@@ -139,15 +125,7 @@ impl Rules {
     }
 }
 
-/// The director's HTTP check, as the model reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Check {
-    pub interval: Duration,
-    pub timeout: Duration,
-    pub rise: u32,
-    pub fall: u32,
-}
-
+// What the check means for this lab's swap is this lab's to say.
 impl Check {
     /// From a swapped file landing to its table, with a new real server up:
     /// the agent notices the file within [`FILE_POLL`], adds the server down
@@ -181,22 +159,6 @@ pub struct Plan {
     pub invalid_at: Vec<String>,
     /// Those errors in full, for the report.
     pub invalid_diagnostics: String,
-}
-
-fn load(file: &'static str) -> Result<lvs_agent::config::Loaded, String> {
-    let path: PathBuf = crate::repo_root().join(file);
-    let loaded = lvs_agent::config::load(&path).map_err(|e| format!("{file}: {e}"))?;
-    if !loaded.warnings.is_empty() {
-        let w: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
-        return Err(format!("{file}: warnings: {}", w.join("; ")));
-    }
-    Ok(loaded)
-}
-
-fn machine(file: &'static str, model: &lvs_agent::config::model::Appliance) -> Result<Machine, String> {
-    let name = model.hostname.clone().ok_or_else(|| format!("{file}: no hostname"))?;
-    let address = model.interfaces.first().and_then(|i| i.addresses.first()).map(|n| n.addr()).ok_or_else(|| format!("{file}: no address on its first interface"))?;
-    Ok(Machine { body: format!("{name}\n"), name, file, address })
 }
 
 /// The one DR service of a director file: its address, line and real servers'
@@ -233,7 +195,7 @@ fn one_service(file: &'static str) -> Result<(lvs_agent::config::model::Applianc
         }
         match &r.health {
             Some(h) if matches!(h.target.check, lvs_agent::health::target::Check::Http { .. }) => {
-                checks.push(Check { interval: h.target.interval, timeout: h.target.timeout, rise: h.rise, fall: h.fall });
+                checks.push(Check::of(h));
             }
             _ => return Err(format!("{file}: {} needs the service's HTTP check", r.dest.addr)),
         }
@@ -342,26 +304,6 @@ impl Plan {
     pub fn bodies(&self) -> [String; 3] {
         self.real_servers.clone().map(|m| m.body)
     }
-}
-
-/// A line the agent (or PID 1) logged: `lvs-agent: T=12.345 text`, found
-/// anywhere in a console line (the first line after firmware text may carry
-/// other bytes before it). Returns the guest uptime and the text.
-pub fn logged<'a>(line: &'a str, who: &str) -> Option<(f64, &'a str)> {
-    let at = line.find(&format!("{who}: T="))?;
-    let rest = &line[at + who.len() + 4..];
-    let (t, text) = rest.split_once(' ').unwrap_or((rest, ""));
-    Some((t.parse().ok()?, text))
-}
-
-/// The agent's text of a log line, if it is one.
-pub fn agent(line: &str) -> Option<(f64, &str)> {
-    logged(line, "lvs-agent")
-}
-
-/// The agent's ready line.
-pub fn is_ready(line: &str) -> bool {
-    agent(line).is_some_and(|(_, text)| text.trim_end() == "ready")
 }
 
 /// A line that says the agent sent the kernel a change: one of plan's
@@ -493,13 +435,8 @@ mod tests {
 
     #[test]
     fn parses_status_rules_without_counters() {
-        let status = "IP Virtual Server version 1.2.1 (size=4096)\n\
-Prot LocalAddress:Port Scheduler Flags\n\
-  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n\
-TCP  192.0.2.80:80 rr\n\
-  -> 192.0.2.21:80                Route   3      0          3         \n\
-  -> 192.0.2.22:80                Route   1      1          2         \n";
-        let r = Rules::parse(status).unwrap();
+        let status = status::sample(&[("192.0.2.21:80", 3, 0, 3), ("192.0.2.22:80", 1, 1, 2)]);
+        let r = Rules::parse(&status).unwrap();
         let p = plan().unwrap();
         let mut expected = p.swapped.clone();
         expected.services[0].1.pop();
@@ -508,16 +445,13 @@ TCP  192.0.2.80:80 rr\n\
         assert_eq!(Rules::parse(&status.replace("1          2", "0          9")).unwrap(), r);
         assert_eq!(r.weights("TCP 192.0.2.80:80 rr").unwrap().values().copied().collect::<Vec<_>>(), [3, 1]);
         assert!(Rules::parse("sh: lvs-agent: not found").is_err());
+        assert_eq!(Rules::parse("IP Virtual Server\n  -> 192.0.2.21:80 Route\n"), Err("no forwarding and weight in \"  -> 192.0.2.21:80 Route\"".into()));
+        assert_eq!(Rules::parse("IP Virtual Server\n  -> 192.0.2.21:80 Route 1\n"), Err("a real server before any service: \"  -> 192.0.2.21:80 Route 1\"".into()));
         assert_eq!(Rules::parse("IP Virtual Server version 1.2.1 (size=4096)\n").unwrap(), Rules::default());
     }
 
     #[test]
-    fn reads_log_lines() {
-        assert_eq!(agent("lvs-agent: T=3.25 state: restored 2 real servers"), Some((3.25, "state: restored 2 real servers")));
-        assert_eq!(agent("Booting from ROM..lvs-agent: T=1.000 ready"), Some((1.0, "ready")));
-        assert!(is_ready("lvs-agent: T=1.000 ready") && !is_ready("lvs-agent: T=1.000 not ready yet"));
-        assert_eq!(logged("lvs-init: T=9.5 agent exited (killed by SIGKILL); restarting in 1s", "lvs-init").map(|l| l.1), Some("agent exited (killed by SIGKILL); restarting in 1s"));
-        assert_eq!(agent("[    2.1] virtio_net virtio0 eth0: renamed"), None);
+    fn tells_change_lines() {
         assert!(is_change("~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 3") && is_change("- TCP 192.0.2.80:80"));
         assert!(!is_change("ready") && !is_change("state: restored 1 service"));
     }

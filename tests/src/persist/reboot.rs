@@ -16,9 +16,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::lab::{self as plab, boot_director, boot_real_server, host_lines, secs, DirectorBoot, Images, BOOT, CONTROL_HOOK};
-use super::{agent, check_state, Plan, Rules, CLIENT, FIRST_PROBE, IGNORED, NO_STATE, RESTORED};
+use super::lab::{self as plab, boot_director, boot_real_server, DirectorBoot, Images, BOOT, CONTROL_HOOK};
+use super::{check_state, Plan, Rules, CLIENT, FIRST_PROBE, IGNORED, NO_STATE, RESTORED};
 use crate::lab::{Lab, Vm};
+use crate::watch::console::{agent, agent_lines, host_lines, is_agent_line};
+use crate::watch::secs;
 
 /// Ready to the table showing rs1 and rs2 up.
 const SETTLE: Duration = Duration::from_secs(30);
@@ -174,8 +176,8 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
         stopped = Some(e);
     }
 
-    let first_boot = plab::agent_lines(&ds1);
-    let second_boot = ds2.as_ref().map(plab::agent_lines).unwrap_or_default();
+    let first_boot = agent_lines(&ds1);
+    let second_boot = ds2.as_ref().map(agent_lines).unwrap_or_default();
     let (mut problems, facts) = if ds2.is_some() { judge_boots(&first_boot, &state, &second_boot, &polls, &plan.base, &names) } else { (Vec::new(), Vec::new()) };
     if let Some(s) = stopped {
         problems.insert(0, format!("the run stopped early: {s}"));
@@ -183,7 +185,7 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
     // The second boot's lines and the polls of its table, on the run's clock.
     let mut timeline: Vec<(f64, String)> = polls.iter().map(|(t, r)| (*t, format!("poll: {}", r.as_ref().map_or_else(|e| format!("failed: {e}"), |r| r.render(&names))))).collect();
     if let Some(vm) = &ds2 {
-        timeline.extend(host_lines(vm, t0).into_iter().filter(|(_, l)| l.contains("lvs-agent: T=") || l.contains("lvs-init: T=")).map(|(t, l)| (t, format!("ds-boot2: {l}"))));
+        timeline.extend(host_lines(vm, t0).into_iter().filter(|(_, l)| is_agent_line(l)).map(|(t, l)| (t, format!("ds-boot2: {l}"))));
     }
     timeline.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut report = String::from("--- the second boot and the polls of its table (host seconds since the run started; polls at when they were sent) ---\n");

@@ -7,26 +7,19 @@
 //! watched for a while. Everything is recorded; [`judge`] reads it afterwards.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::judge::{judge, render, Action, Expect, Poll, Request, Step, Timeline, Verdict};
-use super::lab::{self as plab, boot_director, boot_real_server, host_lines, secs, DirectorBoot, Images, BOOT, CONTROL_HOOK};
-use super::{is_ready, Plan, ALLOWANCE, CLIENT, FIRST_PROBE, INVALID, INVALID_KEPT, SWAP};
+use super::judge::{judge, render, Action, Expect, Step, Timeline, Verdict};
+use super::lab::{self as plab, boot_director, boot_real_server, DirectorBoot, Images, BOOT, CONTROL_HOOK};
+use super::{Plan, Rules, ALLOWANCE, CLIENT, FIRST_PROBE, INVALID, INVALID_KEPT, SWAP};
 use crate::lab::{Lab, Vm};
+use crate::watch::console::{agent, host_lines, is_ready};
+use crate::watch::{secs, Tally, Watch, BASELINE, GRACE};
 
 /// Ready to the table showing rs1 and rs2 up: both start down and need `rise` passes.
 const SETTLE: Duration = Duration::from_secs(30);
-/// The client's pause between requests.
-const PACE: Duration = Duration::from_millis(100);
-/// How long the client runs with rs1 and rs2 up before the swap.
-const BASELINE: Duration = Duration::from_millis(1500);
 /// How long the test watches each step's outcome once it has shown.
 const HOLD: Duration = Duration::from_millis(2500);
-/// Beyond a bound, how long the test keeps watching before it gives up: a
-/// late change is then reported with its time, not just as missing.
-const GRACE: Duration = Duration::from_secs(6);
 /// From the kill to the new agent's ready line: PID 1 waits 1 s, then the
 /// agent starts, reads its state and programs (adopts) the table.
 const RESTART: Duration = Duration::from_secs(20);
@@ -48,12 +41,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn problems(&self) -> Vec<String> {
-        let mut p = Vec::new();
-        if let Some(s) = &self.stopped {
-            p.push(format!("the run stopped early: {s}"));
-        }
-        p.extend(self.verdict.problems.iter().cloned());
-        p
+        self.verdict.problems_after(self.stopped.as_ref())
     }
 
     pub fn report(&self) -> String {
@@ -75,15 +63,13 @@ impl Outcome {
     }
 
     pub fn summary(&self) -> String {
-        let marks: Vec<String> = self.verdict.marks.iter().map(|(_, m)| format!("  {m}")).collect();
-        let r = &self.timeline.requests;
-        let worst = r.iter().filter(|r| r.answer.is_ok()).map(|r| r.end - r.start).fold(0.0, f64::max);
+        let t = Tally::of(&self.timeline.requests);
         format!(
             "{}\n  {} requests, {} failed, slowest answer {:.0} ms; {} polls; images {:.1} s, whole run {:.1} s",
-            marks.join("\n"),
-            r.len(),
-            r.iter().filter(|r| r.answer.is_err()).count(),
-            worst * 1000.0,
+            self.verdict.marks_text(),
+            t.requests,
+            t.failed,
+            t.slowest_ms,
             self.timeline.polls.len(),
             self.build_secs,
             self.total_secs
@@ -94,7 +80,7 @@ impl Outcome {
 pub fn expect(plan: &Plan) -> Expect {
     let port = plan.service.port();
     let dests = plan.real_servers.clone().map(|m| std::net::SocketAddr::new(m.address, port));
-    let weight = |r: &super::Rules| r.weights(&plan.service_line).and_then(|w| w.get(&dests[0]).copied()).unwrap_or(0);
+    let weight = |r: &Rules| r.weights(&plan.service_line).and_then(|w| w.get(&dests[0]).copied()).unwrap_or(0);
     Expect {
         base: plan.base.clone(),
         swapped: plan.swapped.clone(),
@@ -160,124 +146,65 @@ fn steps(lab: &Lab, plan: &Plan, ds: &Vm, t0: Instant, tl: &mut Timeline, say: &
     let invalid_bytes = read(INVALID)?;
     let bodies = plan.bodies();
     let ex = expect(plan);
-    let polls: Mutex<Vec<Poll>> = Mutex::new(Vec::new());
-    let requests: Mutex<Vec<Request>> = Mutex::new(Vec::new());
-    let stop = AtomicBool::new(false);
-    let client_go = AtomicBool::new(false);
+    let watch: Watch<Rules> = Watch::new(t0);
+    let hold = |from: f64| watch.hold(from, HOLD);
+    let mut act = |step: Step, send: &dyn Fn() -> Result<String, String>| -> Result<Action, String> {
+        let sent = secs(t0);
+        let reply = send()?;
+        let a = Action { step, sent, got: secs(t0), reply };
+        say(&format!("{sent:7.3}  {} ({})", step.describe(), a.reply.trim()));
+        tl.actions.push(a.clone());
+        Ok(a)
+    };
     let mut baseline = None;
-    let mut actions: Vec<Action> = Vec::new();
-
-    let (result, end) = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            while !stop.load(Ordering::Relaxed) {
-                let sent = secs(t0);
-                let rules = plab::poll(lab, director);
-                let failed = rules.is_err();
-                polls.lock().unwrap_or_else(|p| p.into_inner()).push(Poll { sent, got: secs(t0), rules });
-                if failed {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        });
-        scope.spawn(|| {
-            while !client_go.load(Ordering::Relaxed) {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let looped = lab.in_netns(|| {
-                while !stop.load(Ordering::Relaxed) {
-                    let start = secs(t0);
-                    let answer = plab::get(plan.service, &bodies);
-                    requests.lock().unwrap_or_else(|p| p.into_inner()).push(Request { start, end: secs(t0), answer });
-                    std::thread::sleep(PACE);
-                }
-            });
-            if let Err(e) = looped {
-                requests.lock().unwrap_or_else(|p| p.into_inner()).push(Request { start: secs(t0), end: secs(t0), answer: Err(format!("the client could not enter the lab: {e}")) });
-            }
-        });
-
+    let (result, end) = watch.run(lab, || plab::poll(lab, director), plan.service, &bodies, || -> Result<(), String> {
+        let names = plan.names();
         // The first poll sent at or after `after` that reads `table`.
-        let wait_table = |table: &super::Rules, after: f64, limit: Duration| -> Option<f64> {
-            let deadline = Instant::now() + limit;
-            loop {
-                let found = polls.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|p| p.sent >= after && p.rules.as_ref() == Ok(table)).map(|p| p.got);
-                if found.is_some() || Instant::now() >= deadline {
-                    return found;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+        let wait_table = |table: &Rules, after: f64, limit: Duration| watch.wait_poll(after, limit, |r| r == table);
+        let settled = wait_table(&plan.base, 0.0, SETTLE).ok_or_else(|| format!("the table did not show {} within {SETTLE:?} of the control port answering", plan.base.render(&names)))?;
+        baseline = Some(settled);
+        say(&format!("{settled:7.3}  rs1 and rs2 up: the client starts"));
+        watch.start_client();
+        std::thread::sleep(BASELINE);
+
+        // (b) a file that adds rs3 and changes rs1's weight.
+        let a = act(Step::Swap, &|| plab::swap(lab, director, &swap_bytes))?;
+        let limit = Duration::from_secs_f64(ex.swap_bound) + GRACE;
+        let at = wait_table(&plan.swapped, a.sent, limit).ok_or_else(|| format!("swap: the table did not show {} within {limit:?}", plan.swapped.render(&names)))?;
+        say(&format!("{at:7.3}  the table shows it, {:.2} s after (bound {:.2} s)", at - a.sent, ex.swap_bound));
+        hold(at);
+
+        // (d) kill -9: PID 1 restarts the agent, which must adopt the table.
+        let from = ds.console_lines().len();
+        let a = act(Step::Kill, &|| {
+            let reply = plab::control(lab, director, "kill", b"")?;
+            if reply.starts_with("kill pid=") {
+                Ok(reply)
+            } else {
+                Err(format!("control.sh answered kill with {reply:?}"))
             }
-        };
-        let hold = |from: f64| {
-            let until = t0 + Duration::from_secs_f64(from) + HOLD;
-            std::thread::sleep(until.saturating_duration_since(Instant::now()));
-        };
-        let mut act = |step: Step, send: &dyn Fn() -> Result<String, String>| -> Result<Action, String> {
-            let sent = secs(t0);
-            let reply = send()?;
-            let a = Action { step, sent, got: secs(t0), reply };
-            say(&format!("{sent:7.3}  {} ({})", step.describe(), a.reply.trim()));
-            actions.push(a.clone());
-            Ok(a)
-        };
+        })?;
+        let (dead, _) = plab::wait_line(ds, from, "`agent exited (killed by SIGKILL)`", |l| l.contains("agent exited (killed by SIGKILL)"), Duration::from_secs(10))?;
+        plab::wait_ready(ds, dead, RESTART)?;
+        say(&format!("{:7.3}  the new agent is ready, {:.2} s after the kill", secs(t0), secs(t0) - a.sent));
+        let probed = plab::wait_line(ds, dead, "first probe result after the restart", |l| agent(l).is_some_and(|(_, t)| t.starts_with(FIRST_PROBE)), Duration::from_secs(10));
+        if probed.is_err() {
+            say("no `health: first probe result:` line after the restart; watching anyway");
+        }
+        // Long enough for the new agent's full checks and probe results.
+        hold(secs(t0) + (plan.check.interval * plan.check.rise).as_secs_f64());
 
-        let result = (|| -> Result<(), String> {
-            let names = plan.names();
-            let settled = wait_table(&plan.base, 0.0, SETTLE).ok_or_else(|| format!("the table did not show {} within {SETTLE:?} of the control port answering", plan.base.render(&names)))?;
-            baseline = Some(settled);
-            say(&format!("{settled:7.3}  rs1 and rs2 up: the client starts"));
-            client_go.store(true, Ordering::Relaxed);
-            std::thread::sleep(BASELINE);
-
-            // (b) a file that adds rs3 and changes rs1's weight.
-            let a = act(Step::Swap, &|| plab::swap(lab, director, &swap_bytes))?;
-            let limit = Duration::from_secs_f64(ex.swap_bound) + GRACE;
-            let at = wait_table(&plan.swapped, a.sent, limit).ok_or_else(|| format!("swap: the table did not show {} within {limit:?}", plan.swapped.render(&names)))?;
-            say(&format!("{at:7.3}  the table shows it, {:.2} s after (bound {:.2} s)", at - a.sent, ex.swap_bound));
-            hold(at);
-
-            // (d) kill -9: PID 1 restarts the agent, which must adopt the table.
-            let from = ds.console_lines().len();
-            let a = act(Step::Kill, &|| {
-                let reply = plab::control(lab, director, "kill", b"")?;
-                if reply.starts_with("kill pid=") {
-                    Ok(reply)
-                } else {
-                    Err(format!("control.sh answered kill with {reply:?}"))
-                }
-            })?;
-            let (dead, _) = plab::wait_line(ds, from, "`agent exited (killed by SIGKILL)`", |l| l.contains("agent exited (killed by SIGKILL)"), Duration::from_secs(10))?;
-            plab::wait_ready(ds, dead, RESTART)?;
-            say(&format!("{:7.3}  the new agent is ready, {:.2} s after the kill", secs(t0), secs(t0) - a.sent));
-            let probed = plab::wait_line(ds, dead, "first probe result after the restart", |l| super::agent(l).is_some_and(|(_, t)| t.starts_with(FIRST_PROBE)), Duration::from_secs(10));
-            if probed.is_err() {
-                say("no `health: first probe result:` line after the restart; watching anyway");
-            }
-            // Long enough for the new agent's full checks and probe results.
-            hold(secs(t0) + (plan.check.interval * plan.check.rise).as_secs_f64());
-
-            // (c) an invalid file: refused, logged with its position, nothing changes.
-            let from = ds.console_lines().len();
-            act(Step::Invalid, &|| plab::swap(lab, director, &invalid_bytes))?;
-            let limit = Duration::from_secs_f64(ex.notice_bound) + GRACE;
-            let (_, line) = plab::wait_line(ds, from, INVALID_KEPT.trim(), |l| super::agent(l).is_some_and(|(_, t)| t.starts_with(INVALID_KEPT)), limit)?;
-            say(&format!("{:7.3}  {line}", secs(t0)));
-            hold(secs(t0));
-            Ok(())
-        })();
-        let end = secs(t0);
-        stop.store(true, Ordering::Relaxed);
-        (result, end)
+        // (c) an invalid file: refused, logged with its position, nothing changes.
+        let from = ds.console_lines().len();
+        act(Step::Invalid, &|| plab::swap(lab, director, &invalid_bytes))?;
+        let limit = Duration::from_secs_f64(ex.notice_bound) + GRACE;
+        let (_, line) = plab::wait_line(ds, from, INVALID_KEPT.trim(), |l| agent(l).is_some_and(|(_, t)| t.starts_with(INVALID_KEPT)), limit)?;
+        say(&format!("{:7.3}  {line}", secs(t0)));
+        hold(secs(t0));
+        Ok(())
     });
     tl.end = end;
     tl.baseline = baseline;
-    tl.actions = actions;
-    tl.polls = polls.into_inner().unwrap_or_else(|p| p.into_inner());
-    tl.requests = requests.into_inner().unwrap_or_else(|p| p.into_inner());
-    // What the threads recorded after `end` belongs to no window.
-    tl.polls.retain(|p| p.sent < tl.end);
-    tl.requests.retain(|r| r.start < tl.end);
+    (tl.polls, tl.requests) = watch.into_records(end);
     result
 }

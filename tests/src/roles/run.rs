@@ -2,13 +2,15 @@
 //! client's requests, and the director's IPVS table at the end.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::expect::{judge, render_sequence};
 use super::mapping::Derived;
 use super::{Expect, Http, Plan, Topology};
 use crate::lab::{busybox, images, Image, Lab, Network, Vm, VmSpec};
+use crate::watch::console::{agent_lines, wait_ready};
+use crate::watch::vm_section;
 
 /// Qemu start to the agent's ready line, with up to six TCG guests sharing
 /// two cores (about 5 s is usual).
@@ -104,10 +106,7 @@ impl Outcome {
         }
         for vm in &self.vms {
             let ready = vm.ready.map_or("never ready".to_string(), |(host, guest)| format!("ready {host:.1} s after qemu started (guest T={guest:.3})"));
-            out.push_str(&format!("--- {}: {ready}; full console in {} ---\n", vm.name, vm.log.display()));
-            for l in &vm.agent_lines {
-                out.push_str(&format!("    {l}\n"));
-            }
+            out.push_str(&vm_section(&vm.name, Some(&ready), &vm.log, &vm.agent_lines));
         }
         out.push_str(&format!("--- configs as booted: {}/*.ron; build {:.1} s, whole run {:.1} s ---\n", self.log_dir.display(), self.build_secs, self.total_secs));
         out
@@ -130,7 +129,7 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     for (i, (derived, is_director)) in machines.iter().enumerate() {
         let name = derived.hostname().to_string();
         let config = dir.join(format!("{name}.ron"));
-        write(&config, &derived.text)?;
+        crate::write_file(&config, &derived.text)?;
         let mut extras: Vec<(PathBuf, String)> = Vec::new();
         if *is_director {
             extras.push((busybox().map_err(|e| e.to_string())?, "/bin/busybox".into()));
@@ -139,20 +138,14 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
         } else if s.http == Http::BusyboxIndex {
             extras.push((busybox().map_err(|e| e.to_string())?, "/bin/busybox".into()));
             let index = dir.join(format!("{name}.www/index.html"));
-            write(&index, &plan.bodies[i - 1])?;
+            crate::write_file(&index, &plan.bodies[i - 1])?;
             extras.push((index, "/www/index.html".into()));
         }
         builds.push((format!("roles-{}-{name}", s.name), config, extras));
     }
     say(&format!("building 3 images ({})", machines.map(|(d, _)| d.hostname().to_string()).join(", ")));
     let t = Instant::now();
-    let images: Vec<Image> = std::thread::scope(|scope| {
-        let handles: Vec<_> = builds
-            .iter()
-            .map(|(name, config, extras)| scope.spawn(move || images::build(name, &config.to_string_lossy(), extras).map_err(|e| e.to_string())))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect::<Result<Vec<_>, _>>()
-    })?;
+    let images: Vec<Image> = images::build_all(&builds).map_err(|e| e.to_string())?;
     let build_secs = t.elapsed().as_secs_f64();
 
     let front = lab.bridge(Some(&plan.client)).map_err(|e| e.to_string())?;
@@ -179,7 +172,7 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
 
     let mut ready: Vec<Option<(f64, f64)>> = vec![None; vms.len()];
     for (i, (vm, booted)) in vms.iter().enumerate() {
-        match wait_ready(vm) {
+        match wait_ready(vm, BOOT) {
             Ok(guest) => {
                 let host = booted.elapsed().as_secs_f64();
                 ready[i] = Some((host, guest));
@@ -239,29 +232,8 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     Ok(outcome)
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
-    }
-    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
-}
-
 fn address_of(cidr: &str) -> IpAddr {
     cidr.split('/').next().and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("plan() checked {cidr:?}"))
-}
-
-/// The agent's ready line (`lvs-agent: T=2.718 ready`); its guest uptime.
-fn wait_ready(vm: &Vm) -> Result<f64, String> {
-    let deadline = Instant::now() + BOOT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = vm.wait_for_next(" ready", left).map_err(|e| e.to_string())?;
-        if let Some(rest) = line.split("lvs-agent: T=").nth(1) {
-            if line.trim_end().ends_with(" ready") {
-                return Ok(rest.split_whitespace().next().and_then(|t| t.parse().ok()).unwrap_or(0.0));
-            }
-        }
-    }
 }
 
 fn reports(vms: &[(Vm, Instant)], ready: &[Option<(f64, f64)>]) -> Vec<VmReport> {
@@ -271,7 +243,7 @@ fn reports(vms: &[(Vm, Instant)], ready: &[Option<(f64, f64)>]) -> Vec<VmReport>
             name: vm.name().to_string(),
             log: vm.log_path().to_path_buf(),
             ready: *ready,
-            agent_lines: vm.console_lines().into_iter().filter(|l| l.contains("lvs-agent: T=") || l.contains("lvs-init: T=")).collect(),
+            agent_lines: agent_lines(vm),
         })
         .collect()
 }
