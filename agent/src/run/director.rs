@@ -190,7 +190,7 @@ fn keep(start: Start, rx: Receiver<Msg>, tx: Sender<Msg>, first_done: Sender<()>
                 reconciler.resume(&carried);
                 let report = reconciler.full_check(Instant::now());
                 match &report.error {
-                    None => crate::note!(info, "IPVS table applied: {} changes", report.changes().len()),
+                    None => crate::note!(info, "IPVS table applied: {}", count(report.changes().len(), "change")),
                     Some(e) => crate::note!(error, "IPVS table not applied: {e}"),
                 }
                 let _ = first_done.send(());

@@ -211,7 +211,7 @@ impl Agent<'_> {
                 }
                 return;
             }
-            swap::Step::Confirmed(t) => {
+            swap::Step::Confirmed(_) => {
                 let _ = swap::clear(&self.opts.run_dir);
                 if self.trying.take().is_some() {
                     match crate::state::store::write_atomically(&config, self.current.text.as_bytes()) {
@@ -224,7 +224,6 @@ impl Agent<'_> {
                     }
                     self.fingerprint = swap::fingerprint(&config);
                 }
-                let _ = t;
                 return;
             }
             swap::Step::None => self.trying = None,
