@@ -24,8 +24,7 @@ pub fn save(format: SaveFormat, output: Option<&Path>, kernel: impl FnOnce() -> 
     let table = kernel()?.dump()?;
     let text = match format {
         SaveFormat::State => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-            format::encode(&saved::state_file(now, None, &Carried::default(), Some(&table)))
+            format::encode(&saved::state_file(lvs_agent::state::now_ms(), None, &Carried::default(), Some(&table)))
         }
         SaveFormat::Ipvsadm => {
             let (text, warnings) = lvs_agent::ipvsadm::export(&table);

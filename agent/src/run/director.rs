@@ -13,10 +13,10 @@ use crate::health::engine::{self, EngineHandle, Event, Options};
 use crate::health::reconcile::{Reconciler, Report};
 use crate::ipvs::netlink::IpvsNetlink;
 use crate::ipvs::{plan, Ipvs, Ownership, Table};
-use crate::state::{saved, SavedConfig, StateFile, Store};
+use crate::state::{now_ms, saved, SavedConfig, StateFile, Store};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How long start() waits for the first full check before the agent says ready anyway.
 const FIRST_CHECK_WAIT: Duration = Duration::from_secs(10);
@@ -79,10 +79,6 @@ impl Keeper {
             let _ = thread.join();
         }
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The probe engine of one generation, its events forwarded into the thread's queue.

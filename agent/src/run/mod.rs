@@ -6,17 +6,18 @@
 //! second, and at once on SIGHUP) and for a `try`, until it is stopped.
 
 mod director;
+mod services;
 pub mod swap;
 
-use crate::config::{self, file::LogLevel, model::Role, Loaded};
+use crate::config::{self, file::LogLevel, Loaded};
 use crate::state::format::fnv1a64;
-use crate::state::{SavedConfig, StateFile, Store};
+use crate::state::{now_ms, SavedConfig, StateFile, Store};
+use services::Services;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How often the config file and a try's deadline are looked at.
 const POLL_MS: u16 = 1000;
@@ -37,10 +38,6 @@ pub struct Options {
     pub log_level: Option<log::LevelFilter>,
     /// Where the ready marker, the pid, a try and the log go (/run/lvs on the appliance).
     pub run_dir: PathBuf,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The config that runs, and where it came from.
@@ -344,109 +341,6 @@ fn apply_network(model: &crate::config::model::Appliance, run_dir: &Path) {
         }
         Err(e) => crate::note!(error, "network: {e}"),
     }
-}
-
-/// What a real server runs until the agent stops: the built-in HTTP server and
-/// the supervised workloads.
-#[derive(Default)]
-struct Services {
-    ipvs: Option<director::Keeper>,
-    http: Option<crate::http::HttpServer>,
-    workloads: Option<crate::workload::Handle>,
-}
-
-impl Services {
-    fn start(current: &Current, store: &Store, saved: Option<StateFile>) -> Services {
-        match &current.loaded.model.role {
-            Role::Director(d) => Services {
-                ipvs: Some(director::Keeper::start(director::Start {
-                    director: d.clone(),
-                    config: current.saved(),
-                    store: store.clone(),
-                    saved,
-                })),
-                ..Services::default()
-            },
-            Role::RealServer(rs) => start_real_server(rs),
-        }
-    }
-
-    /// From one config to the next with as little disturbance as it takes:
-    /// a director's table changes as a diff (no flush, the health of its real
-    /// servers kept); a real server restarts only what changed; a new role
-    /// stops the old one's services and starts the new one's.
-    fn swap(mut self, old: &Current, new: &Current, store: &Store) -> Services {
-        let path = new.path.display();
-        match (&old.loaded.model.role, &new.loaded.model.role, self.ipvs.as_ref()) {
-            (Role::Director(_), Role::Director(d), Some(keeper)) => {
-                match keeper.reload(d.clone(), new.saved()) {
-                    Ok(n) => crate::note!(info, "config: applied {path}: {n} IPVS changes"),
-                    Err(e) => crate::note!(error, "config: applied {path}, but the IPVS table: {e}"),
-                }
-                self
-            }
-            (Role::RealServer(a), Role::RealServer(b), _) => {
-                if a.http != b.http {
-                    if let Some(http) = self.http.take() {
-                        http.stop();
-                    }
-                    self.http = start_http(b);
-                }
-                if a.workloads != b.workloads {
-                    if let Some(w) = self.workloads.take() {
-                        crate::note!(info, "workloads stopped: {}", w.stop());
-                    }
-                    self.workloads = start_workloads(b);
-                }
-                crate::note!(info, "config: applied {path}");
-                self
-            }
-            _ => {
-                crate::note!(info, "config: {path} makes this a {}: stopping the {}'s services", new.loaded.model.role.name(), old.loaded.model.role.name());
-                self.stop();
-                let started = Services::start(new, store, None);
-                crate::note!(info, "config: applied {path}");
-                started
-            }
-        }
-    }
-
-    fn stop(self) {
-        if let Some(ipvs) = self.ipvs {
-            ipvs.stop();
-        }
-        if let Some(http) = self.http {
-            http.stop();
-        }
-        if let Some(workloads) = self.workloads {
-            let report = workloads.stop();
-            crate::note!(info, "workloads stopped: {report}");
-        }
-    }
-}
-
-fn start_real_server(rs: &crate::config::model::RealServer) -> Services {
-    Services { ipvs: None, http: start_http(rs), workloads: start_workloads(rs) }
-}
-
-fn start_http(rs: &crate::config::model::RealServer) -> Option<crate::http::HttpServer> {
-    rs.http.as_ref().and_then(|spec| match crate::http::serve(spec) {
-        Ok(server) => {
-            crate::note!(info, "http: serving on {}", server.local_addr());
-            Some(server)
-        }
-        Err(e) => {
-            crate::note!(error, "http: {e}");
-            None
-        }
-    })
-}
-
-fn start_workloads(rs: &crate::config::model::RealServer) -> Option<crate::workload::Handle> {
-    if rs.workloads.is_empty() {
-        return None;
-    }
-    crate::workload::start(rs.workloads.clone()).map_err(|e| crate::note!(error, "{e}")).ok()
 }
 
 fn mark_ready(run_dir: &Path) {

@@ -17,6 +17,11 @@ pub use store::Store;
 
 use std::path::PathBuf;
 
+/// Unix time in milliseconds: the state's timestamps and a try's deadline.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
 /// The file's name in the state folder.
 pub const FILE_NAME: &str = "state.ron";
 
