@@ -89,7 +89,7 @@ demo:
 	@$(CARGO) build -q --release -p lvs-tests --bin demo
 	@echo "== lvs-agent check examples/*.ron (the 8099 example is refused on purpose)"
 	@./$(OUT)/lvs-agent check examples/*.ron; test $$? -eq 2
-	@echo "== seed 001 in the lab: director ds1, real servers rs1 and rs2, this machine as the client"
+	@echo "== seed 001 in the lab: director ds1, real servers rs1 and rs2, and a client VM"
 	@./target/release/demo
 
 clean:

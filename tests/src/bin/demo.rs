@@ -4,8 +4,12 @@
 //! `curl` loop does, prints who answered each, then the director's table as
 //! `lvs-agent status` prints it inside the VM, and shuts the lab down.
 //!
-//! The client is this program, on the lab's bridge inside the lab's network
-//! namespace; nothing leaves that namespace. Needs root (namespace, bridge, taps).
+//! The client is a fourth VM, booted from the same image as the others with a
+//! config that balances nothing, asking the VIP with HTTP GETs through busybox nc as the
+//! seed's client does with curl (tests/lab/roles/client.sh); this program
+//! follows its console, and reads the director's table from an address of its
+//! own on the lab's bridge. Nothing leaves the lab's network namespace. Needs
+//! root (namespace, bridge, taps).
 //! The same scenario is `dr_rr_001` in tests/tests/lab_roles.rs.
 
 use std::process::ExitCode;
@@ -50,9 +54,9 @@ fn main() -> ExitCode {
     for (rs, body) in plan.real_servers.iter().zip(&plan.bodies) {
         println!("   real server {} at {}, VIP on lo, answers {body:?}", rs.hostname(), rs.own_address().map(|a| a.to_string()).unwrap_or_default());
     }
-    println!("   client {}: this program, in the lab's network namespace", plan.client);
+    println!("   client {}: a VM sending HTTP GETs through busybox nc (tests/lab/roles/client.sh)", plan.client);
 
-    let opts = RunOptions { requests: Some(REQUESTS), wait_poweroff: true };
+    let opts = RunOptions { requests: Some(REQUESTS), wait_poweroff: true, client_vm: true };
     let outcome = match run(&plan, "demo", &opts, &say) {
         Ok(o) => o,
         Err(e) => {
@@ -62,7 +66,7 @@ fn main() -> ExitCode {
     };
     let problems = outcome.problems();
     println!();
-    println!("== the client's answers, in order (curl http://{}/):", plan.service);
+    println!("== the client VM's answers, in order (GET http://{}/):", plan.service);
     print!("{}", render_sequence(&plan.labels, &outcome.answers));
     println!();
     match &outcome.status {

@@ -32,6 +32,10 @@ pub struct RunOptions {
     pub requests: Option<usize>,
     /// After the status, wait for the director's clean power-off.
     pub wait_poweroff: bool,
+    /// Boot a fourth VM as the client (HTTP GETs through busybox nc, `tests/lab/roles/client.sh`)
+    /// instead of asking from this process; this process then only reads the
+    /// director's status, from an address of its own on the front bridge.
+    pub client_vm: bool,
 }
 
 /// What one VM showed, kept after its qemu is gone.
@@ -143,12 +147,22 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
         }
         builds.push((format!("roles-{}-{name}", s.name), config, extras));
     }
-    say(&format!("building 3 images ({})", machines.map(|(d, _)| d.hostname().to_string()).join(", ")));
+    if opts.client_vm {
+        let config = dir.join("client.ron");
+        crate::write_file(&config, &client_config(&plan.client))?;
+        let extras = vec![(busybox().map_err(|e| e.to_string())?, "/bin/busybox".into()), (crate::repo_root().join("tests/lab/roles/client.sh"), "/lab/client.sh".into())];
+        builds.push((format!("roles-{}-client", s.name), config, extras));
+    }
+    let names: Vec<String> = builds.iter().map(|(name, _, _)| name.rsplit('-').next().unwrap_or(name).to_string()).collect();
+    say(&format!("building {} images ({})", builds.len(), names.join(", ")));
     let t = Instant::now();
     let images: Vec<Image> = images::build_all(&builds).map_err(|e| e.to_string())?;
     let build_secs = t.elapsed().as_secs_f64();
 
-    let front = lab.bridge(Some(&plan.client)).map_err(|e| e.to_string())?;
+    // With a client VM, the client's address is the VM's; this process keeps
+    // one of its own on the bridge to read the director's status.
+    let watcher = if opts.client_vm { watcher_address(plan)? } else { plan.client.clone() };
+    let front = lab.bridge(Some(&watcher)).map_err(|e| e.to_string())?;
     let back = match s.topology {
         Topology::Nat => Some(lab.bridge(None).map_err(|e| e.to_string())?),
         Topology::OneLan => None,
@@ -168,7 +182,12 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
         };
         vms.push((lab.boot(spec).map_err(|e| e.to_string())?, Instant::now()));
     }
-    say(&format!("booting {} under qemu (TCG), {} MiB each", machines.map(|(d, _)| d.hostname().to_string()).join(", "), 256));
+    if let Some(image) = images.get(machines.len()) {
+        let append = format!("console=ttyS0 quiet panic=-1 lvs.run=/bin/busybox,sh,/lab/client.sh,{},{requests}", plan.service);
+        let spec = VmSpec::kernel("client", &image.vmlinux, Some(&image.initramfs), &append).nic(&front);
+        vms.push((lab.boot(spec).map_err(|e| e.to_string())?, Instant::now()));
+    }
+    say(&format!("booting {} under qemu (TCG), {} MiB each", names.join(", "), 256));
 
     let mut ready: Vec<Option<(f64, f64)>> = vec![None; vms.len()];
     for (i, (vm, booted)) in vms.iter().enumerate() {
@@ -205,10 +224,14 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     let client_ip = address_of(&plan.client);
     say(&format!("client {client_ip} -> http://{}/ : {requests} requests, one TCP connection each", plan.service));
     let sticky = matches!(s.expect, Expect::Sticky { .. });
-    let warmed = warm_up(&lab, plan, None, !sticky, &mut outcome.warm_up, say);
-    outcome.client_error = warmed.err();
-    if outcome.client_error.is_none() {
-        outcome.client_error = counted(&lab, plan, None, requests, &mut outcome.answers, say).err();
+    if let Some((client, _)) = vms.get(machines.len()) {
+        outcome.client_error = client_vm_answers(client, plan, requests, &mut outcome, say).err();
+    } else {
+        let warmed = warm_up(&lab, plan, None, !sticky, &mut outcome.warm_up, say);
+        outcome.client_error = warmed.err();
+        if outcome.client_error.is_none() {
+            outcome.client_error = counted(&lab, plan, None, requests, &mut outcome.answers, say).err();
+        }
     }
     if let (None, Some(second)) = (&outcome.client_error, &plan.second_client) {
         let source = address_of(second);
@@ -230,6 +253,73 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     outcome.vms = reports(&vms, &ready);
     outcome.total_secs = started.elapsed().as_secs_f64();
     Ok(outcome)
+}
+
+/// The client VM's config: an appliance that balances nothing (a director
+/// with no services), there only to hold the client's address; busybox nc
+/// in `client.sh` does the asking.
+fn client_config(client: &str) -> String {
+    format!(
+        "// The demo's client VM (tests/src/roles/run.rs): an appliance that balances\n\
+         // nothing, only holding the client's address; busybox nc asks the VIP.\n\
+         Appliance(\n    hostname: \"client\",\n    interfaces: [Interface(name: \"eth0\", addresses: [{client:?}])],\n    role: Director(services: []),\n)\n"
+    )
+}
+
+/// An address for this process on the client's network when a VM is the
+/// client: `.254` of the client's IPv4 network, which no scenario uses.
+fn watcher_address(plan: &Plan) -> Result<String, String> {
+    let (ip, prefix) = plan.client.split_once('/').ok_or_else(|| format!("client {:?} has no prefix", plan.client))?;
+    let IpAddr::V4(v4) = address_of(&plan.client) else {
+        return Err(format!("client {ip}: a client VM needs an IPv4 client address"));
+    };
+    let [a, b, c, _] = v4.octets();
+    let watcher = IpAddr::from([a, b, c, 254]);
+    let taken = [plan.director_address, plan.service.ip(), address_of(&plan.client)];
+    let rs = plan.real_servers.iter().filter_map(|r| r.own_address());
+    if taken.into_iter().chain(rs).any(|t| t == watcher) {
+        return Err(format!("{watcher} is taken in scenario {}: pick another watcher address", plan.scenario.name));
+    }
+    Ok(format!("{watcher}/{prefix}"))
+}
+
+/// Follows the client VM's console until `client.sh` says it is done: its
+/// warm-up and counted answers, by real server, as they arrive.
+fn client_vm_answers(client: &Vm, plan: &Plan, requests: usize, outcome: &mut Outcome, say: &(dyn Fn(&str) + Sync)) -> Result<(), String> {
+    const MARK: &str = "demo-client: ";
+    let deadline = Instant::now() + WARM_UP + EACH * requests as u32 + Duration::from_secs(30);
+    let mut read = 0;
+    loop {
+        let running = client.is_running();
+        let lines = client.console_lines();
+        // While qemu runs, the last line may still be arriving.
+        let complete = if running { lines.len().saturating_sub(1) } else { lines.len() };
+        for line in lines.iter().take(complete).skip(read) {
+            read += 1;
+            let Some(said) = line.find(MARK).map(|at| &line[at + MARK.len()..]) else { continue };
+            if said == "done" {
+                return if outcome.answers.len() == requests { Ok(()) } else { Err(format!("the client VM gave {} answers of {requests}", outcome.answers.len())) };
+            }
+            let (what, body) = said.split_once(' ').unwrap_or((said, ""));
+            let Some(i) = plan.bodies.iter().position(|b| b.trim_end() == body) else {
+                return Err(format!("the client VM says {said:?}: neither {}'s {:?} nor {}'s {:?}", plan.labels[0], plan.bodies[0], plan.labels[1], plan.bodies[1]));
+            };
+            if what == "warm-up" {
+                say(&format!("  client VM, warm-up: {} answers", plan.labels[i]));
+                outcome.warm_up.push(i);
+            } else {
+                say(&format!("  client VM: {what:>3}  {}", plan.labels[i]));
+                outcome.answers.push(i);
+            }
+        }
+        if !running {
+            return Err(format!("the client VM stopped before it was done ({}); its console:\n{}", client.exit_status().unwrap_or_default(), client.tail()));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("the client VM was not done by the deadline; its console:\n{}", client.tail()));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 fn address_of(cidr: &str) -> IpAddr {
@@ -289,8 +379,14 @@ fn warm_up(lab: &Lab, plan: &Plan, source: Option<IpAddr>, both: bool, into: &mu
         attempts += 1;
         match ask(lab, plan, source, Duration::from_secs(2)) {
             Ok(i) => {
-                say(&format!("  warm-up: {}", plan.labels[i]));
+                // Until the director's first health checks pass, one real
+                // server answers everything: say each server once, and pace
+                // the asking rather than pile up connections.
+                if !into.contains(&i) {
+                    say(&format!("  warm-up: {} answers", plan.labels[i]));
+                }
                 into.push(i);
+                std::thread::sleep(Duration::from_millis(100));
             }
             Err(Miss::Wrong(m)) => return Err(format!("warm-up: {m}")),
             Err(Miss::Transport(m)) => {
