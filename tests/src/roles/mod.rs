@@ -210,8 +210,7 @@ pub const SCENARIOS: &[Scenario] = &[
         seed: "004_19f7262f3ca859e6.txt",
         summary: "NAT, wrr 2:3, real servers running busybox httpd as a supervised workload",
         // Outside 192.168.4.0/24 (the client is case 3's 192.168.4.10),
-        // inside 192.168.2.0/24. examples/ has no NAT real server for 004:
-        // tests/lab/roles/ holds one, in the seed's addresses.
+        // inside 192.168.2.0/24.
         map: SeedMap {
             networks: &[("192.168.4.0/24", "198.51.100.0/24"), ("192.168.2.0/24", "203.0.113.0/24")],
             narrowed: &[],
@@ -219,7 +218,7 @@ pub const SCENARIOS: &[Scenario] = &[
         },
         topology: Topology::Nat,
         director: Source { path: "examples/004-nat-wrr-director.ron", edits: &[] },
-        real_server: Source { path: "tests/lab/roles/004-nat-realserver.ron", edits: &[] },
+        real_server: Source { path: "examples/004-nat-realserver.ron", edits: &[] },
         twin: Twin { address: ("192.168.2.200", "192.168.2.201"), name: ("web200", "web201") },
         http: Http::BusyboxIndex,
         real_server_cmdline: "",
