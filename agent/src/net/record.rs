@@ -3,9 +3,12 @@
 //! no longer names, and only those. An address or route from DHCP or a person
 //! is never in it, so it is never removed.
 //!
-//! The file lives in a directory the caller chooses (/run/lvs/net-owned on the
-//! appliance): tmpfs, so it is gone after a reboot, as are the addresses and
-//! routes it lists.
+//! The file lives in a directory the caller chooses: `<run_dir>/net`, so
+//! `/run/lvs/net/net-owned.ron` on the appliance. /run is tmpfs, so the record
+//! is gone after a reboot, as are the addresses and routes it lists.
+//!
+//! `net::apply` stores it after every change that adds or removes something,
+//! so a crash part way leaves a record of what was done up to then.
 
 use super::desired::{Address, Route};
 use serde::{Deserialize, Serialize};
@@ -50,19 +53,25 @@ pub fn load(dir: &Path) -> (Owned, Option<String>) {
     }
 }
 
-/// Writes the record through a temporary file and a rename, so that a crash
-/// leaves either the old record or the new one, never half of one.
 pub fn store(dir: &Path, owned: &Owned) -> std::io::Result<()> {
+    write_ron(dir, FILE_NAME, owned)
+}
+
+/// Writes `value` as RON to `dir/name` through a temporary file and a rename
+/// (then syncs the folder), so that a crash leaves either the old file or the
+/// new one, never half of one. The sysctl record is written the same way.
+pub fn write_ron<T: Serialize>(dir: &Path, name: &str, value: &T) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let text = ron::ser::to_string_pretty(owned, ron::ser::PrettyConfig::default())
+    let text = ron::ser::to_string_pretty(value, ron::ser::PrettyConfig::default())
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    let tmp = dir.join(format!(".{FILE_NAME}.tmp"));
+    let tmp = dir.join(format!(".{name}.tmp"));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(text.as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()?;
     drop(f);
-    std::fs::rename(&tmp, path(dir))
+    std::fs::rename(&tmp, dir.join(name))?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
