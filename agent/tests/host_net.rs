@@ -372,3 +372,27 @@ fn a_refused_route_names_the_route_the_errno_and_what_to_do_and_what_went_before
         assert_eq!(changes(&report), ["- address 192.0.2.2/24 on v0"]);
     });
 }
+
+/// The record is written after each change that adds something, so a record
+/// that cannot be written stops the apply right after the first address:
+/// nothing more is added that a later apply would not know to be the agent's.
+#[test]
+fn a_record_that_cannot_be_written_stops_after_the_first_addition() {
+    in_netns(|| {
+        veth("v0", "p0");
+        let config = model(
+            r#"Appliance(interfaces: [Interface(name: "v0", addresses: ["192.0.2.2/24", "198.51.100.2/24"])], role: Director())"#,
+        );
+        let record = tempfile::tempdir().unwrap();
+        // A folder where the temporary file goes: every write of the record fails.
+        std::fs::create_dir(record.path().join(".net-owned.ron.tmp")).unwrap();
+        let err = net::apply(&config, record.path()).unwrap_err();
+        let NetError::Record { applied, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(
+            applied.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["~ link v0 up", "+ address 192.0.2.2/24 on v0"]
+        );
+        assert!(err.to_string().contains("the rest not tried"), "{err}");
+        assert_eq!(addrs("-4", "v0"), ["192.0.2.2/24"]);
+    });
+}
