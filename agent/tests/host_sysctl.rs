@@ -121,7 +121,7 @@ fn settings_the_config_drops_are_put_back_and_only_those() {
         );
         let file = rec.join(sysctl::record::FILE_NAME);
         let recorded = std::fs::read_to_string(&file).unwrap();
-        assert!(recorded.contains("\"v0.100\""), "a dotted name is one component in the record: {recorded}");
+        assert!(recorded.contains("\"net/ipv4/conf/v0.100/arp_ignore\""), "a dotted name is one component in the record: {recorded}");
 
         assert_eq!(sysctl::apply(&dr, root(), &rec).unwrap(), sysctl::SysctlReport::default(), "re-applying writes nothing");
         assert_eq!(sysctl::put_back(&dr, root(), &rec).unwrap(), sysctl::SysctlReport::default());

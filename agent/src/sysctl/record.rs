@@ -8,18 +8,17 @@
 //! restarted agent still knows the originals. /run is tmpfs: a reboot clears
 //! the record along with the values it describes.
 
-use serde::{Deserialize, Serialize};
+use crate::net::record_text::{self, Row};
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "sysctl-original.ron";
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changed {
-    #[serde(default)]
     pub keys: Vec<Entry>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Path components under /proc/sys, as `Setting::key`.
     pub key: Vec<String>,
@@ -49,12 +48,12 @@ pub fn path(dir: &Path) -> PathBuf {
 pub fn load(dir: &Path) -> (Changed, Option<String>) {
     let file = path(dir);
     match std::fs::read_to_string(&file) {
-        Ok(text) => match ron::from_str(&text) {
-            Ok(changed) => (changed, None),
-            Err(e) => (
+        Ok(text) => match parse(&text) {
+            Some(changed) => (changed, None),
+            None => (
                 Changed::default(),
                 Some(format!(
-                    "{} is not a record this agent wrote ({e}): it is ignored, so no sysctl changed before is put back",
+                    "{} is not a record this agent wrote: it is ignored, so no sysctl changed before is put back",
                     file.display()
                 )),
             ),
@@ -67,8 +66,29 @@ pub fn load(dir: &Path) -> (Changed, Option<String>) {
     }
 }
 
+/// Writes the record atomically (see `net::record_text::write_atomically`).
 pub fn store(dir: &Path, changed: &Changed) -> std::io::Result<()> {
-    crate::net::record::write_ron(dir, FILE_NAME, changed)
+    let rows: Vec<Row> = changed
+        .keys
+        .iter()
+        .map(|e| ("Changed".to_string(), vec![e.key.join("/"), e.original.clone(), e.wrote.clone()]))
+        .collect();
+    let text = record_text::format("lvs-agent: the sysctls it changed (path under /proc/sys, value before, value written)", &rows);
+    record_text::write_atomically(dir, FILE_NAME, &text)
+}
+
+// The key is written as its path under /proc/sys: its components never hold a '/'.
+fn parse(text: &str) -> Option<Changed> {
+    let mut keys = Vec::new();
+    for (tag, fields) in record_text::parse(text)? {
+        let [path, original, wrote] = <[String; 3]>::try_from(fields).ok()?;
+        let key: Vec<String> = path.split('/').map(String::from).collect();
+        if tag != "Changed" || key.iter().any(|c| c.is_empty() || c == "." || c == "..") {
+            return None;
+        }
+        keys.push(Entry { key, original, wrote });
+    }
+    Some(Changed { keys })
 }
 
 #[cfg(test)]
@@ -88,6 +108,17 @@ mod tests {
         };
         store(dir.path(), &changed).unwrap();
         assert_eq!(load(dir.path()), (changed, None));
+        let odd = Changed {
+            keys: vec![Entry { key: vec!["kernel".into(), "x".into()], original: "a\tb \"c\" \\ d\n".into(), wrote: String::new() }],
+        };
+        store(dir.path(), &odd).unwrap();
+        assert_eq!(load(dir.path()), (odd, None), "tabs, quotes, backslashes and empty values survive");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(FILE_NAME)], "no temporary file is left behind");
+        for garbled in ["[\n    (\"net/ipv4/ip_forward\", \"0\"),\n]\n", "[\n    (\"net/../x\", \"0\", \"1\"),\n]\n", "[\n"] {
+            std::fs::write(path(dir.path()), garbled).unwrap();
+            assert!(load(dir.path()).1.is_some(), "{garbled:?}");
+        }
         std::fs::write(path(dir.path()), "Changed(keys: [(").unwrap();
         let (changed, warning) = load(dir.path());
         assert_eq!(changed, Changed::default());
