@@ -275,6 +275,16 @@ fn an_agent_address_that_a_person_made_primary_for_their_own_is_kept() {
     });
 }
 
+/// The links of this namespace in the kernel's order, as the agent lists them.
+/// A loaded ipip, sit or gre module puts its fallback device (tunl0, sit0,
+/// gre0, ...) in every new namespace, so this is read, not assumed.
+fn link_names() -> Vec<String> {
+    ip("-o link show")
+        .lines()
+        .map(|l| l.split(": ").nth(1).unwrap().split('@').next().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn a_missing_interface_is_named_and_nothing_changes() {
     in_netns(|| {
@@ -285,12 +295,19 @@ fn a_missing_interface_is_named_and_nothing_changes() {
                 role: Director(),
             )"#,
         );
+        let present = link_names();
+        for ours in ["lo", "p0", "v0"] {
+            assert!(present.iter().any(|l| l == ours), "{ours} missing from {present:?}");
+        }
         let record = tempfile::tempdir().unwrap();
         let err = net::apply(&config, record.path()).unwrap_err();
         assert!(matches!(err, NetError::NoSuchInterface(_)), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "no such interface eth1: the config names an interface this machine does not have (it has lo, p0, v0)"
+            format!(
+                "no such interface eth1: the config names an interface this machine does not have (it has {})",
+                present.join(", ")
+            )
         );
         assert!(addrs("-4", "v0").is_empty());
         assert!(!is_up("v0"));
@@ -298,18 +315,34 @@ fn a_missing_interface_is_named_and_nothing_changes() {
     });
 }
 
-/// The host kernel has no ipip (CONFIG_NET_IPIP unset, no modules to load), so
-/// tunl0 cannot exist here: this checks what a tunnel real server is told
-/// when the module is missing. tunl0 with its VIPs is covered by unit tests
-/// (net::desired) and by the lab, whose guest kernel has ipip.
+/// With ipip loaded, every namespace has tunl0 (down): a tunnel real server
+/// brings it up with its VIPs as /32s, re-applying changes nothing, and a
+/// config that drops a VIP removes it. Without ipip (this project's host
+/// kernel has none), the error says to load the module and nothing changes.
 #[test]
-fn tunnel_real_server_without_ipip_is_told_to_load_it() {
+fn tunnel_real_server_vips_on_tunl0_or_told_to_load_ipip() {
     in_netns(|| {
-        let has_ipip = Command::new("ip").args(["link", "show", "tunl0"]).output().unwrap().status.success();
-        assert!(!has_ipip, "this kernel has ipip: extend this test to check tunl0 with the VIP");
-        let config = model(r#"Appliance(role: RealServer(mode: Tunnel, vips: ["192.0.2.10"]))"#);
-        let err = net::apply(&config, tempfile::tempdir().unwrap().path()).unwrap_err();
-        assert!(err.to_string().starts_with("no such interface tunl0: the ipip module is not loaded"), "{err}");
+        let config = model(r#"Appliance(role: RealServer(mode: Tunnel, vips: ["192.0.2.10", "192.0.2.11"]))"#);
+        let record = tempfile::tempdir().unwrap();
+        if !link_names().iter().any(|l| l == "tunl0") {
+            let err = net::apply(&config, record.path()).unwrap_err();
+            assert!(err.to_string().starts_with("no such interface tunl0: the ipip module is not loaded"), "{err}");
+            assert!(!record.path().join("net-owned.ron").exists());
+            return;
+        }
+        assert!(!is_up("tunl0"), "tunl0 starts down in a new namespace");
+        let report = net::apply(&config, record.path()).unwrap();
+        assert_eq!(
+            changes(&report),
+            ["~ link tunl0 up", "+ address 192.0.2.10/32 on tunl0", "+ address 192.0.2.11/32 on tunl0"]
+        );
+        assert!(is_up("tunl0"));
+        assert_eq!(addrs("-4", "tunl0"), ["192.0.2.10/32", "192.0.2.11/32"]);
+        assert_eq!(net::apply(&config, record.path()).unwrap(), net::NetReport::default(), "re-applying changes nothing");
+
+        let fewer = model(r#"Appliance(role: RealServer(mode: Tunnel, vips: ["192.0.2.11"]))"#);
+        assert_eq!(changes(&net::apply(&fewer, record.path()).unwrap()), ["- address 192.0.2.10/32 on tunl0"]);
+        assert_eq!(addrs("-4", "tunl0"), ["192.0.2.11/32"]);
     });
 }
 
@@ -337,5 +370,29 @@ fn a_refused_route_names_the_route_the_errno_and_what_to_do_and_what_went_before
         // Fixed config: the address the failed run added is the agent's and goes when dropped.
         let report = net::apply(&model(r#"Appliance(role: Director())"#), record.path()).unwrap();
         assert_eq!(changes(&report), ["- address 192.0.2.2/24 on v0"]);
+    });
+}
+
+/// The record is written after each change that adds something, so a record
+/// that cannot be written stops the apply right after the first address:
+/// nothing more is added that a later apply would not know to be the agent's.
+#[test]
+fn a_record_that_cannot_be_written_stops_after_the_first_addition() {
+    in_netns(|| {
+        veth("v0", "p0");
+        let config = model(
+            r#"Appliance(interfaces: [Interface(name: "v0", addresses: ["192.0.2.2/24", "198.51.100.2/24"])], role: Director())"#,
+        );
+        let record = tempfile::tempdir().unwrap();
+        // A folder where the temporary file goes: every write of the record fails.
+        std::fs::create_dir(record.path().join(".net-owned.ron.tmp")).unwrap();
+        let err = net::apply(&config, record.path()).unwrap_err();
+        let NetError::Record { applied, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(
+            applied.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["~ link v0 up", "+ address 192.0.2.2/24 on v0"]
+        );
+        assert!(err.to_string().contains("the rest not tried"), "{err}");
+        assert_eq!(addrs("-4", "v0"), ["192.0.2.2/24"]);
     });
 }

@@ -58,12 +58,30 @@ pub fn wanted(appliance: &Appliance) -> Vec<Want> {
             }
         }
         Role::RealServer(rs) => {
+            // tunl0, which receives a tunnel real server's packets and holds
+            // its VIPs, exists only with ipip: without it nothing reaches the
+            // workloads, so the build fails rather than the appliance.
             if rs.mode == Forward::Tunnel {
-                wants.push(Want::optional("ipip"));
+                wants.push(Want {
+                    name: "ipip".into(),
+                    required: true,
+                });
             }
         }
     }
     wants
+}
+
+/// What the error says when a required module is missing.
+fn why_required(name: &str) -> &'static str {
+    match name {
+        "ipip" => {
+            "a tunnel real server cannot receive its packets without it: tunl0 comes with it \
+             (use a kernel built with CONFIG_NET_IPIP=m or =y)"
+        }
+        "ip_vs" => "an IPVS director cannot work without it (use a kernel built with CONFIG_IP_VS=m)",
+        _ => "the appliance cannot work without it",
+    }
 }
 
 /// The code page and I/O charset modules vfat asks for when mounting with the
@@ -218,7 +236,7 @@ impl ModuleTree {
                 return Err(Error::MissingModule {
                     name: want.name.clone(),
                     modules_dir: self.dir.clone(),
-                    why: "an IPVS director cannot work without it (use a kernel built with CONFIG_IP_VS=m)",
+                    why: why_required(&want.name),
                 });
             } else {
                 walk.skipped.push(format!("{}: the kernel has no such module", want.name));
@@ -285,6 +303,42 @@ impl ModuleTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn appliance(text: &str) -> Appliance {
+        lvs_agent::config::parse(text, Path::new("t.ron")).expect("valid").model
+    }
+
+    fn required(text: &str) -> Vec<String> {
+        wanted(&appliance(text)).into_iter().filter(|w| w.required).map(|w| w.name).collect()
+    }
+
+    #[test]
+    fn ipip_is_required_for_a_tunnel_real_server_only() {
+        assert_eq!(required(r#"Appliance(role: RealServer(mode: Tunnel, vips: ["192.0.2.10"]))"#), ["ipip"]);
+        assert_eq!(required(r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#), Vec::<String>::new());
+        assert_eq!(required(r#"Appliance(role: RealServer(mode: Nat, gateway: "192.0.2.1"))"#), Vec::<String>::new());
+        for text in [
+            r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#,
+            r#"Appliance(role: Director(services: [Service(address: "192.0.2.10:80", forwarding: Tunnel, real_servers: [RealServer(address: "198.51.100.21:80")])]))"#,
+        ] {
+            assert!(!wanted(&appliance(text)).iter().any(|w| w.name == "ipip"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_kernel_without_ipip_fails_a_tunnel_real_server_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tree = ModuleTree::open(dir.path()).unwrap();
+        let err = tree.resolve(&wanted(&appliance(r#"Appliance(role: RealServer(mode: Tunnel, vips: ["192.0.2.10"]))"#))).unwrap_err();
+        assert!(matches!(err, Error::MissingModule { ref name, .. } if name == "ipip"), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("has no module ipip"), "{text}");
+        assert!(text.contains("a tunnel real server cannot receive its packets without it"), "{text}");
+        assert!(text.contains("CONFIG_NET_IPIP"), "{text}");
+        // Other roles build on the same kernel (its optional modules skipped).
+        let dr = tree.resolve(&wanted(&appliance(r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#))).unwrap();
+        assert!(dr.modules.is_empty());
+    }
 
     #[test]
     fn fat_defaults_from_a_debian_config() {

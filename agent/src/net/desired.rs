@@ -5,7 +5,6 @@
 use crate::config::model::{Appliance, Role};
 use crate::ipvs::Forward;
 use ipnet::IpNet;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -38,7 +37,7 @@ pub struct Link {
     pub mtu: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address {
     pub interface: String,
     /// With the host part: 192.0.2.10/24 is the address 192.0.2.10 on a /24.
@@ -53,7 +52,7 @@ impl fmt::Display for Address {
 
 /// A route in the main table. `interface: None` lets the kernel pick the
 /// interface that reaches the gateway, so any outgoing interface matches it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Route {
     pub destination: IpNet,
     pub gateway: Option<IpAddr>,

@@ -21,9 +21,10 @@ pub enum NetError {
     /// before it (and are in the record), the rest were not tried.
     #[error("cannot {}: {failure}: {hint}{}", action(change), applied_note(applied))]
     Refused { change: Box<Change>, failure: Failure, hint: String, applied: Vec<Change> },
-    /// Everything was applied, but the record of it could not be written:
-    /// what was added now looks like someone else's and will not be removed.
-    #[error("cannot write {}: {source}; {} changes were applied, but a later apply will not remove what they added", path.display(), applied.len())]
+    /// The record could not be written after the changes in `applied` (the
+    /// rest were not tried): what they added now looks like someone else's
+    /// and will not be removed.
+    #[error("cannot write {}: {source}; {} changes were applied and the rest not tried; a later apply will not remove what was added", path.display(), applied.len())]
     Record { path: PathBuf, source: std::io::Error, applied: Vec<Change> },
 }
 

@@ -18,6 +18,7 @@ pub mod loopback;
 pub mod observed;
 pub mod plan;
 pub mod record;
+pub mod record_text;
 
 pub use desired::{Address, Desired, Route};
 pub use error::NetError;
@@ -38,8 +39,13 @@ pub struct NetReport {
 /// Makes the kernel's links, addresses and routes match `appliance`, and
 /// records what it added under `record_dir` (created if needed).
 ///
-/// Stops at the first change the kernel refuses; what went through before it
-/// is recorded, and listed in the error.
+/// The record is written again after each change that adds or removes an
+/// address or route, so a crash part way leaves what was added recorded (at
+/// worst the one change in flight is missing from it: then it is left in
+/// place later, never something another added taken away). Stops at the
+/// first change the kernel refuses, or at a record that cannot be written;
+/// what went through before is recorded where it could be, and listed in
+/// the error.
 pub fn apply(appliance: &Appliance, record_dir: &Path) -> Result<NetReport, NetError> {
     let desired = desired::desired(appliance);
     let (owned, warning) = record::load(record_dir);
@@ -65,26 +71,41 @@ pub fn apply(appliance: &Appliance, record_dir: &Path) -> Result<NetReport, NetE
         report.notes.push(format!("kept {address}, which the config no longer names: {why}"));
     }
 
-    let mut refused = None;
+    // What is on disk, and what the record should say now.
+    let mut stored = if garbled { None } else { Some(owned.clone()) };
+    let mut next = plan::owned_after(&owned, &observed, &[]);
+    let mut store = |next: &record::Owned, applied: &[Change]| -> Result<(), NetError> {
+        if stored.as_ref() == Some(next) {
+            return Ok(());
+        }
+        record::store(record_dir, next).map_err(|source| NetError::Record {
+            path: record::path(record_dir),
+            source,
+            applied: applied.to_vec(),
+        })?;
+        stored = Some(next.clone());
+        Ok(())
+    };
+    // Forget what is gone before adding anything, so that an address a
+    // person puts back later is not taken for the agent's.
+    store(&next, &report.changes)?;
     for change in &plan.changes {
         match runtime.block_on(exec::execute(&handle, &observed, change)) {
-            Ok(()) => report.changes.push(change.clone()),
+            Ok(()) => {
+                report.changes.push(change.clone());
+                plan::record(&mut next, change);
+                store(&next, &report.changes)?;
+            }
             Err(failure) => {
-                refused = Some((change.clone(), failure));
-                break;
+                let hint = error::hint(change, &failure);
+                return Err(NetError::Refused {
+                    change: Box::new(change.clone()),
+                    failure,
+                    hint,
+                    applied: report.changes,
+                });
             }
         }
-    }
-
-    let next = plan::owned_after(&owned, &observed, &report.changes);
-    if next != owned || garbled {
-        if let Err(source) = record::store(record_dir, &next) {
-            return Err(NetError::Record { path: record::path(record_dir), source, applied: report.changes });
-        }
-    }
-    if let Some((change, failure)) = refused {
-        let hint = error::hint(&change, &failure);
-        return Err(NetError::Refused { change: Box::new(change), failure, hint, applied: report.changes });
     }
     Ok(report)
 }

@@ -203,15 +203,21 @@ pub fn owned_after(owned: &Owned, observed: &Observed, applied: &[Change]) -> Ow
             .collect(),
     };
     for change in applied {
-        match change {
-            Change::AddAddress(a) if !next.addresses.contains(a) => next.addresses.push(a.clone()),
-            Change::DelAddress(a) => next.addresses.retain(|x| x != a),
-            Change::AddRoute(r) if !next.routes.contains(r) => next.routes.push(r.clone()),
-            Change::DelRoute(r) => next.routes.retain(|x| x != r),
-            _ => {}
-        }
+        record(&mut next, change);
     }
     next
+}
+
+/// Notes one change that went through in `owned`: what it added is the
+/// agent's, what it removed is no longer there to own.
+pub fn record(owned: &mut Owned, change: &Change) {
+    match change {
+        Change::AddAddress(a) if !owned.addresses.contains(a) => owned.addresses.push(a.clone()),
+        Change::DelAddress(a) => owned.addresses.retain(|x| x != a),
+        Change::AddRoute(r) if !owned.routes.contains(r) => owned.routes.push(r.clone()),
+        Change::DelRoute(r) => owned.routes.retain(|x| x != r),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

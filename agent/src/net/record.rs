@@ -3,22 +3,22 @@
 //! no longer names, and only those. An address or route from DHCP or a person
 //! is never in it, so it is never removed.
 //!
-//! The file lives in a directory the caller chooses (/run/lvs/net-owned on the
-//! appliance): tmpfs, so it is gone after a reboot, as are the addresses and
-//! routes it lists.
+//! The file lives in a directory the caller chooses: `<run_dir>/net`, so
+//! `/run/lvs/net/net-owned.ron` on the appliance. /run is tmpfs, so the record
+//! is gone after a reboot, as are the addresses and routes it lists.
+//!
+//! `net::apply` stores it after every change that adds or removes something,
+//! so a crash part way leaves a record of what was done up to then.
 
 use super::desired::{Address, Route};
-use serde::{Deserialize, Serialize};
-use std::io::Write;
+use super::record_text::{self, Row};
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "net-owned.ron";
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Owned {
-    #[serde(default)]
     pub addresses: Vec<Address>,
-    #[serde(default)]
     pub routes: Vec<Route>,
 }
 
@@ -32,12 +32,12 @@ pub fn path(dir: &Path) -> PathBuf {
 pub fn load(dir: &Path) -> (Owned, Option<String>) {
     let file = path(dir);
     match std::fs::read_to_string(&file) {
-        Ok(text) => match ron::from_str(&text) {
-            Ok(owned) => (owned, None),
-            Err(e) => (
+        Ok(text) => match record_text::parse(&text).and_then(|rows| from_rows(&rows)) {
+            Some(owned) => (owned, None),
+            None => (
                 Owned::default(),
                 Some(format!(
-                    "{} is not a record this agent wrote ({e}): it is ignored, so nothing added before is removed",
+                    "{} is not a record this agent wrote: it is ignored, so nothing added before is removed",
                     file.display()
                 )),
             ),
@@ -50,19 +50,41 @@ pub fn load(dir: &Path) -> (Owned, Option<String>) {
     }
 }
 
-/// Writes the record through a temporary file and a rename, so that a crash
-/// leaves either the old record or the new one, never half of one.
+/// Writes the record atomically (see [`record_text::write_atomically`]).
 pub fn store(dir: &Path, owned: &Owned) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let text = ron::ser::to_string_pretty(owned, ron::ser::PrettyConfig::default())
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    let tmp = dir.join(format!(".{FILE_NAME}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path(dir))
+    let text = record_text::format("lvs-agent: the addresses and routes it added", &to_rows(owned));
+    record_text::write_atomically(dir, FILE_NAME, &text)
+}
+
+// Address("interface", "net"), Route("destination", "gateway", "interface", "metric"):
+// an empty field is None.
+fn to_rows(owned: &Owned) -> Vec<Row> {
+    let addresses = owned.addresses.iter().map(|a| ("Address".to_string(), vec![a.interface.clone(), a.net.to_string()]));
+    let routes = owned.routes.iter().map(|r| {
+        let gateway = r.gateway.map(|g| g.to_string()).unwrap_or_default();
+        let fields = vec![r.destination.to_string(), gateway, r.interface.clone().unwrap_or_default(), r.metric.to_string()];
+        ("Route".to_string(), fields)
+    });
+    addresses.chain(routes).collect()
+}
+
+fn from_rows(rows: &[Row]) -> Option<Owned> {
+    let mut owned = Owned::default();
+    for (tag, fields) in rows {
+        match (tag.as_str(), fields.as_slice()) {
+            ("Address", [interface, net]) if !interface.is_empty() => {
+                owned.addresses.push(Address { interface: interface.clone(), net: net.parse().ok()? })
+            }
+            ("Route", [destination, gateway, interface, metric]) => owned.routes.push(Route {
+                destination: destination.parse().ok()?,
+                gateway: if gateway.is_empty() { None } else { Some(gateway.parse().ok()?) },
+                interface: (!interface.is_empty()).then(|| interface.clone()),
+                metric: metric.parse().ok()?,
+            }),
+            _ => return None,
+        }
+    }
+    Some(owned)
 }
 
 #[cfg(test)]
@@ -75,12 +97,20 @@ mod tests {
         assert_eq!(load(dir.path()), (Owned::default(), None));
         let owned = Owned {
             addresses: vec![Address { interface: "eth0.100".into(), net: "192.0.2.10/32".parse().unwrap() }],
-            routes: vec![Route {
-                destination: "0.0.0.0/0".parse().unwrap(),
-                gateway: Some("192.0.2.1".parse().unwrap()),
-                interface: None,
-                metric: 0,
-            }],
+            routes: vec![
+                Route {
+                    destination: "0.0.0.0/0".parse().unwrap(),
+                    gateway: Some("192.0.2.1".parse().unwrap()),
+                    interface: None,
+                    metric: 0,
+                },
+                Route {
+                    destination: "2001:db8:1::/48".parse().unwrap(),
+                    gateway: None,
+                    interface: Some("eth0.100".into()),
+                    metric: 1024,
+                },
+            ],
         };
         store(&dir.path().join("sub"), &owned).unwrap();
         assert_eq!(load(&dir.path().join("sub")), (owned, None));

@@ -315,18 +315,13 @@ fn write_pid(run_dir: &Path) {
     }
 }
 
-/// Sysctls, then links, addresses, routes and VIPs: ARP suppression must be in
-/// place before a real server's VIP goes on lo. A failure is logged and the agent
+/// Sysctls, then links, addresses, routes and VIPs, then the sysctls the config
+/// no longer sets are put back: ARP suppression must be in place before a real
+/// server's VIP goes on lo, and stay until it is gone. A failure is logged and the agent
 /// goes on: what could be set stays set, and the log says what is missing.
 fn apply_network(model: &crate::config::model::Appliance, run_dir: &Path) {
-    match crate::sysctl::apply(model, Path::new(crate::sysctl::PROC_SYS)) {
-        Ok(changes) => {
-            for c in &changes {
-                crate::note!(info, "sysctl: {c}");
-            }
-        }
-        Err(e) => crate::note!(error, "sysctl: {e}"),
-    }
+    let (proc_sys, sysctl_record) = (Path::new(crate::sysctl::PROC_SYS), run_dir.join("sysctl"));
+    log_sysctl(crate::sysctl::apply(model, proc_sys, &sysctl_record));
     match crate::net::apply(model, &run_dir.join("net")) {
         Ok(report) => {
             for c in &report.changes {
@@ -340,6 +335,24 @@ fn apply_network(model: &crate::config::model::Appliance, run_dir: &Path) {
             }
         }
         Err(e) => crate::note!(error, "network: {e}"),
+    }
+    // After the network: a VIP leaves lo before ARP suppression is lifted.
+    log_sysctl(crate::sysctl::put_back(model, proc_sys, &sysctl_record));
+}
+
+fn log_sysctl(result: Result<crate::sysctl::SysctlReport, crate::sysctl::SysctlError>) {
+    let (changes, notes) = match result {
+        Ok(report) => (report.changes, report.notes),
+        Err(e) => {
+            crate::note!(error, "sysctl: {e}");
+            (e.applied, e.notes)
+        }
+    };
+    for c in &changes {
+        crate::note!(info, "sysctl: {c}");
+    }
+    for n in &notes {
+        crate::note!(warn, "sysctl: {n}");
     }
 }
 
