@@ -190,6 +190,45 @@ fn udp_reply_silence_and_port_unreachable() {
     });
 }
 
+/// A director probing thousands of servers a second must not keep a closing
+/// socket per probe for a minute: every probe ends with a reset, or after the
+/// server's own close (the server then holds the TIME_WAIT, as with any
+/// HTTP/1.0 client). Sockets of ours are those whose remote port is a server's.
+#[test]
+fn probes_leave_no_closing_socket_behind() {
+    in_lo(|| {
+        let (open, _listener) = silent_server();
+        passes(target(open, Check::Tcp, 300 * MS), "connected");
+        let (ok, _) = http_answer("200 OK", "all ok");
+        passes(target(ok, http(None, 100), 300 * MS), "HTTP 200");
+        passes(target(ok, http(Some("ok"), 100), 300 * MS), "HTTP 200, body has \"ok\"");
+        times_out(target(open, http(None, 100), 300 * MS), "timeout after 300ms while reading the status line");
+        let endless = endless_body();
+        passes(target(endless, http(None, 64), 300 * MS), "HTTP 200");
+        std::thread::sleep(100 * MS);
+        let servers = [open.port(), ok.port(), endless.port()];
+        let closing = closing_sockets_to(&servers);
+        assert!(closing.is_empty(), "sockets of the prober's left closing: {closing:?}");
+    });
+}
+
+/// Lines of this namespace's /proc/net/tcp in FIN_WAIT1, FIN_WAIT2,
+/// TIME_WAIT or CLOSING whose remote port is one of `ports`.
+fn closing_sockets_to(ports: &[u16]) -> Vec<String> {
+    // thread-self: /proc/net would show the namespace of the process's main thread.
+    let table = std::fs::read_to_string("/proc/thread-self/net/tcp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = fields[2].rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+            ["04", "05", "06", "0B"].contains(&fields[3]) && remote_port.is_some_and(|p| ports.contains(&p))
+        })
+        .map(String::from)
+        .collect()
+}
+
 fn outcome(events: &Receiver<Event>) -> Outcome {
     loop {
         match events.recv_timeout(10 * SLACK).expect("an outcome") {

@@ -2,15 +2,16 @@
 //! 1.0 rather than 1.1 so that no server answers in chunks: the body needle
 //! is searched in the bytes as they come.
 
+use super::buffer::with_buffer;
 use super::needle::Needle;
 use super::response::{Response, Step};
+use super::words::io_error;
 use super::{tcp, Phase};
 use crate::health::target::{Check, Target};
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
-
-/// Bytes read per system call; what a probe holds while it runs.
-const READ_BUF: usize = 1024;
+use tokio::io::Interest;
 
 #[derive(Debug)]
 pub struct Prepared {
@@ -37,18 +38,30 @@ impl Prepared {
     }
 
     pub async fn check(&self, addr: SocketAddr, phase: &mut Phase) -> Result<String, String> {
-        let stream = tcp::connect(addr).await?;
+        let mut connection = tcp::connect(addr).await?;
         *phase = Phase::Sending;
-        tcp::write_all(&stream, &self.request).await.map_err(|e| format!("{e} while sending the request"))?;
+        tcp::write_all(&connection.stream, &self.request).await.map_err(|e| format!("{e} while sending the request"))?;
         let mut response = Response::new(&self.expect_status, self.needle.as_ref(), self.max_bytes);
-        let mut buf = [0u8; READ_BUF];
         loop {
             *phase = response.phase();
-            let n = tcp::read(&stream, &mut buf).await.map_err(|e| format!("{e} while {}", response.phase()))?;
-            if n == 0 {
-                return response.end();
+            let failed = |e: &std::io::Error, response: &Response| format!("{} while {}", io_error(e), response.phase());
+            let ready = connection.stream.ready(Interest::READABLE).await.map_err(|e| failed(&e, &response))?;
+            if ready.is_read_closed() {
+                connection.server_closed();
             }
-            if let Step::Done(result) = response.feed(&buf[..n]) {
+            let read = with_buffer(|buf| match connection.stream.try_read(buf) {
+                Ok(0) => {
+                    connection.server_closed();
+                    Some(response.end())
+                }
+                Ok(n) => match response.feed(&buf[..n]) {
+                    Step::Done(result) => Some(result),
+                    Step::More => None,
+                },
+                Err(e) if e.kind() == ErrorKind::WouldBlock => None,
+                Err(e) => Some(Err(failed(&e, &response))),
+            });
+            if let Some(result) = read {
                 return result;
             }
         }

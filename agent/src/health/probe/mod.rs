@@ -2,10 +2,12 @@
 //!
 //! A probe is prepared once per target ([`Probe::new`]: the request bytes, the
 //! needle's search table) and run every interval. Each run reads through a
-//! fixed-size buffer that lives only while it runs, so memory does not grow
-//! with what a server sends, and a failure reads as a sentence a person can
-//! act on ("timeout after 1s while reading the status line").
+//! fixed-size buffer its thread shares with its other probes (`buffer`), so
+//! memory does not grow with what a server sends nor with the probes in
+//! flight, and a failure reads as a sentence a person can act on ("timeout
+//! after 1s while reading the status line").
 
+mod buffer;
 mod http;
 mod needle;
 mod response;

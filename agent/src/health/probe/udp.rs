@@ -1,16 +1,23 @@
 //! UDP: one datagram out, any reply back. The socket is connected so that an
 //! ICMP port unreachable comes back as ECONNREFUSED and fails the probe at
-//! once instead of at the timeout.
+//! once instead of at the timeout; the connect also picks the local address
+//! and port, so there is no bind before it.
 
+use super::buffer::{self, with_buffer};
 use super::needle::Needle;
 use super::words::{io_error, quoted};
 use super::Phase;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use nix::errno::Errno;
+use nix::sys::socket::{self, AddressFamily, MsgFlags, SockFlag, SockType, SockaddrStorage};
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// A longer reply is cut here (the kernel drops the rest); `expect` is looked
 /// for in what is kept.
-const REPLY_MAX: usize = 2048;
+const REPLY_MAX: usize = buffer::SIZE;
 
 #[derive(Debug)]
 pub struct Prepared {
@@ -24,20 +31,38 @@ impl Prepared {
     }
 
     pub async fn check(&self, addr: SocketAddr, phase: &mut Phase) -> Result<String, String> {
-        let local: SocketAddr = match addr {
-            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-        };
-        let socket = UdpSocket::bind(local).await.map_err(|e| format!("cannot open a socket: {}", io_error(&e)))?;
-        socket.connect(addr).await.map_err(|e| io_error(&e))?;
+        let errno = |e: Errno| io_error(&e.into());
+        let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+        let fd = socket::socket(family, SockType::Datagram, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None)
+            .map_err(|e| format!("cannot open a socket: {}", errno(e)))?;
+        socket::connect(fd.as_raw_fd(), &SockaddrStorage::from(addr)).map_err(errno)?;
+        let udp = UdpSocket::from_std(std::net::UdpSocket::from(fd))
+            .map_err(|e| format!("cannot open a socket: {}", io_error(&e)))?;
         *phase = Phase::Sending;
-        socket.send(&self.payload).await.map_err(|e| unreachable_or(&e))?;
+        udp.send(&self.payload).await.map_err(|e| unreachable_or(&e))?;
         *phase = Phase::Reply;
-        let mut buf = [0u8; REPLY_MAX];
-        let n = socket.recv(&mut buf).await.map_err(|e| unreachable_or(&e))?;
+        loop {
+            // ERROR as well as READABLE, as tokio's own recv: a port
+            // unreachable sets only EPOLLERR. But `try_io` one at a time:
+            // tokio takes a combined interest there for none at all.
+            let ready = udp.ready(Interest::READABLE | Interest::ERROR).await.map_err(|e| unreachable_or(&e))?;
+            let interest = if ready.is_error() { Interest::ERROR } else { Interest::READABLE };
+            let recv = |buf: &mut [u8]| {
+                udp.try_io(interest, || Ok(socket::recv(udp.as_raw_fd(), &mut buf[..REPLY_MAX], MsgFlags::empty())?))
+            };
+            match with_buffer(|buf| recv(buf).map(|n| self.judge(&buf[..n]))) {
+                Ok(verdict) => return verdict,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(unreachable_or(&e)),
+            }
+        }
+    }
+
+    fn judge(&self, reply: &[u8]) -> Result<String, String> {
+        let n = reply.len();
         match &self.expect {
             None => Ok(format!("reply of {n} bytes")),
-            Some(needle) if needle.feed(&mut 0, &buf[..n]) => Ok(format!("reply has {}", quoted(needle.bytes()))),
+            Some(needle) if needle.feed(&mut 0, reply) => Ok(format!("reply has {}", quoted(needle.bytes()))),
             Some(needle) => Err(format!("reply of {n} bytes lacks {}", quoted(needle.bytes()))),
         }
     }
