@@ -6,7 +6,7 @@ use super::target::{Target, TargetId};
 use crate::config::file::Initial;
 use crate::config::model::Director;
 use crate::ipvs::ServiceKey;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
 /// One real server of one service: the unit that gets a weight.
@@ -37,30 +37,31 @@ pub struct Probes {
     pub watches: Vec<Watch>,
     /// Every checked real server; unchecked ones are absent (always up).
     pub slots: BTreeMap<Slot, WatchId>,
+    /// The watches of each target, indexed by TargetId: an outcome costs the
+    /// watches of its target, not a scan of every watch.
+    by_target: Vec<Vec<WatchId>>,
 }
 
 impl Probes {
     pub fn of(director: &Director) -> Probes {
         let mut probes = Probes::default();
+        // Hashed, so that 10,000 real servers cost 10,000 look-ups, not 50 million comparisons.
+        let mut target_ids: HashMap<Target, TargetId> = HashMap::new();
+        let mut watch_ids: HashMap<Watch, WatchId> = HashMap::new();
         for spec in &director.services {
             for rs in &spec.real_servers {
                 let Some(health) = &rs.health else { continue };
-                // Targets hold strings and byte payloads; a linear search keeps Target free of Ord.
-                let target = match probes.targets.iter().position(|t| *t == health.target) {
-                    Some(id) => id,
-                    None => {
-                        probes.targets.push(health.target.clone());
-                        probes.targets.len() - 1
-                    }
-                };
+                let target = *target_ids.entry(health.target.clone()).or_insert_with(|| {
+                    probes.targets.push(health.target.clone());
+                    probes.by_target.push(Vec::new());
+                    probes.targets.len() - 1
+                });
                 let watch = Watch { target, rise: health.rise, fall: health.fall, initial: spec.initial };
-                let id = match probes.watches.iter().position(|w| *w == watch) {
-                    Some(id) => id,
-                    None => {
-                        probes.watches.push(watch);
-                        probes.watches.len() - 1
-                    }
-                };
+                let id = *watch_ids.entry(watch).or_insert_with(|| {
+                    probes.watches.push(watch);
+                    probes.by_target[target].push(probes.watches.len() - 1);
+                    probes.watches.len() - 1
+                });
                 probes.slots.insert(Slot { service: spec.service.key, real_server: rs.dest.addr }, id);
             }
         }
@@ -77,7 +78,7 @@ impl Probes {
 
     /// The watches that judge this target's outcomes.
     pub fn watches_of(&self, target: TargetId) -> impl Iterator<Item = WatchId> + '_ {
-        self.watches.iter().enumerate().filter(move |(_, w)| w.target == target).map(|(id, _)| id)
+        self.by_target.get(target).into_iter().flatten().copied()
     }
 }
 
@@ -116,7 +117,8 @@ mod tests {
         assert_eq!(p.target_of(&a), p.target_of(&b));
         // Other rise: same probe, judged apart.
         assert_ne!(p.watch_of(&a), p.watch_of(&b));
-        assert_eq!(p.watches_of(p.target_of(&a).unwrap()).count(), 2);
+        assert_eq!(p.watches_of(p.target_of(&a).unwrap()).collect::<Vec<_>>(), [p.watch_of(&a).unwrap(), p.watch_of(&b).unwrap()]);
+        assert_eq!(p.watches_of(99).count(), 0);
         assert_ne!(p.target_of(&slot("192.0.2.82:80", "192.0.2.21:80")), p.target_of(&a));
         // Unchecked: not a slot of any probe.
         assert_eq!(p.target_of(&slot("192.0.2.83:80", "192.0.2.21:80")), None);
