@@ -8,6 +8,7 @@ mod import;
 mod persist;
 mod status;
 mod swap;
+mod weight;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -112,6 +113,21 @@ enum Command {
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
     },
+    /// Set a real server's weight on the running director, or `clear` it back to the
+    /// configured one. Health still decides: a server that is down stays at 0 until it
+    /// is up. The weight is kept in the state file until cleared.
+    Weight {
+        /// As the log and `status` name it: "TCP 192.0.2.80:80", "UDP [2001:db8::1]:53",
+        /// "FWM 5"; a bare "192.0.2.80:80" means TCP.
+        service: String,
+        /// The real server's address; without a port, the service's.
+        real_server: String,
+        /// 0 to 2147483647, or `clear`.
+        weight: String,
+        /// The running agent's run directory.
+        #[arg(long, default_value = "/run/lvs")]
+        run_dir: PathBuf,
+    },
     /// Print the IPVS part of a config in another tool's format.
     Export {
         #[arg(value_enum)]
@@ -148,6 +164,7 @@ pub fn run() -> i32 {
         Command::Restore { file } => persist::restore(file.as_deref(), kernel),
         Command::Try { file, within, run_dir } => swap::try_config(&file, within, &run_dir),
         Command::Confirm { run_dir } => swap::confirm(&run_dir),
+        Command::Weight { service, real_server, weight, run_dir } => weight::run(&service, &real_server, &weight, &run_dir),
         Command::Run { config, state_dir, log_level, run_dir } => Ok(lvs_agent::run::run(&lvs_agent::run::Options {
             config,
             state_dir,

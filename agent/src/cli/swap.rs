@@ -53,7 +53,7 @@ pub fn confirm(run_dir: &Path) -> Result<i32> {
     Ok(0)
 }
 
-fn agent_pid(run_dir: &Path) -> Result<Pid> {
+pub fn agent_pid(run_dir: &Path) -> Result<Pid> {
     let file = run_dir.join("agent.pid");
     let text = std::fs::read_to_string(&file).with_context(|| format!("no running agent: cannot read {}", file.display()))?;
     let pid: i32 = text.trim().parse().with_context(|| format!("{} does not hold a pid", file.display()))?;

@@ -1,37 +1,49 @@
 //! A director's IPVS table kept as the config and health say: one thread owns
-//! the netlink socket, the reconciler and the state file; the probe engine
-//! feeds it outcomes and ticks for the periodic full check, which also
-//! repairs drift; the main thread sends it reloaded configs.
+//! the netlink socket, the reconciler and the state file. Its one queue is
+//! bounded and carries the probe engine's batches of outcomes, reloaded
+//! configs and operator weights from the main thread, and stop; the periodic
+//! full check, which also repairs drift, runs on the thread's own clock, so it
+//! goes on if the probe engine could not start or died.
 //!
 //! At start it first puts back the table the state file saved (after a reboot
 //! the kernel's is empty, and traffic should flow before the first probe
 //! round), then goes on with the saved health, so that a restarted agent
 //! changes nothing that was right.
 
+use super::weight::Request;
 use crate::config::model::Director;
-use crate::health::engine::{self, EngineHandle, Event, Options};
+use crate::health::engine::{self, EngineHandle, Options, Sink};
 use crate::health::reconcile::{Reconciler, Report};
+use crate::health::target::Outcome;
 use crate::ipvs::netlink::IpvsNetlink;
-use crate::ipvs::{plan, Ipvs, Ownership, Table};
+use crate::ipvs::{plan, Ipvs, IpvsError, Ownership, Table};
 use crate::state::{now_ms, saved, SavedConfig, StateFile, Store};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long start() waits for the first full check before the agent says ready anyway.
 const FIRST_CHECK_WAIT: Duration = Duration::from_secs(10);
-/// How long a reload waits for the IPVS thread's answer.
-const RELOAD_WAIT: Duration = Duration::from_secs(30);
+/// How long a reload or a weight waits for the IPVS thread's answer.
+const ANSWER_WAIT: Duration = Duration::from_secs(30);
+/// Messages the queue holds. Batches come at most every 10 ms, so this is
+/// seconds of a stalled thread; the outcome budget below bounds their size.
+const QUEUE: usize = 256;
+/// Messages handled before the thread writes the state and looks at its clock.
+const DRAIN_MAX: usize = 64;
 
 pub struct Keeper {
-    tx: Sender<Msg>,
+    tx: SyncSender<Msg>,
     thread: Option<JoinHandle<()>>,
 }
 
 enum Msg {
     /// From the probe engine of one generation (a reload starts the next).
-    Engine(u64, Event),
+    Outcomes(u64, Vec<Outcome>),
     Reload { director: Box<Director>, config: SavedConfig, done: Sender<Result<usize, String>> },
+    Weight { request: Request, done: Sender<Result<String, String>> },
     Stop,
 }
 
@@ -44,16 +56,23 @@ pub struct Start {
     pub saved: Option<StateFile>,
 }
 
+/// Opens the kernel's IPVS (a fake one in tests).
+pub type Connect = Box<dyn FnOnce() -> Result<Box<dyn Ipvs>, IpvsError> + Send>;
+
 impl Keeper {
     /// Programs the table once (returning after that first full check) and keeps
     /// it programmed until [`stop`](Self::stop).
     pub fn start(start: Start) -> Keeper {
-        let (tx, rx) = mpsc::channel();
+        Keeper::start_with(start, Box::new(netlink))
+    }
+
+    pub fn start_with(start: Start, connect: Connect) -> Keeper {
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
         let (first_done, first) = mpsc::channel();
         let engine_tx = tx.clone();
         let thread = std::thread::Builder::new()
             .name("lvs-ipvs".into())
-            .spawn(move || keep(start, rx, engine_tx, first_done))
+            .spawn(move || keep(start, connect, rx, engine_tx, first_done))
             .map_err(|e| crate::note!(error, "cannot start the IPVS thread: {e}"))
             .ok();
         if first.recv_timeout(FIRST_CHECK_WAIT).is_err() && thread.is_some() {
@@ -66,10 +85,21 @@ impl Keeper {
     /// real servers it still has. Returns the number of changes sent.
     pub fn reload(&self, director: Director, config: SavedConfig) -> Result<usize, String> {
         let (done, answer) = mpsc::channel();
-        self.tx
-            .send(Msg::Reload { director: Box::new(director), config, done })
-            .map_err(|_| "the IPVS thread is gone".to_string())?;
-        answer.recv_timeout(RELOAD_WAIT).map_err(|_| format!("the IPVS thread did not answer within {RELOAD_WAIT:?}"))?
+        self.ask(Msg::Reload { director: Box::new(director), config, done })?;
+        answer.recv_timeout(ANSWER_WAIT).map_err(|_| format!("the IPVS thread did not answer within {ANSWER_WAIT:?}"))?
+    }
+
+    /// Sets or clears an operator's weight; says what it did.
+    pub fn set_weight(&self, request: Request) -> Result<String, String> {
+        let (done, answer) = mpsc::channel();
+        self.ask(Msg::Weight { request, done })?;
+        answer.recv_timeout(ANSWER_WAIT).map_err(|_| format!("the IPVS thread did not answer within {ANSWER_WAIT:?}"))?
+    }
+
+    /// Blocks while the queue is full: the thread drains it, and control
+    /// messages are rare; only the engine must never wait.
+    fn ask(&self, msg: Msg) -> Result<(), String> {
+        self.tx.send(msg).map_err(|_| "the IPVS thread is gone".to_string())
     }
 
     /// Stops the probes, writes the state a last time, and ends the thread.
@@ -81,38 +111,91 @@ impl Keeper {
     }
 }
 
-/// The probe engine of one generation, its events forwarded into the thread's queue.
+fn netlink() -> Result<Box<dyn Ipvs>, IpvsError> {
+    let kernel = IpvsNetlink::connect()?;
+    crate::note!(info, "IPVS generic netlink family id={}", kernel.family_id());
+    Ok(Box::new(kernel))
+}
+
+/// The engine's side of the queue: never blocks, and holds at most `budget`
+/// outcomes in it, so memory stays bounded however far the thread falls behind.
+struct ToKeeper {
+    tx: SyncSender<Msg>,
+    generation: u64,
+    queued: Arc<AtomicUsize>,
+    budget: usize,
+}
+
+impl Sink for ToKeeper {
+    fn outcomes(&self, batch: Vec<Outcome>) -> usize {
+        let n = batch.len();
+        if self.queued.fetch_add(n, Relaxed) + n > self.budget {
+            self.queued.fetch_sub(n, Relaxed);
+            return n;
+        }
+        match self.tx.try_send(Msg::Outcomes(self.generation, batch)) {
+            Ok(()) => 0,
+            Err(_) => {
+                self.queued.fetch_sub(n, Relaxed);
+                n
+            }
+        }
+    }
+
+    fn tick(&self, _: Instant) -> bool {
+        // The thread keeps its own clock for the full check.
+        true
+    }
+}
+
+/// The probe engine of one generation.
 struct Probing {
     handle: Option<EngineHandle>,
+    /// Outcomes in the queue, for the engine's budget.
+    queued: Arc<AtomicUsize>,
+    /// Dropped outcomes already reported.
+    dropped: u64,
+    /// Whether the engine's death has been reported.
+    dead: bool,
 }
 
 impl Probing {
-    fn start(reconciler: &Reconciler, generation: u64, tx: &Sender<Msg>) -> Probing {
+    fn start(reconciler: &Reconciler, generation: u64, tx: &SyncSender<Msg>) -> Probing {
         let targets = reconciler.targets().to_vec();
         let probed = targets.len();
         let interval = reconciler.full_check_interval();
-        let (handle, events) = match engine::start(targets, Options { tick: Some(interval) }) {
-            Ok(started) => started,
+        let queued = Arc::new(AtomicUsize::new(0));
+        // Two full rounds of outcomes, as the engine's own channel holds.
+        let sink = ToKeeper { tx: tx.clone(), generation, queued: queued.clone(), budget: 2 * probed + engine::BATCH_MAX };
+        let handle = match engine::start_with(targets, Options { tick: None }, Box::new(sink)) {
+            Ok(handle) => {
+                crate::note!(info, "health: probing {probed} endpoints; full check every {interval:?}");
+                Some(handle)
+            }
             Err(e) => {
-                crate::note!(error, "health checks not started: {e}");
-                return Probing { handle: None };
+                crate::note!(error, "health checks not started: {e}; the full check still runs every {interval:?}");
+                None
             }
         };
-        let tx = tx.clone();
-        // Ends when the engine stops and drops its sender.
-        let forwarded = std::thread::Builder::new().name("lvs-events".into()).spawn(move || {
-            for event in events {
-                if tx.send(Msg::Engine(generation, event)).is_err() {
-                    break;
-                }
-            }
-        });
-        if let Err(e) = forwarded {
-            crate::note!(error, "health checks not started: cannot start a thread: {e}");
-            return Probing { handle: None };
+        Probing { handle, queued, dropped: 0, dead: false }
+    }
+
+    /// Outcomes taken off the queue.
+    fn taken(&self, n: usize) {
+        self.queued.fetch_sub(n, Relaxed);
+    }
+
+    /// Says once if the engine died, and how many outcomes it could not hand over.
+    fn watch(&mut self) {
+        let Some(handle) = &self.handle else { return };
+        if !handle.is_running() && !std::mem::replace(&mut self.dead, true) {
+            crate::note!(error, "health: the probe engine stopped; health stays as it was, the full check goes on");
         }
-        crate::note!(info, "health: probing {probed} endpoints; full check every {interval:?}");
-        Probing { handle: Some(handle) }
+        let dropped = handle.stats().dropped;
+        if dropped > self.dropped {
+            crate::note!(warn, "health: {} probe results dropped: the IPVS thread fell behind", dropped - self.dropped);
+            self.dropped = dropped;
+        }
     }
 
     fn stop(&mut self) {
@@ -155,9 +238,33 @@ impl Saver {
     }
 }
 
-fn keep(start: Start, rx: Receiver<Msg>, tx: Sender<Msg>, first_done: Sender<()>) {
+/// Outcomes gathered from the queue, handed to the reconciler as one batch.
+struct Gathered {
+    outcomes: Vec<Outcome>,
+    first: bool,
+}
+
+impl Gathered {
+    /// One reconcile for everything gathered; true when something changed.
+    fn apply(&mut self, reconciler: &mut Reconciler) -> bool {
+        if self.outcomes.is_empty() {
+            return false;
+        }
+        if std::mem::take(&mut self.first) {
+            let o = &self.outcomes[0];
+            let addr = reconciler.targets().get(o.target).map(|t| t.addr.to_string()).unwrap_or_default();
+            let verdict = if o.passed { "passed" } else { "failed" };
+            crate::note!(info, "health: first probe result: {addr} {verdict}: {}", o.detail);
+        }
+        let report = reconciler.on_outcomes(&self.outcomes);
+        self.outcomes.clear();
+        changed(&report)
+    }
+}
+
+fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: SyncSender<Msg>, first_done: Sender<()>) {
     let Start { mut director, config, store, saved } = start;
-    let mut kernel = match IpvsNetlink::connect() {
+    let mut kernel = match connect() {
         Ok(k) => k,
         Err(e) => {
             crate::note!(error, "IPVS table not applied: {e}");
@@ -165,11 +272,10 @@ fn keep(start: Start, rx: Receiver<Msg>, tx: Sender<Msg>, first_done: Sender<()>
             return refuse_all(&rx, &e.to_string());
         }
     };
-    crate::note!(info, "IPVS generic netlink family id={}", kernel.family_id());
 
     let observed = kernel.dump().map_err(|e| crate::note!(error, "cannot read the IPVS table: {e}")).unwrap_or_default();
     if let Some(state) = &saved {
-        restore_table(&mut kernel, state, &director, &observed);
+        restore_table(&mut *kernel, state, &director, &observed);
     }
     let mut carried = saved.as_ref().map(|s| saved::carried(s, &director)).unwrap_or_default();
     let mut saver = Saver { store, config, failing: false };
@@ -179,7 +285,7 @@ fn keep(start: Start, rx: Receiver<Msg>, tx: Sender<Msg>, first_done: Sender<()>
 
     loop {
         generation += 1;
-        let mut reconciler = Reconciler::new(director.clone(), &mut kernel);
+        let mut reconciler = Reconciler::new(director.clone(), &mut *kernel);
         match first_start.take() {
             Some((first_done, observed)) => {
                 saved::adopt(&mut carried, reconciler.probes().slots.keys().copied(), &observed);
@@ -206,39 +312,59 @@ fn keep(start: Start, rx: Receiver<Msg>, tx: Sender<Msg>, first_done: Sender<()>
         }
         saver.save(&reconciler);
         let mut probing = Probing::start(&reconciler, generation, &tx);
-        let mut first_outcome = true;
+        let mut gathered = Gathered { outcomes: Vec::new(), first: true };
 
         let next = 'events: loop {
-            let Ok(mut msg) = rx.recv() else { break 'events None };
+            let wait = reconciler.next_full_check(Instant::now()).saturating_duration_since(Instant::now());
+            let mut msg = match rx.recv_timeout(wait) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break 'events None,
+            };
             let mut dirty = false;
-            // Handle what is queued before writing the state: one write per burst.
-            loop {
-                match msg {
-                    Msg::Engine(g, _) if g != generation => {}
-                    Msg::Engine(_, Event::Outcome(outcome)) => {
-                        if std::mem::take(&mut first_outcome) {
-                            let addr = reconciler.targets().get(outcome.target).map(|t| t.addr.to_string()).unwrap_or_default();
-                            let verdict = if outcome.passed { "passed" } else { "failed" };
-                            crate::note!(info, "health: first probe result: {addr} {verdict}: {}", outcome.detail);
+            // Handle what is queued before reconciling and writing the state:
+            // one reconcile per burst of outcomes, one write per burst of changes.
+            let mut handled = 0;
+            while let Some(m) = msg.take() {
+                match m {
+                    Msg::Outcomes(g, batch) => {
+                        if g == generation {
+                            probing.taken(batch.len());
+                            gathered.outcomes.extend(batch);
                         }
-                        dirty |= changed(&reconciler.on_outcome(&outcome));
                     }
-                    Msg::Engine(_, Event::Tick(_)) => dirty |= changed(&reconciler.full_check(Instant::now())),
+                    Msg::Weight { request, done } => {
+                        dirty |= gathered.apply(&mut reconciler);
+                        let answer = set_weight(&mut reconciler, &request);
+                        // Saved before the answer: an operator told "set" finds it in the state file.
+                        if answer.is_ok() {
+                            saver.save(&reconciler);
+                        }
+                        let _ = done.send(answer);
+                    }
                     Msg::Reload { director: new, config, done } => {
+                        gathered.apply(&mut reconciler);
                         saver.config = config;
                         carried = reconciler.carried();
                         break 'events Some((*new, done));
                     }
                     Msg::Stop => {
+                        gathered.apply(&mut reconciler);
                         // The table stays in the kernel, and the state says so.
                         saver.save(&reconciler);
                         break 'events None;
                     }
                 }
-                match rx.try_recv() {
-                    Ok(m) => msg = m,
-                    Err(_) => break,
+                handled += 1;
+                if handled < DRAIN_MAX {
+                    msg = rx.try_recv().ok();
                 }
+            }
+            dirty |= gathered.apply(&mut reconciler);
+            let now = Instant::now();
+            if now >= reconciler.next_full_check(now) {
+                probing.watch();
+                dirty |= changed(&reconciler.full_check(now));
             }
             if dirty {
                 saver.save(&reconciler);
@@ -252,6 +378,20 @@ fn keep(start: Start, rx: Receiver<Msg>, tx: Sender<Msg>, first_done: Sender<()>
             }
             None => return,
         }
+    }
+}
+
+/// An operator's weight through the reconciler; the answer says what happened.
+fn set_weight(reconciler: &mut Reconciler, request: &Request) -> Result<String, String> {
+    let slot = reconciler.slot(request.service, request.real_server).map_err(|e| e.to_string())?;
+    let report = reconciler.set_weight(slot, request.weight).map_err(|e| e.to_string())?;
+    let mut lines: Vec<String> = report.events.iter().map(|e| e.to_string()).collect();
+    if report.changes().is_empty() {
+        lines.push("no change to the IPVS table".to_string());
+    }
+    match report.error {
+        None => Ok(lines.join("\n")),
+        Some(e) => Err(format!("{}\n{e}", lines.join("\n"))),
     }
 }
 
@@ -295,8 +435,104 @@ fn refuse_all(rx: &Receiver<Msg>, why: &str) {
     for msg in rx {
         match msg {
             Msg::Reload { done, .. } => drop(done.send(Err(format!("no IPVS: {why}")))),
+            Msg::Weight { done, .. } => drop(done.send(Err(format!("no IPVS: {why}")))),
             Msg::Stop => return,
-            Msg::Engine(..) => {}
+            Msg::Outcomes(..) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Role;
+    use crate::ipvs::{ApplyError, Change, FakeIpvs, Snapshot};
+    use std::sync::Mutex;
+
+    /// The fake kernel, seen by the test while the keeper's thread holds it.
+    #[derive(Clone, Default)]
+    struct Kernel(Arc<Mutex<FakeIpvs>>);
+
+    impl Ipvs for Kernel {
+        fn snapshot(&mut self) -> Result<Snapshot, IpvsError> {
+            self.0.lock().unwrap().snapshot()
+        }
+        fn apply(&mut self, changes: &[Change]) -> Result<(), ApplyError> {
+            self.0.lock().unwrap().apply(changes)
+        }
+    }
+
+    impl Kernel {
+        fn weights(&self) -> Vec<u32> {
+            let table = self.0.lock().unwrap().dump().unwrap();
+            table.services.iter().flat_map(|s| s.dests.iter().map(|d| d.weight)).collect()
+        }
+
+        /// Waits until the table holds these weights, or fails.
+        fn wait_for(&self, want: &[u32], within: Duration) {
+            let start = Instant::now();
+            while self.weights() != want {
+                assert!(start.elapsed() < within, "weights {:?}, not {want:?}, after {within:?}", self.weights());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    const TEXT: &str = r#"Appliance(role: Director(vips: [], services: [
+        Service(address: "192.0.2.80:80", initial: Up, health: Tcp(), real_servers: [RealServer(address: "192.0.2.21", weight: 2)]),
+    ]))"#;
+
+    fn start(kernel: &Kernel, state: &std::path::Path) -> Keeper {
+        let loaded = crate::config::parse(TEXT, std::path::Path::new("t.ron")).unwrap();
+        let Role::Director(mut director) = loaded.model.role else { panic!() };
+        // An interval of 0 (which validation refuses in a file) makes the probe engine refuse to start.
+        director.services[0].real_servers[0].health.as_mut().unwrap().target.interval = Duration::ZERO;
+        let config = SavedConfig { path: "t.ron".into(), hash: String::new(), applied_at_ms: 0, text: TEXT.into() };
+        let k = kernel.clone();
+        Keeper::start_with(
+            Start { director, config, store: Store::new(state), saved: None },
+            Box::new(move || Ok(Box::new(k) as Box<dyn Ipvs>)),
+        )
+    }
+
+    #[test]
+    fn drift_is_repaired_on_the_keepers_own_clock_without_a_probe_engine() {
+        let kernel = Kernel::default();
+        let state = tempfile::tempdir().unwrap();
+        let keeper = start(&kernel, state.path());
+        assert_eq!(kernel.weights(), [2], "programmed before start returns");
+        // Someone runs `ipvsadm -C`: the next full check (1 s) puts it back, with no probe running.
+        let flushed = Instant::now();
+        kernel.0.lock().unwrap().apply(&[Change::DelService(crate::ipvs::ServiceKey::Inet {
+            protocol: crate::ipvs::Protocol::Tcp,
+            addr: "192.0.2.80:80".parse().unwrap(),
+        })]).unwrap();
+        kernel.wait_for(&[2], Duration::from_secs(5));
+        assert!(flushed.elapsed() < Duration::from_millis(3500), "repaired after {:?}", flushed.elapsed());
+        // Full checks are spaced: no dump storm while nothing happens.
+        let dumps = kernel.0.lock().unwrap().dumps;
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(kernel.0.lock().unwrap().dumps <= dumps + 1);
+        keeper.stop();
+    }
+
+    #[test]
+    fn an_operator_weight_is_applied_answered_and_saved() {
+        let kernel = Kernel::default();
+        let state = tempfile::tempdir().unwrap();
+        let keeper = start(&kernel, state.path());
+        let request = |rs: &str, w: &str| Request::parse("TCP 192.0.2.80:80", rs, w).unwrap();
+        let answer = keeper.set_weight(request("192.0.2.21", "7")).unwrap();
+        assert_eq!(answer, "weight of 192.0.2.21:80 in TCP 192.0.2.80:80: set to 7 by the operator (configured 2)\n~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7");
+        assert_eq!(kernel.weights(), [7]);
+        let saved = Store::new(state.path()).load().unwrap().unwrap();
+        assert_eq!(saved.weights.iter().map(|w| (w.service.as_str(), w.weight)).collect::<Vec<_>>(), [("TCP 192.0.2.80:80", 7)]);
+        let refused = keeper.set_weight(request("192.0.2.22", "7")).unwrap_err();
+        assert_eq!(refused, "service TCP 192.0.2.80:80 has no real server 192.0.2.22:80 (it has: 192.0.2.21:80)");
+        let answer = keeper.set_weight(request("192.0.2.21", "clear")).unwrap();
+        assert!(answer.starts_with("weight of 192.0.2.21:80 in TCP 192.0.2.80:80: back to the configured 2 (the operator's 7 cleared)"), "{answer}");
+        assert_eq!(kernel.weights(), [2]);
+        keeper.stop();
+        assert!(Store::new(state.path()).load().unwrap().unwrap().weights.is_empty());
     }
 }

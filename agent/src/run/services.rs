@@ -71,6 +71,14 @@ impl Services {
         }
     }
 
+    /// An operator's weight for a director's real server.
+    pub(super) fn set_weight(&self, request: super::weight::Request) -> Result<String, String> {
+        match &self.ipvs {
+            Some(keeper) => keeper.set_weight(request),
+            None => Err("this agent runs a real server: it has no IPVS table to set a weight in".to_string()),
+        }
+    }
+
     pub(super) fn stop(self) {
         if let Some(ipvs) = self.ipvs {
             ipvs.stop();
