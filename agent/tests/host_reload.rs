@@ -3,7 +3,8 @@
 //! on 127.0.0.1:8080; the test replaces its RON file and watches the answer
 //! change: a valid file is applied, an invalid one is refused with its line
 //! and column while the old config keeps serving, a try reverts at its
-//! deadline unless confirmed, and a confirmed try is written over the file.
+//! deadline unless confirmed, and a confirmed try is written over the file;
+//! an operator's weight is checked by the CLI and answered by the agent.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -140,6 +141,19 @@ fn replaced_invalid_tried_and_confirmed_files() {
         assert_eq!(get().as_deref(), Some("four"));
         let (ok, out) = cli(&["confirm", "--run-dir", run.to_str().unwrap()]);
         assert!(!ok && out.contains("no try is running"), "{out}");
+
+        // An operator's weight: checked by the CLI first, then answered by the
+        // agent (a real server has no IPVS table), which SIGUSR1 does not stop.
+        let run_dir = run.to_str().unwrap();
+        let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "65536x", "--run-dir", run_dir]);
+        assert!(!ok && out.contains("weight `65536x`: write a number from 0"), "{out}");
+        let (ok, out) = cli(&["weight", "192.0.2.80", "192.0.2.21", "5", "--run-dir", run_dir]);
+        assert!(!ok && out.contains("is not an address with a port"), "{out}");
+        let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "5", "--run-dir", run_dir]);
+        assert!(!ok && out.contains("this agent runs a real server"), "{out}");
+        assert!(agent.log().contains("weight: this agent runs a real server"), "{}", agent.log());
+        assert_eq!(std::fs::read_dir(run.join("weight")).unwrap().count(), 0, "request and answer are gone");
+        assert_eq!(get().as_deref(), Some("four"));
 
         // SIGTERM stops it cleanly.
         let mut agent = agent;
