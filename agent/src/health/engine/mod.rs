@@ -140,7 +140,6 @@ pub fn start_with(targets: Vec<Target>, options: Options, sink: Box<dyn Sink>) -
                 runtime.spawn(run::target(id, Probe::new(target), first, inner.clone()));
             }
             runtime.spawn(run::housekeeper(options.tick, inner.clone()));
-            runtime.spawn(run::flusher(inner.clone()));
             // A dropped handle also closes the channel, which ends this as a stop does.
             let _ = runtime.block_on(stopped);
             inner.counters.sample_cpu();
@@ -154,11 +153,6 @@ pub fn start_with(targets: Vec<Target>, options: Options, sink: Box<dyn Sink>) -
 impl EngineHandle {
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
-    }
-
-    /// False once the engine's thread has ended (stopped, or died of a panic).
-    pub fn is_running(&self) -> bool {
-        self.thread.as_ref().is_some_and(|t| !t.is_finished())
     }
 
     /// Stops every probe (those in flight are abandoned, their sockets closed)

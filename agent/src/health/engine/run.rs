@@ -1,4 +1,4 @@
-//! The engine thread's tasks: one per target, the flusher and the housekeeper.
+//! The engine thread's tasks: one per target, and the housekeeper.
 
 use super::schedule::next_due;
 use super::stats::Counters;
@@ -7,8 +7,10 @@ use crate::health::probe::Probe;
 use crate::health::target::{Outcome, TargetId};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use futures_util::future::{select, Either};
+use std::pin::pin;
 use tokio::sync::Notify;
-use tokio::time::{sleep, sleep_until};
+use tokio::time::sleep_until;
 
 /// What every task shares: where outcomes go, the batch being gathered, and
 /// the counters.
@@ -17,7 +19,7 @@ pub struct Shared {
     /// Outcomes not yet handed over. A Mutex only because tasks must be Send:
     /// every task runs on the one engine thread, so it is never contended.
     pending: Mutex<Vec<Outcome>>,
-    /// Wakes the flusher when a batch starts.
+    /// Wakes the housekeeper when a batch starts.
     started: Notify,
     pub counters: Counters,
 }
@@ -75,25 +77,35 @@ pub async fn target(id: TargetId, probe: Probe, first: Instant, shared: Arc<Shar
     }
 }
 
-/// Hands each batch over at most BATCH_WAIT after its first outcome; sleeps
-/// while nothing is gathered, so an idle engine does not wake every 10 ms.
-pub async fn flusher(shared: Arc<Shared>) {
-    loop {
-        shared.started.notified().await;
-        sleep(BATCH_WAIT).await;
-        shared.flush();
-    }
-}
-
-/// Samples the thread's CPU time every second and sends a Tick every `tick`.
+/// Samples the thread's CPU time every second, sends a Tick every `tick`, and
+/// hands each batch over BATCH_WAIT after its first outcome. Asleep while
+/// nothing is gathered, so an idle engine does not wake every 10 ms. (One
+/// task for the three: each task type costs code in a binary with a budget.)
 pub async fn housekeeper(tick: Option<Duration>, shared: Arc<Shared>) {
     let start = Instant::now();
     let mut next_sample = start + Duration::from_secs(1);
     let mut next_tick = tick.map(|t| start + t);
+    let mut flush_at: Option<Instant> = None;
     loop {
-        let wake = next_tick.map_or(next_sample, |t| t.min(next_sample));
-        sleep_until(wake.into()).await;
+        let mut wake = next_sample;
+        for t in [next_tick, flush_at].into_iter().flatten() {
+            wake = wake.min(t);
+        }
+        let timer = pin!(sleep_until(wake.into()));
+        if flush_at.is_none() {
+            let started = pin!(shared.started.notified());
+            if let Either::Left(_) = select(started, timer).await {
+                flush_at = Some(Instant::now() + BATCH_WAIT);
+                continue;
+            }
+        } else {
+            timer.await;
+        }
         let now = Instant::now();
+        if flush_at.is_some_and(|t| now >= t) {
+            flush_at = None;
+            shared.flush();
+        }
         if now >= next_sample {
             shared.counters.sample_cpu();
             next_sample += Duration::from_secs(1);
