@@ -313,17 +313,17 @@ fn an_operator_weight_is_one_edit_and_a_down_server_stays_at_zero() {
     let t21 = target(&r, VIP, "192.0.2.21:80");
     r.on_outcome(&outcome(t21, true, "HTTP 200"));
     let sent = probe.sent().len();
-    let report = r.set_weight(slot(VIP, "192.0.2.21:80"), Some(7)).unwrap();
+    let report = r.set_weight("TCP 192.0.2.80:80", "192.0.2.21".parse().unwrap(), Some(7)).unwrap();
     assert_eq!(lines(&report.events), [
-        "weight of 192.0.2.21:80 in TCP 192.0.2.80:80: set to 7 by the operator (configured 2)",
+        "weight of 192.0.2.21:80 in TCP 192.0.2.80:80: 7 by the operator (configured 2)",
         "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7",
     ]);
-    let report = r.set_weight(slot(VIP, "192.0.2.22:80"), Some(7)).unwrap();
+    let report = r.set_weight("TCP 192.0.2.80:80", "192.0.2.22".parse().unwrap(), Some(7)).unwrap();
     assert_eq!(lines(&report.events), [
-        "weight of 192.0.2.22:80 in TCP 192.0.2.80:80: set to 7 by the operator (configured 3); it is down, so it stays out until it is up",
+        "weight of 192.0.2.22:80 in TCP 192.0.2.80:80: 7 by the operator (configured 3); down: 0 until up",
     ]);
     assert_eq!(probe.sent_since(sent), ["~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7"]);
-    r.set_weight(slot(VIP, "192.0.2.21:80"), None).unwrap();
+    r.set_weight("TCP 192.0.2.80:80", "192.0.2.21:80".parse().unwrap(), None).unwrap();
     assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2", "192.0.2.22:80=0"]);
     // The down server comes up at the operator's weight, not the configured one.
     let t22 = target(&r, VIP, "192.0.2.22:80");
@@ -336,14 +336,14 @@ fn an_operator_weight_is_one_edit_and_a_down_server_stays_at_zero() {
 fn an_operator_weight_names_a_service_and_real_server_the_config_has() {
     let mut k = Kernel::default();
     let r = Reconciler::new(model(TWO), &mut k);
-    assert_eq!(r.slot(key(VIP), "192.0.2.22:80".parse().unwrap()), Ok(slot(VIP, "192.0.2.22:80")));
+    assert_eq!(r.slot("tcp 192.0.2.80:80", "192.0.2.22".parse().unwrap()), Ok((slot(VIP, "192.0.2.22:80"), 3)));
     assert_eq!(
-        r.slot(ServiceKey::Inet { protocol: Protocol::Udp, addr: VIP.parse().unwrap() }, "192.0.2.22:80".parse().unwrap()).unwrap_err().to_string(),
-        "the running config has no service UDP 192.0.2.80:80 (it has: TCP 192.0.2.80:80)"
+        r.slot("UDP 192.0.2.80:80", "192.0.2.22:80".parse().unwrap()).unwrap_err().to_string(),
+        "no service UDP 192.0.2.80:80 in the config (it has: TCP 192.0.2.80:80)"
     );
     assert_eq!(
-        r.slot(key(VIP), "192.0.2.23:80".parse().unwrap()).unwrap_err().to_string(),
-        "service TCP 192.0.2.80:80 has no real server 192.0.2.23:80 (it has: 192.0.2.21:80, 192.0.2.22:80)"
+        r.slot("TCP 192.0.2.80:80", "192.0.2.23:80".parse().unwrap()).unwrap_err().to_string(),
+        "TCP 192.0.2.80:80 has no real server 192.0.2.23:80 (it has: 192.0.2.21:80, 192.0.2.22:80)"
     );
 }
 

@@ -10,6 +10,7 @@ use super::state::{Line, RiseFall, Status};
 use super::target::{Outcome, Target};
 use super::targets::{Probes, Slot};
 use crate::config::model::Director;
+use crate::config::values::Endpoint;
 use crate::ipvs::{plan, ApplyError, Change, Ipvs, IpvsError, Ownership, ServiceKey, Table};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,9 +43,9 @@ pub fn next_full_check(started: Instant, ended: Instant, interval: Duration) -> 
 /// A weight for a real server the running config does not have.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WeightError {
-    #[error("the running config has no service {service} (it has: {known})")]
+    #[error("no service {service} in the config (it has: {known})")]
     NoService { service: String, known: String },
-    #[error("service {service} has no real server {real_server} (it has: {known})")]
+    #[error("{service} has no real server {real_server} (it has: {known})")]
     NoRealServer { service: String, real_server: SocketAddr, known: String },
 }
 
@@ -53,10 +54,8 @@ pub enum WeightError {
 pub enum Event {
     /// A watch changed status ("192.0.2.21:80 http down after 3 failures: ...").
     Transition(String),
-    /// A service lost or regained its quorum.
+    /// A service lost or regained its quorum, or the operator set or cleared a weight.
     Service(String),
-    /// The operator set or cleared a weight.
-    Override(String),
     /// Sent because health, quorum or an override changed, or at the first full check.
     Applied(Change),
     /// Sent by a full check because the kernel differed from what was last known.
@@ -68,7 +67,7 @@ pub enum Event {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::Transition(line) | Event::Service(line) | Event::Override(line) => f.write_str(line),
+            Event::Transition(line) | Event::Service(line) => f.write_str(line),
             Event::Applied(c) => write!(f, "{c}"),
             Event::DriftRepaired(c) => write!(f, "drift repaired: {c} (someone changed the table by hand?)"),
             Event::Retried(c) => write!(f, "retried: {c}"),
@@ -179,7 +178,12 @@ impl<'k> Reconciler<'k> {
 
     pub fn carried(&self) -> Carried {
         let health = self.probes.slots.iter().map(|(slot, w)| (*slot, self.watches[*w].status())).collect();
-        Carried { health, weights: self.overrides.weights.clone() }
+        // A loop of inserts, not collect(): the same code as the state file's, no new sort in the binary.
+        let mut weights = BTreeMap::new();
+        for (slot, weight) in self.overrides.iter() {
+            weights.insert(slot, weight);
+        }
+        Carried { health, weights }
     }
 
     /// Goes on from what an earlier reconciler knew. Slots this config no
@@ -194,7 +198,7 @@ impl<'k> Reconciler<'k> {
         }
         for (slot, weight) in &carried.weights {
             if self.director.services.iter().any(|s| s.service.key == slot.service && s.real_servers.iter().any(|r| r.dest.addr == slot.real_server)) {
-                self.overrides.weights.insert(*slot, *weight);
+                self.overrides.set(*slot, Some(*weight));
             }
         }
     }
@@ -245,46 +249,37 @@ impl<'k> Reconciler<'k> {
         report
     }
 
-    /// The slot of a real server of a service of the running config; the
-    /// error lists what there is.
-    pub fn slot(&self, service: ServiceKey, real_server: SocketAddr) -> Result<Slot, WeightError> {
+    /// The slot of a real server of a service named as the log names it
+    /// ("TCP 192.0.2.80:80", any case), and its configured weight; a real
+    /// server without a port has the service's. The error lists what there is.
+    pub fn slot(&self, service: &str, real_server: Endpoint) -> Result<(Slot, u32), WeightError> {
         let names = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(", ");
-        let Some(spec) = self.director.services.iter().find(|s| s.service.key == service) else {
+        let Some(spec) = self.director.services.iter().find(|s| s.service.key.to_string().eq_ignore_ascii_case(service)) else {
             let known = names(&mut self.director.services.iter().map(|s| s.service.key.to_string()));
             return Err(WeightError::NoService { service: service.to_string(), known });
         };
-        if !spec.real_servers.iter().any(|r| r.dest.addr == real_server) {
-            let known = names(&mut spec.real_servers.iter().map(|r| r.dest.addr.to_string()));
-            return Err(WeightError::NoRealServer { service: service.to_string(), real_server, known });
+        let real_server = real_server.with_default_port(spec.service.key.port().unwrap_or(0));
+        match spec.real_servers.iter().find(|r| r.dest.addr == real_server) {
+            Some(r) => Ok((Slot { service: spec.service.key, real_server }, r.dest.weight)),
+            None => {
+                let known = names(&mut spec.real_servers.iter().map(|r| r.dest.addr.to_string()));
+                Err(WeightError::NoRealServer { service: spec.service.key.to_string(), real_server, known })
+            }
         }
-        Ok(Slot { service: spec.service.key, real_server })
     }
 
     /// Sets (Some) or clears (None) an operator's weight for one real server
     /// (health still decides: a server that is down stays out until it is up).
-    pub fn set_weight(&mut self, slot: Slot, weight: Option<u32>) -> Result<Report, WeightError> {
-        let configured = self
-            .director
-            .services
-            .iter()
-            .filter(|s| s.service.key == slot.service)
-            .flat_map(|s| &s.real_servers)
-            .find(|r| r.dest.addr == slot.real_server)
-            .map(|r| r.dest.weight)
-            .ok_or(WeightError::NoRealServer { service: slot.service.to_string(), real_server: slot.real_server, known: String::new() })?;
-        let before = match weight {
-            Some(w) => self.overrides.weights.insert(slot, w),
-            None => self.overrides.weights.remove(&slot),
+    pub fn set_weight(&mut self, service: &str, real_server: Endpoint, weight: Option<u32>) -> Result<Report, WeightError> {
+        let (slot, configured) = self.slot(service, real_server)?;
+        self.overrides.set(slot, weight);
+        let what = match weight {
+            Some(w) => format!("{w} by the operator (configured {configured})"),
+            None => format!("the configured {configured}"),
         };
-        let what = match (weight, before) {
-            (Some(w), Some(b)) => format!("set to {w} by the operator (was {b}; configured {configured})"),
-            (Some(w), None) => format!("set to {w} by the operator (configured {configured})"),
-            (None, Some(b)) => format!("back to the configured {configured} (the operator's {b} cleared)"),
-            (None, None) => format!("has no operator's weight: it keeps the configured {configured}"),
-        };
-        let down = if self.status(&slot) == Status::Down { "; it is down, so it stays out until it is up" } else { "" };
+        let down = if self.status(&slot) == Status::Down { "; down: 0 until up" } else { "" };
         let mut report = Report::default();
-        report.push(Event::Override(format!("weight of {} in {}: {what}{down}", slot.real_server, slot.service)));
+        report.push(Event::Service(format!("weight of {} in {}: {what}{down}", slot.real_server, slot.service)));
         self.converge(&mut report);
         Ok(report)
     }
