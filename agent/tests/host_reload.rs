@@ -4,7 +4,7 @@
 //! change: a valid file is applied, an invalid one is refused with its line
 //! and column while the old config keeps serving, a try reverts at its
 //! deadline unless confirmed, and a confirmed try is written over the file;
-//! an operator's weight is checked by the CLI and answered by the agent.
+//! an operator's weight is checked by the CLI and handled by the agent.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -142,17 +142,17 @@ fn replaced_invalid_tried_and_confirmed_files() {
         let (ok, out) = cli(&["confirm", "--run-dir", run.to_str().unwrap()]);
         assert!(!ok && out.contains("no try is running"), "{out}");
 
-        // An operator's weight: checked by the CLI first, then answered by the
-        // agent (a real server has no IPVS table), which SIGUSR1 does not stop.
+        // An operator's weight: checked by the CLI first, then refused by the
+        // agent in its log (a real server has no IPVS table); SIGUSR1 does not stop it.
         let run_dir = run.to_str().unwrap();
         let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "65536x", "--run-dir", run_dir]);
-        assert!(!ok && out.contains("weight `65536x`: write a number from 0"), "{out}");
-        let (ok, out) = cli(&["weight", "192.0.2.80", "192.0.2.21", "5", "--run-dir", run_dir]);
-        assert!(!ok && out.contains("is not an address with a port"), "{out}");
+        assert!(!ok && out.contains("weight `65536x`: write 0 to 2147483647, or `clear`"), "{out}");
+        let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "rs1", "5", "--run-dir", run_dir]);
+        assert!(!ok && out.contains("real server `rs1` is not an address"), "{out}");
         let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "5", "--run-dir", run_dir]);
-        assert!(!ok && out.contains("this agent runs a real server"), "{out}");
-        assert!(agent.log().contains("weight: this agent runs a real server"), "{}", agent.log());
-        assert_eq!(std::fs::read_dir(run.join("weight")).unwrap().count(), 0, "request and answer are gone");
+        assert!(ok && out.contains("sent; see the agent's log"), "{out}");
+        agent.wait("the weight refused", limit, |a| a.log().contains("weight: a real server has no IPVS table"));
+        agent.wait("the request removed", limit, |_| std::fs::read_dir(run.join("weight")).unwrap().count() == 0);
         assert_eq!(get().as_deref(), Some("four"));
 
         // SIGTERM stops it cleanly.

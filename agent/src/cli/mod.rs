@@ -113,18 +113,14 @@ enum Command {
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
     },
-    /// Set a real server's weight on the running director, or `clear` it back to the
-    /// configured one. Health still decides: a server that is down stays at 0 until it
-    /// is up. The weight is kept in the state file until cleared.
+    /// Set a real server's weight on the running director, or `clear` it.
     Weight {
-        /// As the log and `status` name it: "TCP 192.0.2.80:80", "UDP [2001:db8::1]:53",
-        /// "FWM 5"; a bare "192.0.2.80:80" means TCP.
+        /// As the log names it, e.g. "TCP 192.0.2.80:80".
         service: String,
-        /// The real server's address; without a port, the service's.
+        /// Without a port, the service's.
         real_server: String,
         /// 0 to 2147483647, or `clear`.
         weight: String,
-        /// The running agent's run directory.
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
     },

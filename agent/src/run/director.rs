@@ -1,7 +1,8 @@
 //! A director's IPVS table kept as the config and health say: one thread owns
-//! the netlink socket, the reconciler and the state file. Its one queue is
-//! bounded and carries the probe engine's batches of outcomes, reloaded
-//! configs and operator weights from the main thread, and stop; the periodic
+//! the netlink socket, the reconciler and the state file. Its one queue
+//! carries the probe engine's batches of outcomes (never more than a budget
+//! of them at once: the engine drops, and counts, what would exceed it),
+//! reloaded configs and operator weights from the main thread, and stop; the periodic
 //! full check, which also repairs drift, runs on the thread's own clock, so it
 //! goes on if the probe engine could not start or died.
 //!
@@ -19,7 +20,7 @@ use crate::ipvs::netlink::IpvsNetlink;
 use crate::ipvs::{plan, Ipvs, IpvsError, Ownership, Table};
 use crate::state::{now_ms, saved, SavedConfig, StateFile, Store};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -28,21 +29,18 @@ use std::time::{Duration, Instant};
 const FIRST_CHECK_WAIT: Duration = Duration::from_secs(10);
 /// How long a reload or a weight waits for the IPVS thread's answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(30);
-/// Messages the queue holds. Batches come at most every 10 ms, so this is
-/// seconds of a stalled thread; the outcome budget below bounds their size.
-const QUEUE: usize = 256;
 /// Messages handled before the thread writes the state and looks at its clock.
 const DRAIN_MAX: usize = 64;
 
 pub struct Keeper {
-    tx: SyncSender<Msg>,
+    tx: Sender<Msg>,
     thread: Option<JoinHandle<()>>,
 }
 
 enum Msg {
     /// From the probe engine of one generation (a reload starts the next).
     Outcomes(u64, Vec<Outcome>),
-    Reload { director: Box<Director>, config: SavedConfig, done: Sender<Result<usize, String>> },
+    Reload { director: Box<Director>, config: SavedConfig, done: Sender<Result<String, String>> },
     Weight { request: Request, done: Sender<Result<String, String>> },
     Stop,
 }
@@ -67,7 +65,7 @@ impl Keeper {
     }
 
     pub fn start_with(start: Start, connect: Connect) -> Keeper {
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let (tx, rx) = mpsc::channel();
         let (first_done, first) = mpsc::channel();
         let engine_tx = tx.clone();
         let thread = std::thread::Builder::new()
@@ -82,29 +80,34 @@ impl Keeper {
     }
 
     /// Applies a new director config as a diff, keeping the health of the
-    /// real servers it still has. Returns the number of changes sent.
-    pub fn reload(&self, director: Director, config: SavedConfig) -> Result<usize, String> {
-        let (done, answer) = mpsc::channel();
-        self.ask(Msg::Reload { director: Box::new(director), config, done })?;
-        answer.recv_timeout(ANSWER_WAIT).map_err(|_| format!("the IPVS thread did not answer within {ANSWER_WAIT:?}"))?
+    /// real servers it still has. Says how many changes were sent.
+    pub fn reload(&self, director: Director, config: SavedConfig) -> Result<String, String> {
+        self.ask(|done| Msg::Reload { director: Box::new(director), config, done })
     }
 
-    /// Sets or clears an operator's weight; says what it did.
+    /// Sets or clears an operator's weight; the log says what it did.
     pub fn set_weight(&self, request: Request) -> Result<String, String> {
+        self.ask(|done| Msg::Weight { request, done })
+    }
+
+    fn ask(&self, msg: impl FnOnce(Sender<Result<String, String>>) -> Msg) -> Result<String, String> {
         let (done, answer) = mpsc::channel();
-        self.ask(Msg::Weight { request, done })?;
+        self.tx.send(msg(done)).map_err(|_| "the IPVS thread is gone".to_string())?;
+        self.wake();
         answer.recv_timeout(ANSWER_WAIT).map_err(|_| format!("the IPVS thread did not answer within {ANSWER_WAIT:?}"))?
     }
 
-    /// Blocks while the queue is full: the thread drains it, and control
-    /// messages are rare; only the engine must never wait.
-    fn ask(&self, msg: Msg) -> Result<(), String> {
-        self.tx.send(msg).map_err(|_| "the IPVS thread is gone".to_string())
+    /// The thread waits parked, not in a blocking receive (see `next`).
+    fn wake(&self) {
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
+        }
     }
 
     /// Stops the probes, writes the state a last time, and ends the thread.
     pub fn stop(mut self) {
         let _ = self.tx.send(Msg::Stop);
+        self.wake();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -118,9 +121,12 @@ fn netlink() -> Result<Box<dyn Ipvs>, IpvsError> {
 }
 
 /// The engine's side of the queue: never blocks, and holds at most `budget`
-/// outcomes in it, so memory stays bounded however far the thread falls behind.
+/// outcomes in it, so memory stays bounded however far the thread falls
+/// behind. (A channel of fixed capacity would bound messages, not outcomes,
+/// and cost another flavour of channel code in a binary with a size budget.)
 struct ToKeeper {
-    tx: SyncSender<Msg>,
+    tx: Sender<Msg>,
+    keeper: std::thread::Thread,
     generation: u64,
     queued: Arc<AtomicUsize>,
     budget: usize,
@@ -133,8 +139,11 @@ impl Sink for ToKeeper {
             self.queued.fetch_sub(n, Relaxed);
             return n;
         }
-        match self.tx.try_send(Msg::Outcomes(self.generation, batch)) {
-            Ok(()) => 0,
+        match self.tx.send(Msg::Outcomes(self.generation, batch)) {
+            Ok(()) => {
+                self.keeper.unpark();
+                0
+            }
             Err(_) => {
                 self.queued.fetch_sub(n, Relaxed);
                 n
@@ -153,49 +162,32 @@ struct Probing {
     handle: Option<EngineHandle>,
     /// Outcomes in the queue, for the engine's budget.
     queued: Arc<AtomicUsize>,
-    /// Dropped outcomes already reported.
-    dropped: u64,
-    /// Whether the engine's death has been reported.
-    dead: bool,
 }
 
 impl Probing {
-    fn start(reconciler: &Reconciler, generation: u64, tx: &SyncSender<Msg>) -> Probing {
+    fn start(reconciler: &Reconciler, generation: u64, tx: &Sender<Msg>) -> Probing {
         let targets = reconciler.targets().to_vec();
         let probed = targets.len();
         let interval = reconciler.full_check_interval();
         let queued = Arc::new(AtomicUsize::new(0));
         // Two full rounds of outcomes, as the engine's own channel holds.
-        let sink = ToKeeper { tx: tx.clone(), generation, queued: queued.clone(), budget: 2 * probed + engine::BATCH_MAX };
+        let sink = ToKeeper { tx: tx.clone(), keeper: std::thread::current(), generation, queued: queued.clone(), budget: 2 * probed + engine::BATCH_MAX };
         let handle = match engine::start_with(targets, Options { tick: None }, Box::new(sink)) {
             Ok(handle) => {
                 crate::note!(info, "health: probing {probed} endpoints; full check every {interval:?}");
                 Some(handle)
             }
             Err(e) => {
-                crate::note!(error, "health checks not started: {e}; the full check still runs every {interval:?}");
+                crate::note!(error, "health checks not started: {e}");
                 None
             }
         };
-        Probing { handle, queued, dropped: 0, dead: false }
+        Probing { handle, queued }
     }
 
     /// Outcomes taken off the queue.
     fn taken(&self, n: usize) {
         self.queued.fetch_sub(n, Relaxed);
-    }
-
-    /// Says once if the engine died, and how many outcomes it could not hand over.
-    fn watch(&mut self) {
-        let Some(handle) = &self.handle else { return };
-        if !handle.is_running() && !std::mem::replace(&mut self.dead, true) {
-            crate::note!(error, "health: the probe engine stopped; health stays as it was, the full check goes on");
-        }
-        let dropped = handle.stats().dropped;
-        if dropped > self.dropped {
-            crate::note!(warn, "health: {} probe results dropped: the IPVS thread fell behind", dropped - self.dropped);
-            self.dropped = dropped;
-        }
     }
 
     fn stop(&mut self) {
@@ -252,9 +244,10 @@ impl Gathered {
         }
         if std::mem::take(&mut self.first) {
             let o = &self.outcomes[0];
-            let addr = reconciler.targets().get(o.target).map(|t| t.addr.to_string()).unwrap_or_default();
-            let verdict = if o.passed { "passed" } else { "failed" };
-            crate::note!(info, "health: first probe result: {addr} {verdict}: {}", o.detail);
+            if let Some(t) = reconciler.targets().get(o.target) {
+                let verdict = if o.passed { "passed" } else { "failed" };
+                crate::note!(info, "health: first probe result: {} {verdict}: {}", t.addr, o.detail);
+            }
         }
         let report = reconciler.on_outcomes(&self.outcomes);
         self.outcomes.clear();
@@ -262,7 +255,7 @@ impl Gathered {
     }
 }
 
-fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: SyncSender<Msg>, first_done: Sender<()>) {
+fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: Sender<Msg>, first_done: Sender<()>) {
     let Start { mut director, config, store, saved } = start;
     let mut kernel = match connect() {
         Ok(k) => k,
@@ -280,7 +273,7 @@ fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: SyncSender<Msg>, 
     let mut carried = saved.as_ref().map(|s| saved::carried(s, &director)).unwrap_or_default();
     let mut saver = Saver { store, config, failing: false };
     let mut first_start = Some((first_done, observed));
-    let mut reply: Option<Sender<Result<usize, String>>> = None;
+    let mut reply: Option<Sender<Result<String, String>>> = None;
     let mut generation = 0;
 
     loop {
@@ -302,7 +295,7 @@ fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: SyncSender<Msg>, 
                 reconciler.resume(&carried);
                 let report = reconciler.converge_now();
                 let answer = match &report.error {
-                    None => Ok(report.changes().len()),
+                    None => Ok(format!("{} IPVS changes", report.changes().len())),
                     Some(e) => Err(e.to_string()),
                 };
                 if let Some(done) = reply.take() {
@@ -315,12 +308,7 @@ fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: SyncSender<Msg>, 
         let mut gathered = Gathered { outcomes: Vec::new(), first: true };
 
         let next = 'events: loop {
-            let wait = reconciler.next_full_check(Instant::now()).saturating_duration_since(Instant::now());
-            let mut msg = match rx.recv_timeout(wait) {
-                Ok(m) => Some(m),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break 'events None,
-            };
+            let Some(mut msg) = next(&rx, reconciler.next_full_check(Instant::now())) else { break 'events None };
             let mut dirty = false;
             // Handle what is queued before reconciling and writing the state:
             // one reconcile per burst of outcomes, one write per burst of changes.
@@ -363,7 +351,6 @@ fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: SyncSender<Msg>, 
             dirty |= gathered.apply(&mut reconciler);
             let now = Instant::now();
             if now >= reconciler.next_full_check(now) {
-                probing.watch();
                 dirty |= changed(&reconciler.full_check(now));
             }
             if dirty {
@@ -381,18 +368,32 @@ fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: SyncSender<Msg>, 
     }
 }
 
-/// An operator's weight through the reconciler; the answer says what happened.
+/// The next message, or None (inside Some) when `due` comes first; None when
+/// every sender is gone. Parked rather than in `recv_timeout`: every sender
+/// unparks this thread after a send, and a blocking receive with a timeout
+/// costs kilobytes of channel code in a binary with a size budget.
+fn next(rx: &Receiver<Msg>, due: Instant) -> Option<Option<Msg>> {
+    loop {
+        match rx.try_recv() {
+            Ok(m) => return Some(Some(m)),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+        let now = Instant::now();
+        if now >= due {
+            return Some(None);
+        }
+        // Returns early on an unpark (made before or after the park), and
+        // now and then for nothing: the loop looks again either way.
+        std::thread::park_timeout(due - now);
+    }
+}
+
+/// An operator's weight through the reconciler, which logs what it did (and
+/// a change the kernel refused, which the next full check tries again).
 fn set_weight(reconciler: &mut Reconciler, request: &Request) -> Result<String, String> {
-    let slot = reconciler.slot(request.service, request.real_server).map_err(|e| e.to_string())?;
-    let report = reconciler.set_weight(slot, request.weight).map_err(|e| e.to_string())?;
-    let mut lines: Vec<String> = report.events.iter().map(|e| e.to_string()).collect();
-    if report.changes().is_empty() {
-        lines.push("no change to the IPVS table".to_string());
-    }
-    match report.error {
-        None => Ok(lines.join("\n")),
-        Some(e) => Err(format!("{}\n{e}", lines.join("\n"))),
-    }
+    reconciler.set_weight(&request.service, request.real_server, request.weight).map_err(|e| e.to_string())?;
+    Ok(String::new())
 }
 
 fn count(n: usize, what: &str) -> String {
@@ -517,20 +518,18 @@ mod tests {
     }
 
     #[test]
-    fn an_operator_weight_is_applied_answered_and_saved() {
+    fn an_operator_weight_is_applied_and_saved_and_a_wrong_one_refused() {
         let kernel = Kernel::default();
         let state = tempfile::tempdir().unwrap();
         let keeper = start(&kernel, state.path());
         let request = |rs: &str, w: &str| Request::parse("TCP 192.0.2.80:80", rs, w).unwrap();
-        let answer = keeper.set_weight(request("192.0.2.21", "7")).unwrap();
-        assert_eq!(answer, "weight of 192.0.2.21:80 in TCP 192.0.2.80:80: set to 7 by the operator (configured 2)\n~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7");
+        keeper.set_weight(request("192.0.2.21", "7")).unwrap();
         assert_eq!(kernel.weights(), [7]);
         let saved = Store::new(state.path()).load().unwrap().unwrap();
         assert_eq!(saved.weights.iter().map(|w| (w.service.as_str(), w.weight)).collect::<Vec<_>>(), [("TCP 192.0.2.80:80", 7)]);
         let refused = keeper.set_weight(request("192.0.2.22", "7")).unwrap_err();
-        assert_eq!(refused, "service TCP 192.0.2.80:80 has no real server 192.0.2.22:80 (it has: 192.0.2.21:80)");
-        let answer = keeper.set_weight(request("192.0.2.21", "clear")).unwrap();
-        assert!(answer.starts_with("weight of 192.0.2.21:80 in TCP 192.0.2.80:80: back to the configured 2 (the operator's 7 cleared)"), "{answer}");
+        assert_eq!(refused, "TCP 192.0.2.80:80 has no real server 192.0.2.22:80 (it has: 192.0.2.21:80)");
+        keeper.set_weight(request("192.0.2.21", "clear")).unwrap();
         assert_eq!(kernel.weights(), [2]);
         keeper.stop();
         assert!(Store::new(state.path()).load().unwrap().unwrap().weights.is_empty());

@@ -187,20 +187,16 @@ impl Agent<'_> {
         }
     }
 
-    /// Applies the operators' weight requests waiting in the run directory and
-    /// answers each; a request that cannot be read is answered with why.
+    /// Applies the operators' weight requests waiting in the run directory;
+    /// the log says what each did, or why not.
     fn weights(&mut self) {
-        for (request, answer) in weight::pending(&self.opts.run_dir) {
+        for request in weight::pending(&self.opts.run_dir) {
             let result = std::fs::read_to_string(&request)
                 .map_err(|e| format!("cannot read {}: {e}", request.display()))
                 .and_then(|text| weight::Request::from_text(&text))
                 .and_then(|r| self.services.set_weight(r));
-            if let Err(e) = &result {
+            if let Err(e) = result {
                 crate::note!(warn, "weight: {e}");
-            }
-            let written = crate::state::store::write_atomically(&answer, weight::answer(&result).as_bytes());
-            if let Err(e) = written {
-                crate::note!(warn, "weight: cannot answer: {e}");
             }
             let _ = std::fs::remove_file(&request);
         }

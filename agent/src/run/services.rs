@@ -40,7 +40,7 @@ impl Services {
         match (&old.loaded.model.role, &new.loaded.model.role, self.ipvs.as_ref()) {
             (Role::Director(_), Role::Director(d), Some(keeper)) => {
                 match keeper.reload(d.clone(), new.saved()) {
-                    Ok(n) => crate::note!(info, "config: applied {path}: {n} IPVS changes"),
+                    Ok(n) => crate::note!(info, "config: applied {path}: {n}"),
                     Err(e) => crate::note!(error, "config: applied {path}, but the IPVS table: {e}"),
                 }
                 self
@@ -75,7 +75,7 @@ impl Services {
     pub(super) fn set_weight(&self, request: super::weight::Request) -> Result<String, String> {
         match &self.ipvs {
             Some(keeper) => keeper.set_weight(request),
-            None => Err("this agent runs a real server: it has no IPVS table to set a weight in".to_string()),
+            None => Err("a real server has no IPVS table".to_string()),
         }
     }
 
