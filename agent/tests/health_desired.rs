@@ -138,8 +138,8 @@ fn quorum_comes_back_only_at_min_weight_plus_hysteresis() {
 fn an_override_replaces_the_weight_of_an_up_server_and_counts_for_quorum() {
     let m = model(&QUORUM.replace("SORRY", ""));
     let mut o = Overrides::default();
-    o.weights.insert(slot(VIP, "192.0.2.21:80"), 7);
-    o.weights.insert(slot(VIP, "192.0.2.22:80"), 9);
+    o.set(slot(VIP, "192.0.2.21:80"), Some(7));
+    o.set(slot(VIP, "192.0.2.22:80"), Some(9));
     let d = with_down(&m, &[slot(VIP, "192.0.2.22:80")], &[], &o);
     assert_eq!(weights(&d, VIP), ["192.0.2.21:80=7", "192.0.2.22:80=0", "192.0.2.23:80=2"]);
     assert_eq!(d.services[&key(VIP)].up_weight, 9);
@@ -188,7 +188,7 @@ fn arb_case() -> impl Strategy<Value = (Director, BTreeSet<Slot>, BTreeMap<Servi
                             down.insert(slot);
                         }
                         if let Some(w) = set {
-                            overrides.weights.insert(slot, w);
+                            overrides.set(slot, Some(w));
                         }
                         RealServerSpec { dest: Dest { weight, ..Dest::new(addr) }, health: None }
                     })

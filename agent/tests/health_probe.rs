@@ -371,6 +371,47 @@ fn engine_ticks_for_the_full_check_and_stops() {
     });
 }
 
+/// Hands each batch over with when it came.
+struct Timed(std::sync::mpsc::SyncSender<(Instant, Vec<Outcome>)>);
+
+impl engine::Sink for Timed {
+    fn outcomes(&self, batch: Vec<Outcome>) -> usize {
+        let n = batch.len();
+        self.0.try_send((Instant::now(), batch)).map_or(n, |()| 0)
+    }
+    fn tick(&self, _: Instant) -> bool {
+        true
+    }
+}
+
+#[test]
+fn engine_hands_outcomes_over_in_batches_within_the_batch_wait() {
+    in_lo(|| {
+        let (open, _listener) = silent_server();
+        // 300 first probes spread over 1 s: about 3 per 10 ms.
+        let n = 300;
+        let targets = (0..n).map(|_| every(1000 * MS, 500 * MS, open, Check::Tcp)).collect();
+        let (tx, batches) = std::sync::mpsc::sync_channel(1024);
+        let engine = engine::start_with(targets, Options::default(), Box::new(Timed(tx))).unwrap();
+        let (mut seen, mut count) = (vec![false; n], 0);
+        while seen.iter().any(|s| !s) {
+            let (at, batch) = batches.recv_timeout(10 * SLACK).expect("a batch");
+            assert!(!batch.is_empty() && batch.len() <= engine::BATCH_MAX, "{}", batch.len());
+            // Handed over BATCH_WAIT after the first outcome, not when the batch fills.
+            let waited = at - batch[0].ended;
+            assert!(waited >= engine::BATCH_WAIT - MS && waited < engine::BATCH_WAIT + SLACK, "{waited:?}");
+            assert!(batch.windows(2).all(|w| w[0].ended <= w[1].ended), "in the order they ended");
+            for o in &batch {
+                seen[o.target] = true;
+            }
+            count += 1;
+        }
+        let stats = engine.stop();
+        assert!(count < n / 2, "{count} batches for {n} outcomes");
+        assert_eq!(stats.dropped, 0, "{stats:?}");
+    });
+}
+
 #[test]
 fn engine_refuses_an_interval_or_timeout_of_zero() {
     let t = every(Duration::ZERO, MS, "127.0.0.1:80".parse().unwrap(), Check::Tcp);

@@ -19,26 +19,31 @@ use std::time::{Duration, Instant};
 
 /// The fake kernel, shared so that a test can look at it while the reconciler holds it.
 #[derive(Clone, Default)]
-struct Kernel(Rc<RefCell<FakeIpvs>>);
+struct Kernel(Rc<RefCell<FakeIpvs>>, Rc<std::cell::Cell<usize>>);
 
 impl Ipvs for Kernel {
     fn snapshot(&mut self) -> Result<Snapshot, IpvsError> {
         self.0.borrow_mut().snapshot()
     }
     fn apply(&mut self, changes: &[Change]) -> Result<(), ApplyError> {
+        self.1.set(self.1.get() + 1);
         self.0.borrow_mut().apply(changes)
     }
 }
 
 impl Kernel {
     fn with_table(t: &Table) -> Kernel {
-        Kernel(Rc::new(RefCell::new(FakeIpvs::with_table(t))))
+        Kernel(Rc::new(RefCell::new(FakeIpvs::with_table(t))), Rc::default())
     }
     fn sent(&self) -> Vec<String> {
         self.0.borrow().sent.iter().map(|c| c.to_string()).collect()
     }
     fn sent_since(&self, n: usize) -> Vec<String> {
         self.sent()[n..].to_vec()
+    }
+    /// How many times changes were sent (one netlink batch each).
+    fn applies(&self) -> usize {
+        self.1.get()
     }
     fn dumps(&self) -> usize {
         self.0.borrow().dumps
@@ -308,11 +313,38 @@ fn an_operator_weight_is_one_edit_and_a_down_server_stays_at_zero() {
     let t21 = target(&r, VIP, "192.0.2.21:80");
     r.on_outcome(&outcome(t21, true, "HTTP 200"));
     let sent = probe.sent().len();
-    r.set_weight(slot(VIP, "192.0.2.21:80"), Some(7));
-    r.set_weight(slot(VIP, "192.0.2.22:80"), Some(7));
+    let report = r.set_weight("TCP 192.0.2.80:80", "192.0.2.21".parse().unwrap(), Some(7)).unwrap();
+    assert_eq!(lines(&report.events), [
+        "weight of 192.0.2.21:80 in TCP 192.0.2.80:80: 7 by the operator (configured 2)",
+        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7",
+    ]);
+    let report = r.set_weight("TCP 192.0.2.80:80", "192.0.2.22".parse().unwrap(), Some(7)).unwrap();
+    assert_eq!(lines(&report.events), [
+        "weight of 192.0.2.22:80 in TCP 192.0.2.80:80: 7 by the operator (configured 3); down: 0 until up",
+    ]);
     assert_eq!(probe.sent_since(sent), ["~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7"]);
-    r.set_weight(slot(VIP, "192.0.2.21:80"), None);
+    r.set_weight("TCP 192.0.2.80:80", "192.0.2.21:80".parse().unwrap(), None).unwrap();
     assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2", "192.0.2.22:80=0"]);
+    // The down server comes up at the operator's weight, not the configured one.
+    let t22 = target(&r, VIP, "192.0.2.22:80");
+    r.on_outcome(&outcome(t22, true, "HTTP 200"));
+    assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2", "192.0.2.22:80=7"]);
+    assert_eq!(r.carried().weights, [(slot(VIP, "192.0.2.22:80"), 7)].into());
+}
+
+#[test]
+fn an_operator_weight_names_a_service_and_real_server_the_config_has() {
+    let mut k = Kernel::default();
+    let r = Reconciler::new(model(TWO), &mut k);
+    assert_eq!(r.slot("tcp 192.0.2.80:80", "192.0.2.22".parse().unwrap()), Ok((slot(VIP, "192.0.2.22:80"), 3)));
+    assert_eq!(
+        r.slot("UDP 192.0.2.80:80", "192.0.2.22:80".parse().unwrap()).unwrap_err().to_string(),
+        "no service UDP 192.0.2.80:80 in the config (it has: TCP 192.0.2.80:80)"
+    );
+    assert_eq!(
+        r.slot("TCP 192.0.2.80:80", "192.0.2.23:80".parse().unwrap()).unwrap_err().to_string(),
+        "TCP 192.0.2.80:80 has no real server 192.0.2.23:80 (it has: 192.0.2.21:80, 192.0.2.22:80)"
+    );
 }
 
 #[test]
@@ -331,6 +363,33 @@ fn full_checks_come_at_the_shortest_interval_but_not_under_a_second() {
     drop(r);
     let fast = model(r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "100ms", timeout: "50ms"), real_servers: [RealServer(address: "192.0.2.21")])"#);
     assert_eq!(Reconciler::new(fast, &mut k).full_check_interval(), Duration::from_secs(1));
+}
+
+#[test]
+fn a_batch_of_outcomes_is_judged_in_order_and_sent_once() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let mut r = Reconciler::new(model(TWO), &mut k);
+    r.full_check(Instant::now());
+    let (applies, dumps) = (probe.applies(), probe.dumps());
+    let (t21, t22) = (target(&r, VIP, "192.0.2.21:80"), target(&r, VIP, "192.0.2.22:80"));
+    let batch = [
+        outcome(t21, true, "HTTP 200"),
+        outcome(t22, true, "HTTP 200"),
+        // Judged after the pass before it: one failure of fall 3 changes nothing.
+        outcome(t21, false, "HTTP 503, expected 200"),
+    ];
+    let report = r.on_outcomes(&batch);
+    assert_eq!(lines(&report.events), [
+        "192.0.2.21:80 http up after 1 pass: HTTP 200",
+        "192.0.2.22:80 http up after 1 pass: HTTP 200",
+        "service TCP 192.0.2.80:80 up: healthy weight 5",
+        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2",
+        "~ TCP 192.0.2.80:80 -> 192.0.2.22:80 Route weight 3",
+    ]);
+    assert_eq!((probe.applies() - applies, probe.dumps() - dumps), (1, 0), "two transitions, one batch sent, no dump");
+    assert!(r.on_outcomes(&[]).events.is_empty());
+    assert_eq!(probe.applies() - applies, 1);
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! on 127.0.0.1:8080; the test replaces its RON file and watches the answer
 //! change: a valid file is applied, an invalid one is refused with its line
 //! and column while the old config keeps serving, a try reverts at its
-//! deadline unless confirmed, and a confirmed try is written over the file.
+//! deadline unless confirmed, and a confirmed try is written over the file;
+//! an operator's weight is checked by the CLI and handled by the agent.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -140,6 +141,19 @@ fn replaced_invalid_tried_and_confirmed_files() {
         assert_eq!(get().as_deref(), Some("four"));
         let (ok, out) = cli(&["confirm", "--run-dir", run.to_str().unwrap()]);
         assert!(!ok && out.contains("no try is running"), "{out}");
+
+        // An operator's weight: checked by the CLI first, then refused by the
+        // agent in its log (a real server has no IPVS table); SIGUSR1 does not stop it.
+        let run_dir = run.to_str().unwrap();
+        let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "65536x", "--run-dir", run_dir]);
+        assert!(!ok && out.contains("weight `65536x`: write 0 to 2147483647, or `clear`"), "{out}");
+        let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "rs1", "5", "--run-dir", run_dir]);
+        assert!(!ok && out.contains("real server `rs1` is not an address"), "{out}");
+        let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "5", "--run-dir", run_dir]);
+        assert!(ok && out.contains("sent; see the agent's log"), "{out}");
+        agent.wait("the weight refused", limit, |a| a.log().contains("weight: a real server has no IPVS table"));
+        agent.wait("the request removed", limit, |_| std::fs::read_dir(run.join("weight")).unwrap().count() == 0);
+        assert_eq!(get().as_deref(), Some("four"));
 
         // SIGTERM stops it cleanly.
         let mut agent = agent;

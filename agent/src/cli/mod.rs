@@ -8,6 +8,7 @@ mod import;
 mod persist;
 mod status;
 mod swap;
+mod weight;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -112,6 +113,17 @@ enum Command {
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
     },
+    /// Set a real server's weight on the running director, or `clear` it.
+    Weight {
+        /// As the log names it, e.g. "TCP 192.0.2.80:80".
+        service: String,
+        /// Without a port, the service's.
+        real_server: String,
+        /// 0 to 2147483647, or `clear`.
+        weight: String,
+        #[arg(long, default_value = "/run/lvs")]
+        run_dir: PathBuf,
+    },
     /// Print the IPVS part of a config in another tool's format.
     Export {
         #[arg(value_enum)]
@@ -148,6 +160,7 @@ pub fn run() -> i32 {
         Command::Restore { file } => persist::restore(file.as_deref(), kernel),
         Command::Try { file, within, run_dir } => swap::try_config(&file, within, &run_dir),
         Command::Confirm { run_dir } => swap::confirm(&run_dir),
+        Command::Weight { service, real_server, weight, run_dir } => weight::run(&service, &real_server, &weight, &run_dir),
         Command::Run { config, state_dir, log_level, run_dir } => Ok(lvs_agent::run::run(&lvs_agent::run::Options {
             config,
             state_dir,

@@ -32,7 +32,7 @@ pub fn try_config(file: &Path, within: Duration, run_dir: &Path) -> Result<i32> 
     // The deadline first: the agent starts a try when it sees the candidate.
     lvs_agent::state::store::write_atomically(&dir.join(DEADLINE), format!("{deadline_ms}\n").as_bytes())?;
     lvs_agent::state::store::write_atomically(&dir.join(CANDIDATE), &text)?;
-    wake(pid)?;
+    wake(pid, Signal::SIGHUP)?;
     println!(
         "lvs-agent: trying {} for {}; run `lvs-agent confirm` before then to keep it, or the agent goes back to its config file",
         file.display(),
@@ -48,18 +48,18 @@ pub fn confirm(run_dir: &Path) -> Result<i32> {
     }
     let pid = agent_pid(run_dir)?;
     std::fs::write(dir.join(CONFIRMED), b"").with_context(|| format!("cannot write {}", dir.join(CONFIRMED).display()))?;
-    wake(pid)?;
+    wake(pid, Signal::SIGHUP)?;
     println!("lvs-agent: confirmed; the agent writes the tried config over its config file (see its log)");
     Ok(0)
 }
 
-fn agent_pid(run_dir: &Path) -> Result<Pid> {
+pub fn agent_pid(run_dir: &Path) -> Result<Pid> {
     let file = run_dir.join("agent.pid");
     let text = std::fs::read_to_string(&file).with_context(|| format!("no running agent: cannot read {}", file.display()))?;
     let pid: i32 = text.trim().parse().with_context(|| format!("{} does not hold a pid", file.display()))?;
     Ok(Pid::from_raw(pid))
 }
 
-fn wake(pid: Pid) -> Result<()> {
-    kill(pid, Signal::SIGHUP).with_context(|| format!("cannot signal the agent (pid {pid})"))
+pub fn wake(pid: Pid, signal: Signal) -> Result<()> {
+    kill(pid, signal).with_context(|| format!("cannot signal the agent (pid {pid})"))
 }

@@ -28,7 +28,32 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Overrides {
     /// A weight in place of the configured one; a down server still gets 0.
-    pub weights: BTreeMap<Slot, u32>,
+    /// Sorted by slot (a Vec rather than a map: a few entries, and less code
+    /// in a binary with a size budget).
+    weights: Vec<(Slot, u32)>,
+}
+
+impl Overrides {
+    pub fn weight(&self, slot: &Slot) -> Option<u32> {
+        self.weights.binary_search_by_key(slot, |(s, _)| *s).ok().map(|i| self.weights[i].1)
+    }
+
+    /// Sets (Some) or clears (None) one; returns the one it replaces.
+    pub fn set(&mut self, slot: Slot, weight: Option<u32>) -> Option<u32> {
+        match (self.weights.binary_search_by_key(&slot, |(s, _)| *s), weight) {
+            (Ok(i), Some(w)) => Some(std::mem::replace(&mut self.weights[i].1, w)),
+            (Ok(i), None) => Some(self.weights.remove(i).1),
+            (Err(i), Some(w)) => {
+                self.weights.insert(i, (slot, w));
+                None
+            }
+            (Err(_), None) => None,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Slot, u32)> + '_ {
+        self.weights.iter().copied()
+    }
 }
 
 /// How one service stands once health is applied.
@@ -63,7 +88,7 @@ pub fn desired(
     for spec in &director.services {
         let key = spec.service.key;
         let slot = |addr| Slot { service: key, real_server: addr };
-        let weight = |d: &Dest| overrides.weights.get(&slot(d.addr)).copied().unwrap_or(d.weight);
+        let weight = |d: &Dest| overrides.weight(&slot(d.addr)).unwrap_or(d.weight);
         let up_weight: u64 =
             spec.real_servers.iter().filter(|r| up(&slot(r.dest.addr))).map(|r| u64::from(weight(&r.dest))).sum();
         let service_up = quorum_met(spec.quorum, up_weight, was_up.get(&key).copied().unwrap_or(false));
@@ -91,4 +116,26 @@ pub fn quorum_met(quorum: Option<Quorum>, up_weight: u64, was_up: bool) -> bool 
     let Quorum { min_weight, hysteresis } = quorum.unwrap_or(Quorum { min_weight: 1, hysteresis: 0 });
     let needed = if was_up { u64::from(min_weight) } else { u64::from(min_weight) + u64::from(hysteresis) };
     up_weight > 0 && up_weight >= needed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::Protocol;
+
+    #[test]
+    fn overrides_are_set_replaced_and_cleared() {
+        let slot = |rs: &str| Slot {
+            service: ServiceKey::Inet { protocol: Protocol::Tcp, addr: "192.0.2.80:80".parse().unwrap() },
+            real_server: rs.parse().unwrap(),
+        };
+        let mut o = Overrides::default();
+        assert_eq!(o.set(slot("192.0.2.22:80"), Some(2)), None);
+        assert_eq!(o.set(slot("192.0.2.21:80"), Some(1)), None);
+        assert_eq!(o.set(slot("192.0.2.22:80"), Some(3)), Some(2));
+        assert_eq!(o.iter().collect::<Vec<_>>(), [(slot("192.0.2.21:80"), 1), (slot("192.0.2.22:80"), 3)]);
+        assert_eq!(o.set(slot("192.0.2.21:80"), None), Some(1));
+        assert_eq!(o.set(slot("192.0.2.21:80"), None), None);
+        assert_eq!((o.weight(&slot("192.0.2.21:80")), o.weight(&slot("192.0.2.22:80"))), (None, Some(3)));
+    }
 }

@@ -10,9 +10,11 @@ use super::state::{Line, RiseFall, Status};
 use super::target::{Outcome, Target};
 use super::targets::{Probes, Slot};
 use crate::config::model::Director;
+use crate::config::values::Endpoint;
 use crate::ipvs::{plan, ApplyError, Change, Ipvs, IpvsError, Ownership, ServiceKey, Table};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Full checks come at the shortest check interval, but not more often than
@@ -29,12 +31,30 @@ pub enum ReconcileError {
     Refused(#[source] ApplyError),
 }
 
+/// When the full check after one that started at `started` and ended at
+/// `ended` is due: one interval after the start, so that checks keep their
+/// pace, but never sooner than half an interval after the end, so that a dump
+/// slower than the interval does not run back to back with the next and the
+/// thread keeps time for the probes' outcomes.
+pub fn next_full_check(started: Instant, ended: Instant, interval: Duration) -> Instant {
+    (started + interval).max(ended + interval / 2)
+}
+
+/// A weight for a real server the running config does not have.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WeightError {
+    #[error("no service {service} in the config (it has: {known})")]
+    NoService { service: String, known: String },
+    #[error("{service} has no real server {real_server} (it has: {known})")]
+    NoRealServer { service: String, real_server: SocketAddr, known: String },
+}
+
 /// Something the reconciler did or saw, as one log line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A watch changed status ("192.0.2.21:80 http down after 3 failures: ...").
     Transition(String),
-    /// A service lost or regained its quorum.
+    /// A service lost or regained its quorum, or the operator set or cleared a weight.
     Service(String),
     /// Sent because health, quorum or an override changed, or at the first full check.
     Applied(Change),
@@ -108,7 +128,7 @@ pub struct Reconciler<'k> {
     owns: Ownership,
     /// None until the first full check, and after a dump fails.
     known: Option<Table>,
-    last_full_check: Option<Instant>,
+    next_full_check: Option<Instant>,
 }
 
 impl<'k> Reconciler<'k> {
@@ -126,7 +146,7 @@ impl<'k> Reconciler<'k> {
             ipvs,
             owns,
             known: None,
-            last_full_check: None,
+            next_full_check: None,
         }
     }
 
@@ -158,7 +178,12 @@ impl<'k> Reconciler<'k> {
 
     pub fn carried(&self) -> Carried {
         let health = self.probes.slots.iter().map(|(slot, w)| (*slot, self.watches[*w].status())).collect();
-        Carried { health, weights: self.overrides.weights.clone() }
+        // A loop of inserts, not collect(): the same code as the state file's, no new sort in the binary.
+        let mut weights = BTreeMap::new();
+        for (slot, weight) in self.overrides.iter() {
+            weights.insert(slot, weight);
+        }
+        Carried { health, weights }
     }
 
     /// Goes on from what an earlier reconciler knew. Slots this config no
@@ -173,7 +198,7 @@ impl<'k> Reconciler<'k> {
         }
         for (slot, weight) in &carried.weights {
             if self.director.services.iter().any(|s| s.service.key == slot.service && s.real_servers.iter().any(|r| r.dest.addr == slot.real_server)) {
-                self.overrides.weights.insert(*slot, *weight);
+                self.overrides.set(*slot, Some(*weight));
             }
         }
     }
@@ -193,20 +218,29 @@ impl<'k> Reconciler<'k> {
 
     /// When the next full check is due; now, before the first one.
     pub fn next_full_check(&self, now: Instant) -> Instant {
-        self.last_full_check.map_or(now, |t| t + self.full_check_interval())
+        self.next_full_check.unwrap_or(now)
     }
 
     /// Takes one probe result. Only a change of health reaches the kernel, as
     /// the few changes it makes to the table.
     pub fn on_outcome(&mut self, outcome: &Outcome) -> Report {
+        self.on_outcomes(std::slice::from_ref(outcome))
+    }
+
+    /// Takes a batch of probe results in the order they came: each transition
+    /// is logged, then the table is planned and sent once for all of them, so
+    /// that a burst of N transitions is one plan and one netlink batch.
+    pub fn on_outcomes(&mut self, outcomes: &[Outcome]) -> Report {
         let mut report = Report::default();
-        let Some(target) = self.probes.targets.get(outcome.target) else {
-            log::warn!("outcome for unknown target {} ignored", outcome.target);
-            return report;
-        };
-        for w in self.probes.watches_of(outcome.target) {
-            if let Some(t) = self.watches[w].record(outcome.passed, &outcome.detail) {
-                report.push(Event::Transition(Line(target, &t).to_string()));
+        for outcome in outcomes {
+            let Some(target) = self.probes.targets.get(outcome.target) else {
+                log::warn!("outcome for unknown target {} ignored", outcome.target);
+                continue;
+            };
+            for w in self.probes.watches_of(outcome.target) {
+                if let Some(t) = self.watches[w].record(outcome.passed, &outcome.detail) {
+                    report.push(Event::Transition(Line(target, &t).to_string()));
+                }
             }
         }
         if !report.events.is_empty() {
@@ -215,21 +249,52 @@ impl<'k> Reconciler<'k> {
         report
     }
 
-    /// Sets (Some) or clears (None) an operator's weight for one real server.
-    pub fn set_weight(&mut self, slot: Slot, weight: Option<u32>) -> Report {
-        match weight {
-            Some(w) => self.overrides.weights.insert(slot, w),
-            None => self.overrides.weights.remove(&slot),
+    /// The slot of a real server of a service named as the log names it
+    /// ("TCP 192.0.2.80:80", any case), and its configured weight; a real
+    /// server without a port has the service's. The error lists what there is.
+    pub fn slot(&self, service: &str, real_server: Endpoint) -> Result<(Slot, u32), WeightError> {
+        let names = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(", ");
+        let Some(spec) = self.director.services.iter().find(|s| s.service.key.to_string().eq_ignore_ascii_case(service)) else {
+            let known = names(&mut self.director.services.iter().map(|s| s.service.key.to_string()));
+            return Err(WeightError::NoService { service: service.to_string(), known });
         };
+        let real_server = real_server.with_default_port(spec.service.key.port().unwrap_or(0));
+        match spec.real_servers.iter().find(|r| r.dest.addr == real_server) {
+            Some(r) => Ok((Slot { service: spec.service.key, real_server }, r.dest.weight)),
+            None => {
+                let known = names(&mut spec.real_servers.iter().map(|r| r.dest.addr.to_string()));
+                Err(WeightError::NoRealServer { service: spec.service.key.to_string(), real_server, known })
+            }
+        }
+    }
+
+    /// Sets (Some) or clears (None) an operator's weight for one real server
+    /// (health still decides: a server that is down stays out until it is up).
+    pub fn set_weight(&mut self, service: &str, real_server: Endpoint, weight: Option<u32>) -> Result<Report, WeightError> {
+        let (slot, configured) = self.slot(service, real_server)?;
+        self.overrides.set(slot, weight);
+        let what = match weight {
+            Some(w) => format!("{w} by the operator (configured {configured})"),
+            None => format!("the configured {configured}"),
+        };
+        let down = if self.status(&slot) == Status::Down { "; down: 0 until up" } else { "" };
         let mut report = Report::default();
+        report.push(Event::Service(format!("weight of {} in {}: {what}{down}", slot.real_server, slot.service)));
         self.converge(&mut report);
-        report
+        Ok(report)
     }
 
     /// Dumps the kernel's table and brings it to the desired one; every
     /// difference not caused by an earlier refusal is logged as drift.
     pub fn full_check(&mut self, now: Instant) -> Report {
-        self.last_full_check = Some(now);
+        let report = self.check_kernel();
+        // The dump's own time counts: a slow dump must not be followed by another at once.
+        let ended = Instant::now().max(now);
+        self.next_full_check = Some(next_full_check(now, ended, self.full_check_interval()));
+        report
+    }
+
+    fn check_kernel(&mut self) -> Report {
         let mut report = Report::default();
         let observed = match self.ipvs.dump() {
             Ok(t) => t,
@@ -310,5 +375,21 @@ impl<'k> Reconciler<'k> {
             report.push(Event::Service(format!("service {key} {what}: healthy weight {}{need}{sorry}", now.up_weight)));
         }
         d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn full_checks_keep_their_pace_but_a_slow_dump_gets_a_rest_after_it() {
+        let t0 = Instant::now();
+        assert_eq!(next_full_check(t0, t0 + 20 * MS, 1000 * MS), t0 + 1000 * MS);
+        assert_eq!(next_full_check(t0, t0 + 500 * MS, 1000 * MS), t0 + 1000 * MS);
+        // A dump of 3 s on a 1 s interval: half an interval of rest, not another dump at once.
+        assert_eq!(next_full_check(t0, t0 + 3000 * MS, 1000 * MS), t0 + 3500 * MS);
     }
 }

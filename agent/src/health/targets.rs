@@ -37,6 +37,9 @@ pub struct Probes {
     pub watches: Vec<Watch>,
     /// Every checked real server; unchecked ones are absent (always up).
     pub slots: BTreeMap<Slot, WatchId>,
+    /// The watches of each target, indexed by TargetId: an outcome costs the
+    /// watches of its target, not a scan of every watch.
+    by_target: Vec<Vec<WatchId>>,
 }
 
 impl Probes {
@@ -50,14 +53,17 @@ impl Probes {
                     Some(id) => id,
                     None => {
                         probes.targets.push(health.target.clone());
+                        probes.by_target.push(Vec::new());
                         probes.targets.len() - 1
                     }
                 };
                 let watch = Watch { target, rise: health.rise, fall: health.fall, initial: spec.initial };
-                let id = match probes.watches.iter().position(|w| *w == watch) {
-                    Some(id) => id,
+                // Only this target's watches can be the same watch.
+                let id = match probes.by_target[target].iter().find(|w| probes.watches[**w] == watch) {
+                    Some(id) => *id,
                     None => {
                         probes.watches.push(watch);
+                        probes.by_target[target].push(probes.watches.len() - 1);
                         probes.watches.len() - 1
                     }
                 };
@@ -77,7 +83,7 @@ impl Probes {
 
     /// The watches that judge this target's outcomes.
     pub fn watches_of(&self, target: TargetId) -> impl Iterator<Item = WatchId> + '_ {
-        self.watches.iter().enumerate().filter(move |(_, w)| w.target == target).map(|(id, _)| id)
+        self.by_target.get(target).into_iter().flatten().copied()
     }
 }
 
@@ -116,7 +122,8 @@ mod tests {
         assert_eq!(p.target_of(&a), p.target_of(&b));
         // Other rise: same probe, judged apart.
         assert_ne!(p.watch_of(&a), p.watch_of(&b));
-        assert_eq!(p.watches_of(p.target_of(&a).unwrap()).count(), 2);
+        assert_eq!(p.watches_of(p.target_of(&a).unwrap()).collect::<Vec<_>>(), [p.watch_of(&a).unwrap(), p.watch_of(&b).unwrap()]);
+        assert_eq!(p.watches_of(99).count(), 0);
         assert_ne!(p.target_of(&slot("192.0.2.82:80", "192.0.2.21:80")), p.target_of(&a));
         // Unchecked: not a slot of any probe.
         assert_eq!(p.target_of(&slot("192.0.2.83:80", "192.0.2.21:80")), None);

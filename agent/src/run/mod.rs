@@ -3,11 +3,13 @@
 //! programs the IPVS table and keeps it so (health checks, drift repair, the
 //! state file), or on a real server starts the HTTP server and workloads; says
 //! it is ready, and then watches for a replaced config file (polled every
-//! second, and at once on SIGHUP) and for a `try`, until it is stopped.
+//! second, and at once on SIGHUP), for a `try` and for operator weights (at
+//! once on SIGUSR1), until it is stopped.
 
 mod director;
 mod services;
 pub mod swap;
+pub mod weight;
 
 use crate::config::{self, file::LogLevel, Loaded};
 use crate::state::format::fnv1a64;
@@ -67,7 +69,7 @@ pub fn run(opts: &Options) -> i32 {
     // Block the signals before anything else (threads inherit the mask), so
     // none is lost while starting; they are read from a signalfd.
     let mut mask = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGUSR1] {
         mask.add(s);
     }
     if let Err(e) = mask.thread_block() {
@@ -170,8 +172,10 @@ impl Agent<'_> {
                 }
             };
             let signal = if woke { signals.read_signal().ok().flatten().map(|s| s.ssi_signo as i32) } else { None };
+            self.weights();
             match signal.map(Signal::try_from) {
                 Some(Ok(Signal::SIGHUP)) => self.look(true),
+                Some(Ok(Signal::SIGUSR1)) => {}
                 Some(Ok(sig)) => {
                     crate::note!(info, "received {sig}: stopping");
                     let _ = std::fs::remove_file(self.opts.run_dir.join("ready"));
@@ -180,6 +184,21 @@ impl Agent<'_> {
                 }
                 _ => self.look(false),
             }
+        }
+    }
+
+    /// Applies the operators' weight requests waiting in the run directory;
+    /// the log says what each did, or why not.
+    fn weights(&mut self) {
+        for request in weight::pending(&self.opts.run_dir) {
+            let result = std::fs::read_to_string(&request)
+                .map_err(|e| format!("cannot read {}: {e}", request.display()))
+                .and_then(|text| weight::Request::from_text(&text))
+                .and_then(|r| self.services.set_weight(r));
+            if let Err(e) = result {
+                crate::note!(warn, "weight: {e}");
+            }
+            let _ = std::fs::remove_file(&request);
         }
     }
 

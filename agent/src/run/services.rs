@@ -40,7 +40,7 @@ impl Services {
         match (&old.loaded.model.role, &new.loaded.model.role, self.ipvs.as_ref()) {
             (Role::Director(_), Role::Director(d), Some(keeper)) => {
                 match keeper.reload(d.clone(), new.saved()) {
-                    Ok(n) => crate::note!(info, "config: applied {path}: {n} IPVS changes"),
+                    Ok(n) => crate::note!(info, "config: applied {path}: {n}"),
                     Err(e) => crate::note!(error, "config: applied {path}, but the IPVS table: {e}"),
                 }
                 self
@@ -68,6 +68,14 @@ impl Services {
                 crate::note!(info, "config: applied {path}");
                 started
             }
+        }
+    }
+
+    /// An operator's weight for a director's real server.
+    pub(super) fn set_weight(&self, request: super::weight::Request) -> Result<String, String> {
+        match &self.ipvs {
+            Some(keeper) => keeper.set_weight(request),
+            None => Err("a real server has no IPVS table".to_string()),
         }
     }
 

@@ -17,7 +17,9 @@ use crate::watch::{secs, vm_section, Tally, Watch, BASELINE, GRACE};
 /// Qemu start to the agent's ready line, four TCG guests on two cores.
 const BOOT: Duration = Duration::from_secs(120);
 /// Ready to the table showing both real servers up: every real server
-/// starts down and needs `rise` passes, after its workload has bound port 80.
+/// starts down and is up at its first passing probe (a fresh server needs no
+/// `rise`), once its workload has bound port 80; a probe that failed before
+/// that makes it need `rise` passes.
 const SETTLE: Duration = Duration::from_secs(30);
 /// How long the test watches each step's outcome once the table shows it.
 const HOLD: Duration = Duration::from_millis(2000);

@@ -130,7 +130,8 @@ impl Check {
     /// From a swapped file landing to its table, with a new real server up:
     /// the agent notices the file within [`FILE_POLL`], adds the server down
     /// (`initial: Down`), its probes start within an interval, and it is up
-    /// after `rise` passes one interval apart.
+    /// at its first pass (a fresh server needs no `rise`); `rise` more
+    /// intervals leave room for a first probe that fails before it listens.
     pub fn swap_within(&self) -> Duration {
         FILE_POLL + self.interval + self.interval * self.rise
     }

@@ -16,7 +16,8 @@ use crate::lab::{Lab, Vm};
 use crate::watch::console::{agent, host_lines, is_ready};
 use crate::watch::{secs, Tally, Watch, BASELINE, GRACE};
 
-/// Ready to the table showing rs1 and rs2 up: both start down and need `rise` passes.
+/// Ready to the table showing rs1 and rs2 up: both start down and are up at
+/// their first pass (`rise` passes if a probe failed before their workload listened).
 const SETTLE: Duration = Duration::from_secs(30);
 /// How long the test watches each step's outcome once it has shown.
 const HOLD: Duration = Duration::from_millis(2500);

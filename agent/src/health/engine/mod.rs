@@ -1,17 +1,22 @@
 //! The probe engine: probes every target on its own schedule, on a thread of
-//! its own, and reports each outcome as it comes.
+//! its own, and hands the outcomes over in batches.
 //!
 //! One current-thread tokio runtime runs one task per target. Each task sleeps
-//! until its target is due, runs one probe under the target's timeout, sends
+//! until its target is due, runs one probe under the target's timeout, queues
 //! the outcome, and sleeps until the next slot of its fixed schedule (see
 //! `schedule`). Probes of different targets overlap freely; a target never has
-//! two probes at once. Outcomes go through a bounded channel that the engine
-//! never waits on: if the receiver falls a few full rounds behind, outcomes
-//! are dropped and counted rather than letting memory grow or clocks slip.
+//! two probes at once.
 //!
-//! The periodic full check of the reconcile side is a `Tick` on the same
-//! channel, every `Options::tick`, so the receiver can block on one channel
-//! and still wake up for it when no outcome arrives.
+//! Queued outcomes go to a [`Sink`] in batches: at most [`BATCH_WAIT`] after the
+//! first one of a batch, or at once when [`BATCH_MAX`] have gathered. A burst of
+//! results thus costs the receiver one wake-up and one reconcile, not one per
+//! probe. The sink never blocks the engine: a receiver that falls behind loses
+//! outcomes (counted in [`Stats::dropped`]) rather than letting memory grow or
+//! clocks slip.
+//!
+//! [`start`] is the simple form: a bounded channel of one [`Event`] per outcome,
+//! plus a `Tick` every `Options::tick` for a receiver that wants a clock on the
+//! same channel.
 
 mod run;
 mod schedule;
@@ -24,7 +29,7 @@ use crate::health::probe::Probe;
 use crate::health::target::{Outcome, Target, TargetId};
 use run::Shared;
 use std::net::SocketAddr;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -35,6 +40,40 @@ pub enum Event {
     Outcome(Outcome),
     /// Time for the periodic full check; carries when it was sent.
     Tick(Instant),
+}
+
+/// Outcomes gathered for this long at most before they are handed over.
+pub const BATCH_WAIT: Duration = Duration::from_millis(10);
+/// A batch is handed over at once when it has this many outcomes.
+pub const BATCH_MAX: usize = 256;
+
+/// Where the engine's outcomes and ticks go. Called on the engine thread, so
+/// it must never block: a receiver that is behind refuses instead.
+pub trait Sink: Send + Sync + 'static {
+    /// Outcomes in the order they ended, at most [`BATCH_MAX`]. Returns how
+    /// many were not taken (counted as dropped).
+    fn outcomes(&self, batch: Vec<Outcome>) -> usize;
+    /// The periodic tick of `Options::tick`; false when not taken.
+    fn tick(&self, at: Instant) -> bool;
+}
+
+/// [`start`]'s sink: one `Event` per outcome into a bounded channel.
+struct Channel(SyncSender<Event>);
+
+impl Sink for Channel {
+    fn outcomes(&self, batch: Vec<Outcome>) -> usize {
+        let mut dropped = 0;
+        for outcome in batch {
+            if self.0.try_send(Event::Outcome(outcome)).is_err() {
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
+    fn tick(&self, at: Instant) -> bool {
+        self.0.try_send(Event::Tick(at)).is_ok()
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -64,8 +103,17 @@ pub struct EngineHandle {
 
 /// Starts probing `targets` (ids are their indexes) on a new thread. The thread
 /// is in the caller's network namespace. Outcomes and ticks arrive on the
-/// returned receiver.
+/// returned receiver, one event each.
 pub fn start(targets: Vec<Target>, options: Options) -> Result<(EngineHandle, Receiver<Event>), EngineError> {
+    // Two full rounds of outcomes, then drops: bounded whatever the receiver does.
+    let (sender, events) = sync_channel(2 * targets.len() + 16);
+    let handle = start_with(targets, options, Box::new(Channel(sender)))?;
+    Ok((handle, events))
+}
+
+/// Starts probing `targets` (ids are their indexes) on a new thread, handing
+/// outcomes to `sink` in batches. The sink is dropped with the handle.
+pub fn start_with(targets: Vec<Target>, options: Options, sink: Box<dyn Sink>) -> Result<EngineHandle, EngineError> {
     for (id, t) in targets.iter().enumerate() {
         if t.interval.is_zero() {
             return Err(EngineError::ZeroInterval { target: id, addr: t.addr });
@@ -79,9 +127,7 @@ pub fn start(targets: Vec<Target>, options: Options) -> Result<(EngineHandle, Re
         .enable_time()
         .build()
         .map_err(EngineError::Runtime)?;
-    // Two full rounds of outcomes, then drops: bounded whatever the receiver does.
-    let (sender, events) = sync_channel(2 * targets.len() + 16);
-    let shared = Arc::new(Shared { events: sender, counters: Default::default() });
+    let shared = Arc::new(Shared::new(sink));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let inner = shared.clone();
     let thread = std::thread::Builder::new()
@@ -101,7 +147,7 @@ pub fn start(targets: Vec<Target>, options: Options) -> Result<(EngineHandle, Re
             drop(runtime);
         })
         .map_err(EngineError::Thread)?;
-    Ok((EngineHandle { shared, stop: Some(stop), thread: Some(thread) }, events))
+    Ok(EngineHandle { shared, stop: Some(stop), thread: Some(thread) })
 }
 
 impl EngineHandle {

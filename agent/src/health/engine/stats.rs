@@ -49,8 +49,8 @@ impl Counters {
         self.skipped.fetch_add(skipped, Relaxed);
     }
 
-    pub fn dropped(&self) {
-        self.dropped.fetch_add(1, Relaxed);
+    pub fn dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Relaxed);
     }
 
     /// Samples the calling thread's CPU time: call it on the engine thread.
