@@ -29,9 +29,14 @@ pub fn prefix() -> String {
 /// Writes to stderr and, when attached, to the log file, starting every line
 /// with the prefix: so lines from any `log` call (health, workloads, the IPVS
 /// client) read like `note!`'s, and the lab and the boot table can find them.
+///
+/// A line goes out in one write, prefix and newline included: simplelog
+/// writes the message and its newline separately, and PID 1 and the agent
+/// share the console, so two writes let the other's line land in between
+/// (`... readylvs-init: T=4.786 run started`).
 struct Tee {
     file: Arc<Mutex<Option<File>>>,
-    at_line_start: bool,
+    line: Vec<u8>,
 }
 
 impl Tee {
@@ -49,12 +54,15 @@ impl Tee {
 
 impl Write for Tee {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        for line in buf.split_inclusive(|b| *b == b'\n') {
-            if self.at_line_start {
-                self.emit(format!("{} ", prefix()).as_bytes())?;
+        for piece in buf.split_inclusive(|b| *b == b'\n') {
+            if self.line.is_empty() {
+                self.line.extend_from_slice(format!("{} ", prefix()).as_bytes());
             }
-            self.emit(line)?;
-            self.at_line_start = line.ends_with(b"\n");
+            self.line.extend_from_slice(piece);
+            if piece.ends_with(b"\n") {
+                let line = std::mem::take(&mut self.line);
+                self.emit(&line)?;
+            }
         }
         Ok(buf.len())
     }
@@ -74,7 +82,7 @@ pub fn init(who: &'static str, level: LevelFilter) {
         .set_thread_level(LevelFilter::Off)
         .set_location_level(LevelFilter::Off)
         .build();
-    let _ = WriteLogger::init(level, config, Tee { file, at_line_start: true });
+    let _ = WriteLogger::init(level, config, Tee { file, line: Vec::new() });
 }
 
 pub fn set_level(level: LevelFilter) {
