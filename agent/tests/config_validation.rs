@@ -348,3 +348,72 @@ fn a_tun_real_server_cannot_hold_an_ipv6_vip() {
 )"#;
     assert_error_at(text, "\"2001:db8::80\"", "carries IPv4 in IPv4 only");
 }
+
+/// A director with one service and the given sync daemons.
+fn with_daemons(daemons: &str) -> String {
+    director(r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21")])"#)
+        .replace("services: [", &format!("sync_daemons: [{daemons}],\n        services: ["))
+}
+
+#[test]
+fn sync_daemon_multicast_settings_reach_the_table() {
+    let text = with_daemons(
+        r#"SyncDaemon(state: Master, interface: "eth0", sync_id: 7, sync_maxlen: 1400, mcast_group: "239.0.2.1", mcast_port: 8849, mcast_ttl: 3),
+           SyncDaemon(state: Backup, interface: "eth0", mcast_group: "ff05::1:2")"#,
+    );
+    let loaded = parse(&text).unwrap();
+    let lvs_agent::config::model::Role::Director(d) = &loaded.model.role else { panic!() };
+    let daemons = d.table().daemons;
+    assert_eq!(daemons[0].sync_maxlen, Some(1400));
+    assert_eq!(daemons[0].mcast_group, Some("239.0.2.1".parse().unwrap()));
+    assert_eq!((daemons[0].mcast_port, daemons[0].mcast_ttl), (Some(8849), Some(3)));
+    assert_eq!(daemons[1].mcast_group, Some("ff05::1:2".parse().unwrap()));
+    assert_eq!((daemons[1].sync_maxlen, daemons[1].mcast_port, daemons[1].mcast_ttl), (None, None, None));
+}
+
+#[test]
+fn sync_daemon_group_must_be_multicast() {
+    let text = with_daemons(r#"SyncDaemon(state: Master, interface: "eth0", mcast_group: "192.0.2.9")"#);
+    let d = assert_error_at(&text, "\"192.0.2.9\"", "mcast_group 192.0.2.9 is not a multicast address");
+    assert!(d.help.unwrap().contains("224.0.0.0/4"));
+}
+
+#[test]
+fn sync_daemon_maxlen_the_kernel_would_change_is_refused() {
+    // A backup takes no less than 1024; over IPv6 the headers leave 65487.
+    for (daemon, needle, message) in [
+        (r#"SyncDaemon(state: Backup, interface: "eth0", sync_maxlen: 1000)"#, "1000", "sync_maxlen 1000 is outside 1024 to 65507 for a backup daemon"),
+        (r#"SyncDaemon(state: Master, interface: "eth0", sync_maxlen: -1)"#, "-1", "sync_maxlen -1 is outside 1 to 65507 for a master daemon"),
+        (
+            r#"SyncDaemon(state: Master, interface: "eth0", mcast_group: "ff05::1", sync_maxlen: 65500)"#,
+            "65500",
+            "sync_maxlen 65500 is outside 1 to 65487 for a master daemon",
+        ),
+    ] {
+        assert_error_at(&with_daemons(daemon), needle, message);
+    }
+    parse(&with_daemons(r#"SyncDaemon(state: Master, interface: "eth0", sync_maxlen: 65507)"#)).unwrap();
+    parse(&with_daemons(r#"SyncDaemon(state: Backup, interface: "eth0", sync_maxlen: 1024)"#)).unwrap();
+}
+
+#[test]
+fn sync_daemon_port_and_ttl_zero_are_refused() {
+    let text = with_daemons(r#"SyncDaemon(state: Master, interface: "eth0", mcast_port: 0, mcast_ttl: 0)"#);
+    let d = assert_error_at(&text, "mcast_port: |0", "mcast_port 0 is outside 1 to 65535");
+    assert!(d.help.unwrap().contains("8848"));
+    let d = assert_error_at(&text, "mcast_ttl: |0", "mcast_ttl 0 is outside 1 to 255");
+    assert!(d.help.unwrap().contains("leave mcast_ttl out"));
+    let big = with_daemons(r#"SyncDaemon(state: Master, interface: "eth0", mcast_port: 65536, mcast_ttl: 256)"#);
+    assert_error_at(&big, "65536", "mcast_port 65536 is outside 1 to 65535");
+    assert_error_at(&big, "256)", "mcast_ttl 256 is outside 1 to 255");
+}
+
+#[test]
+fn no_sync_daemon_beside_a_real_server_of_another_family() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", forwarding: Tunnel, real_servers: [RealServer(address: "2001:db8::21")])"#,
+    )
+    .replace("services: [", "sync_daemons: [SyncDaemon(state: Master, interface: \"eth0\")],\n        services: [");
+    let d = assert_error_at(&text, "[SyncDaemon(state: Master", "real server of another address family (TCP 192.0.2.80:80 -> [2001:db8::21]:80)");
+    assert!(d.help.unwrap().contains("drop the sync daemons"));
+}

@@ -182,3 +182,18 @@ fn daemons_and_stop() {
     assert_eq!((t.daemons[0].interface.as_str(), t.daemons[0].sync_id), ("eth1", 3));
     assert_eq!(export(&t).0, "--start-daemon master --mcast-interface eth1 --syncid 3\n");
 }
+
+#[test]
+fn daemon_multicast_settings_are_kept_and_written_back() {
+    let line = "--start-daemon master --mcast-interface eth0 --syncid 7 --sync-maxlen 1400 --mcast-group 239.0.2.1 --mcast-port 8849 --mcast-ttl 3\n";
+    let imported = lenient(line);
+    assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
+    let d = &imported.table.daemons[0];
+    assert_eq!((d.sync_maxlen, d.mcast_port, d.mcast_ttl), (Some(1400), Some(8849), Some(3)));
+    assert_eq!(d.mcast_group, Some("239.0.2.1".parse().unwrap()));
+    assert_eq!(export(&imported.table).0, line);
+    for bad in ["--mcast-group 192.0.2.1", "--mcast-group eth0"] {
+        let text = format!("--start-daemon backup {bad}\n");
+        assert!(import(&text, &ImportOptions { strict: true }).is_err(), "{bad} accepted");
+    }
+}

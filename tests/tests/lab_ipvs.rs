@@ -19,7 +19,7 @@ fn repo() -> PathBuf {
     lvs_tests::repo_root()
 }
 
-/// One image for the three tests. Its own config is ipvs-features.ron: the
+/// One image for the four tests. Its own config is ipvs-features.ron: the
 /// image builder loads ip_vs_pe_sip only for a config that uses it.
 fn image() -> Image {
     static IMAGE: OnceLock<Result<Image, String>> = OnceLock::new();
@@ -32,10 +32,12 @@ fn image() -> Image {
                 "lib.sh",
                 "ipvs-apply.sh",
                 "ipvsadm-rules.sh",
-                "ipvs-weight.sh",
+                "ipvs-edits.sh",
                 "ipvs-features.ron",
                 "director.ron",
                 "director-weight.ron",
+                "ipvs-edit-1.ron",
+                "ipvs-edit-2.ron",
             ] {
                 extras.push((repo().join("tests/lab").join(file), format!("/lab/{file}")));
             }
@@ -396,30 +398,101 @@ fn status_reads_rules_made_by_ipvsadm_as_ipvsadm_lists_them() {
     p.finish(&run);
 }
 
+/// ipvs-edits.sh, run once for the two tests that read it: one boot, not two.
+fn edits() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| run_script("ipvs_edits", "/lab/ipvs-edits.sh", &[]))
+}
+
 #[test]
 fn one_changed_weight_is_applied_as_one_edit() {
-    let run = run_script("ipvs_weight", "/lab/ipvs-weight.sh", &[]);
+    let run = edits();
     let mut p = Problems::default();
     p.check(run.exit_line.ends_with("run exited status=0"), || format!("the guest script ended with {:?}", run.exit_line));
-    if let Some(first) = p.section(&run, "first") {
+    if let Some(first) = p.section(run, "first") {
         let adds = applied_count(first, "applied");
         let only_adds = first.lines().rev().skip(1).all(|l| l.starts_with("+ "));
         p.check(matches!(adds, Ok(n) if n > 0) && only_adds, || format!("first apply, to an empty table: want only `+ ` lines ({adds:?}):\n{}", indent(first)));
     }
     for (name, verb) in [("plan", ""), ("second", "applied")] {
-        let Some(text) = p.section(&run, name) else { continue };
+        let Some(text) = p.section(run, name) else { continue };
         let lines: Vec<&str> = text.lines().collect();
         let total = if verb.is_empty() { ["1 change", "1 changes"] } else { ["applied 1 change", "applied 1 changes"] };
         let ok = lines.len() == 2 && lines[0].starts_with("~ ") && total.contains(&lines[1]);
         p.check(ok, || format!("{name}: want exactly one `~ ` line and `{}`, got\n{}", total[1], indent(text)));
         p.check(text.contains("192.0.2.21"), || format!("{name}: the edit does not name the real server 192.0.2.21:\n{}", indent(text)));
     }
-    if let Some(list) = p.section(&run, "list-second") {
+    if let Some(list) = p.section(run, "list-second") {
         let weight = list
             .lines()
             .find(|l| l.contains("-> 192.0.2.21:80"))
             .and_then(|l| l.split_whitespace().nth(3));
         p.check(weight == Some("5"), || format!("after the second apply, ipvsadm shows 192.0.2.21:80 with weight {weight:?}, want 5"));
     }
-    p.finish(&run);
+    p.finish(run);
+}
+
+/// The second half of ipvs-edits.sh: a whole table with a master sync daemon
+/// that sets every multicast setting and a backup that sets none, then a
+/// second file that edits one service, deletes one real server and one
+/// service, and keeps the daemons.
+#[test]
+fn an_edited_config_is_applied_as_exactly_its_edits_and_keeps_the_sync_daemons() {
+    let run = edits();
+    let mut p = Problems::default();
+    p.check(run.exit_line.ends_with("run exited status=0"), || format!("the guest script ended with {:?}", run.exit_line));
+
+    // Debian's ipvsadm reads the daemons back from the kernel: the master as
+    // configured, the backup with the kernel's defaults (eth0's MTU of 1500
+    // less 28 bytes of IPv4 and UDP headers, 224.0.0.81:8848, TTL 1).
+    let want_daemons = "master sync daemon (mcast=eth0, syncid=7, maxlen=1400, group=239.0.2.1, port=8849, ttl=3)\n\
+                        backup sync daemon (mcast=eth0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n";
+    if let Some(daemons) = p.section(run, "edit/daemon") {
+        p.equal("ipvsadm -L --daemon after the first apply", daemons, want_daemons);
+    }
+    if let Some(status) = p.section(run, "edit/status-daemon") {
+        p.equal("lvs-agent status --daemon vs the daemons ipvsadm should list", status, want_daemons);
+    }
+    if let Some(text) = p.section(run, "edit/first") {
+        for line in [
+            "+ sync daemon master on eth0 id 7 maxlen 1400 group 239.0.2.1 port 8849 ttl 3",
+            "+ sync daemon backup on eth0 id 7",
+        ] {
+            p.check(text.lines().any(|l| l == line), || format!("edit/first: no line {line:?} in\n{}", indent(text)));
+        }
+    }
+    // The kernel's defaults for the backup, and the master's own values, read
+    // back as what the file asked for.
+    for again in ["edit/replan", "edit/again"] {
+        if let Some(text) = p.section(run, again) {
+            p.equal(&format!("{again}: planning an applied file"), text, "no changes\n");
+        }
+    }
+
+    // Exactly the three edits, in the plan and in the apply.
+    let edits = [
+        "~ TCP 192.0.2.50:80 scheduler wlc persistent 300s mask 255.255.255.255",
+        "- TCP 192.0.2.50:80 -> 192.0.2.52:80",
+        "- UDP 192.0.2.70:53",
+    ];
+    for (name, total) in [("edit/plan", "3 changes"), ("edit/second", "applied 3 changes")] {
+        let Some(text) = p.section(run, name) else { continue };
+        let want = format!("{}\n{total}\n", edits.join("\n"));
+        p.equal(&format!("{name}: SET_SERVICE, DEL_DEST and DEL_SERVICE, nothing else"), text, &want);
+    }
+    if let Some(save) = p.section(run, "edit/save") {
+        let exported = export(&repo().join("tests/lab/ipvs-edit-2.ron")).unwrap_or_else(|e| {
+            p.0.push(e);
+            String::new()
+        });
+        let rules: Vec<&str> = exported.lines().filter(|l| !l.starts_with("--")).collect();
+        let (got, want) = (sorted_lines(save), sorted_lines(&rules.join("\n")));
+        p.check(got == want, || {
+            format!("ipvsadm -S -n after the second apply differs from lvs-agent export ipvsadm ipvs-edit-2.ron:\n{}", line_diff(&got, &want))
+        });
+    }
+    if let Some(after) = p.section(run, "edit/daemon-second") {
+        p.equal("ipvsadm -L --daemon after the second apply (the daemons were not touched)", after, want_daemons);
+    }
+    p.finish(run);
 }

@@ -409,6 +409,21 @@ pub struct SyncDaemon {
     pub interface: String,
     #[serde(default, skip_serializing_if = "is_default")]
     pub sync_id: u8,
+    // The numbers are taken as i64 so that one out of range gets our message,
+    // not a type error.
+    /// `--sync-maxlen`: largest sync message payload; the kernel's default is
+    /// the interface MTU (1500 for a master) minus IP and UDP headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_maxlen: Option<i64>,
+    /// `--mcast-group`: an IPv4 or IPv6 multicast group (default 224.0.0.81).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_group: Option<IpAddr>,
+    /// `--mcast-port` (default 8848).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_port: Option<i64>,
+    /// `--mcast-ttl` (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_ttl: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -33,6 +33,10 @@ pub fn director_file(table: &Table) -> file::Appliance {
                     state: d.state,
                     interface: d.interface.clone(),
                     sync_id: d.sync_id,
+                    sync_maxlen: d.sync_maxlen.map(i64::from),
+                    mcast_group: d.mcast_group,
+                    mcast_port: d.mcast_port.map(i64::from),
+                    mcast_ttl: d.mcast_ttl.map(i64::from),
                 })
                 .collect(),
             own_whole_table: false,

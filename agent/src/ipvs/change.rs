@@ -94,7 +94,20 @@ impl fmt::Display for Change {
             Change::EditDest(k, d) => write!(f, "~ {k} -> {} {}", d.addr, dest_settings(d)),
             Change::DelDest(k, a) => write!(f, "- {k} -> {a}"),
             Change::StartDaemon(d) => {
-                write!(f, "+ sync daemon {} on {} id {}", d.state.name(), d.interface, d.sync_id)
+                write!(f, "+ sync daemon {} on {} id {}", d.state.name(), d.interface, d.sync_id)?;
+                if let Some(len) = d.sync_maxlen {
+                    write!(f, " maxlen {len}")?;
+                }
+                if let Some(group) = d.mcast_group {
+                    write!(f, " group {group}")?;
+                }
+                if let Some(port) = d.mcast_port {
+                    write!(f, " port {port}")?;
+                }
+                if let Some(ttl) = d.mcast_ttl {
+                    write!(f, " ttl {ttl}")?;
+                }
+                Ok(())
             }
             Change::StopDaemon(s) => write!(f, "- sync daemon {}", s.name()),
         }

@@ -23,7 +23,7 @@ pub fn resolve() -> Result<u16, FamilyError> {
     router.resolve_genl_family(NAME).map_err(|e| {
         FamilyError::Missing(match &e {
             // The kernel's answer is an errno; the rest of neli's message is the request echoed back.
-            neli::err::RouterError::Nlmsgerr(m) => nix::errno::Errno::from_raw(-*m.error()).to_string(),
+            neli::err::RouterError::Nlmsgerr(m) => std::io::Error::from_raw_os_error(-*m.error()).to_string(),
             other => other.to_string(),
         })
     })

@@ -19,7 +19,7 @@ mod table;
 
 pub use api::Ipvs;
 pub use change::Change;
-pub use error::{ApplyError, Errno, IpvsError};
+pub use error::{ApplyError, Command, Errno, IpvsError};
 pub use fake::FakeIpvs;
 pub use plan::{plan, Ownership};
 pub use scheduler::{SchedFlags, Scheduler};

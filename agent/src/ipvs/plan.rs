@@ -6,6 +6,8 @@
 //!   never a delete and an add, which would drop its connections;
 //! - changes are ordered adds, edits, deletes, so a service never loses a real
 //!   server it should keep, and new capacity arrives before old capacity leaves;
+//! - sync daemons stop first and start last: the kernel refuses a real server of
+//!   another family while one runs, and a daemon while such a server exists;
 //! - destinations the config does not name are removed only from services the
 //!   config names; other services are left alone unless the config owns the whole
 //!   table.
@@ -29,7 +31,8 @@ pub fn plan(desired: &Table, observed: &Table, owns: Ownership) -> Vec<Change> {
     let mut edit_dests = Vec::new();
     let mut del_dests = Vec::new();
     let mut del_services = Vec::new();
-    let mut daemons = Vec::new();
+    let mut stop_daemons = Vec::new();
+    let mut start_daemons = Vec::new();
 
     if let Some(t) = timeouts_to_set(&desired.timeouts, &observed.timeouts) {
         timeouts.push(Change::SetTimeouts(t));
@@ -70,25 +73,27 @@ pub fn plan(desired: &Table, observed: &Table, owns: Ownership) -> Vec<Change> {
     }
 
     // A daemon's settings cannot be edited: one with other settings is stopped and started again.
+    // The kernel reports every multicast setting, its defaults included: only those set count.
     for want in &desired.daemons {
         match observed.daemons.iter().find(|h| h.state == want.state) {
-            Some(h) if h == want => {}
+            Some(h) if want.satisfied_by(h) => {}
             Some(_) => {
-                daemons.push(Change::StopDaemon(want.state));
-                daemons.push(Change::StartDaemon(want.clone()));
+                stop_daemons.push(Change::StopDaemon(want.state));
+                start_daemons.push(Change::StartDaemon(want.clone()));
             }
-            None => daemons.push(Change::StartDaemon(want.clone())),
+            None => start_daemons.push(Change::StartDaemon(want.clone())),
         }
     }
     if owns == Ownership::WholeTable {
         for h in &observed.daemons {
             if !desired.daemons.iter().any(|d| d.state == h.state) {
-                daemons.push(Change::StopDaemon(h.state));
+                stop_daemons.push(Change::StopDaemon(h.state));
             }
         }
     }
 
-    [timeouts, add_services, edit_services, add_dests, edit_dests, del_dests, del_services, daemons].concat()
+    [stop_daemons, timeouts, add_services, edit_services, add_dests, edit_dests, del_dests, del_services, start_daemons]
+        .concat()
 }
 
 /// The timeouts to send, or None when every one the config sets is already in place.

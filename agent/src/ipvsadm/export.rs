@@ -28,13 +28,20 @@ pub fn export(table: &Table) -> (String, Vec<ExportWarning>) {
         service_lines(&mut out, &mut warnings, vs);
     }
     for d in &table.daemons {
-        let _ = writeln!(
-            out,
-            "--start-daemon {} --mcast-interface {} --syncid {}",
-            d.state.name(),
-            d.interface,
-            d.sync_id
-        );
+        let _ = write!(out, "--start-daemon {} --mcast-interface {} --syncid {}", d.state.name(), d.interface, d.sync_id);
+        if let Some(len) = d.sync_maxlen {
+            let _ = write!(out, " --sync-maxlen {len}");
+        }
+        if let Some(group) = d.mcast_group {
+            let _ = write!(out, " --mcast-group {group}");
+        }
+        if let Some(port) = d.mcast_port {
+            let _ = write!(out, " --mcast-port {port}");
+        }
+        if let Some(ttl) = d.mcast_ttl {
+            let _ = write!(out, " --mcast-ttl {ttl}");
+        }
+        out.push('\n');
     }
     (out, warnings)
 }

@@ -15,6 +15,7 @@ use crate::ipvs::{
     VirtualService,
 };
 use std::fmt;
+use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ImportOptions {
@@ -207,21 +208,22 @@ fn apply(table: &mut Table, a: &Args) -> Step {
         if table.daemons.iter().any(|d| d.state == state) {
             return refused(format!("a {} sync daemon is already running", state.name()));
         }
-        let unkept = [
-            a.mcast_group.is_some(),
-            a.mcast_port.is_some(),
-            a.mcast_ttl.is_some(),
-            a.sync_maxlen.is_some(),
-        ];
+        let mcast_group = match &a.mcast_group {
+            None => None,
+            Some(text) => match text.parse::<IpAddr>() {
+                Ok(g) if g.is_multicast() => Some(g),
+                Ok(g) => return bad(format!("--mcast-group {g} is not a multicast address")),
+                Err(_) => return bad(format!("--mcast-group `{text}` is not an IP address")),
+            },
+        };
         table.daemons.push(SyncDaemon {
-            state,
-            interface: a.mcast_interface.clone().unwrap_or_else(|| "eth0".to_string()),
-            sync_id: a.syncid.unwrap_or(0),
+            sync_maxlen: a.sync_maxlen,
+            mcast_group,
+            mcast_port: a.mcast_port,
+            mcast_ttl: a.mcast_ttl,
+            ..SyncDaemon::new(state, a.mcast_interface.clone().unwrap_or_else(|| "eth0".to_string()), a.syncid.unwrap_or(0))
         });
-        return Ok(unkept.contains(&true).then(|| {
-            "--mcast-group, --mcast-port, --mcast-ttl and --sync-maxlen are not kept: the config has only interface and sync_id"
-                .to_string()
-        }));
+        return Ok(None);
     }
     if let Some(state) = &a.stop_daemon {
         let state = sync_state(state)?;

@@ -14,10 +14,9 @@ pub fn render_timeouts(t: &Timeouts) -> String {
     )
 }
 
-/// A sync daemon as the kernel reports it. [`SyncDaemon`] holds only what a
-/// config sets; since Linux 4.3 the kernel also reports the message size and the
-/// multicast group, port and TTL, and ipvsadm prints each one it receives, so
-/// the netlink dump has to fill them in for the text to match.
+/// A sync daemon as the kernel reports it. Since Linux 4.3 the kernel also
+/// reports the message size and the multicast group, port and TTL, and
+/// ipvsadm prints each one it receives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DaemonStatus {
     pub state: SyncState,
@@ -39,10 +38,10 @@ impl From<&SyncDaemon> for DaemonStatus {
             state: d.state,
             interface: d.interface.clone(),
             sync_id: d.sync_id,
-            sync_maxlen: None,
-            mcast_group: None,
-            mcast_port: None,
-            mcast_ttl: None,
+            sync_maxlen: d.sync_maxlen,
+            mcast_group: d.mcast_group,
+            mcast_port: d.mcast_port,
+            mcast_ttl: d.mcast_ttl,
         }
     }
 }

@@ -32,11 +32,7 @@ fn set<'a>(names: &[&'a str]) -> BTreeSet<&'a str> {
 fn status_json_reads_back_into_the_view() {
     let mut snap = counters_table();
     snap.services.extend(dr_nat_tun().services);
-    snap.daemons.push(SyncDaemon {
-        state: SyncState::Backup,
-        interface: "eth1".into(),
-        sync_id: 9,
-    });
+    snap.daemons.push(SyncDaemon::new(SyncState::Backup, "eth1", 9));
     let text = render(&snap, &json());
     let back: StatusView = serde_json::from_str(&text).unwrap();
     assert_eq!(back, StatusView::new(&snap, &json()));
@@ -45,11 +41,7 @@ fn status_json_reads_back_into_the_view() {
 #[test]
 fn status_json_has_every_field_even_when_empty() {
     let mut snap = dr_nat_tun();
-    snap.daemons.push(SyncDaemon {
-        state: SyncState::Master,
-        interface: "eth0".into(),
-        sync_id: 1,
-    });
+    snap.daemons.push(SyncDaemon::new(SyncState::Master, "eth0", 1));
     let v = parse(&render(&snap, &json()));
     assert_eq!(
         keys(&v),

@@ -471,20 +471,12 @@ fn status_daemons() {
         mcast_group: Some("224.0.0.81".parse().unwrap()),
         mcast_port: Some(8848),
         mcast_ttl: Some(1),
-        ..DaemonStatus::from(&SyncDaemon {
-            state: SyncState::Master,
-            interface: "eth0".into(),
-            sync_id: 1,
-        })
+        ..DaemonStatus::from(&SyncDaemon::new(SyncState::Master, "eth0", 1))
     };
     let backup = DaemonStatus {
         mcast_group: Some("ff02::1:2".parse().unwrap()),
         mcast_port: Some(0),
-        ..DaemonStatus::from(&SyncDaemon {
-            state: SyncState::Backup,
-            interface: "eth1".into(),
-            sync_id: 0,
-        })
+        ..DaemonStatus::from(&SyncDaemon::new(SyncState::Backup, "eth1", 0))
     };
     assert_eq!(
         render_daemons(&[master, backup]),

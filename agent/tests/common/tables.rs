@@ -115,20 +115,55 @@ pub fn virtual_service() -> impl Strategy<Value = VirtualService> {
     })
 }
 
+/// A multicast group: administratively scoped IPv4 (239/8) or IPv6 (ff05::/16).
+fn mcast_group() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<[u8; 3]>().prop_map(|[a, b, c]| IpAddr::V4(Ipv4Addr::new(239, a, b, c))),
+        any::<u16>().prop_map(|n| IpAddr::V6(Ipv6Addr::new(0xff05, 0, 0, 0, 0, 0, 0, n))),
+    ]
+}
+
+/// A daemon as a config can ask for it: multicast settings each set or left
+/// to the kernel, within what the kernel keeps unchanged.
+pub fn daemon(state: SyncState) -> impl Strategy<Value = SyncDaemon> {
+    (
+        "[a-z]{1,6}[0-9]",
+        any::<u8>(),
+        proptest::option::of(1024u16..=65487),
+        proptest::option::of(mcast_group()),
+        proptest::option::of(1u16..),
+        proptest::option::of(1u8..),
+    )
+        .prop_map(move |(interface, sync_id, sync_maxlen, mcast_group, mcast_port, mcast_ttl)| SyncDaemon {
+            sync_maxlen,
+            mcast_group,
+            mcast_port,
+            mcast_ttl,
+            ..SyncDaemon::new(state, interface, sync_id)
+        })
+}
+
+/// Whether a real server's family differs from its service's: the kernel runs
+/// no sync daemon then.
+pub fn has_mixed_family(t: &Table) -> bool {
+    t.services.iter().any(|vs| vs.dests.iter().any(|d| Family::of(&d.addr.ip()) != vs.service.key.family()))
+}
+
 pub fn table() -> impl Strategy<Value = Table> {
     (
         proptest::collection::vec(virtual_service(), 0..6),
         (0u32..=86400 * 31, 0u32..=86400 * 31, 0u32..=86400 * 31),
-        proptest::option::of(("[a-z]{1,6}[0-9]", any::<u8>())),
-        proptest::option::of(("[a-z]{1,6}[0-9]", any::<u8>())),
+        proptest::option::of(daemon(SyncState::Master)),
+        proptest::option::of(daemon(SyncState::Backup)),
     )
         .prop_map(|(mut services, (tcp, tcp_fin, udp), master, backup)| {
             let mut seen = std::collections::HashSet::new();
             services.retain(|vs| seen.insert(vs.service.key));
-            let daemons = [(SyncState::Master, master), (SyncState::Backup, backup)]
-                .into_iter()
-                .filter_map(|(state, d)| d.map(|(interface, sync_id)| SyncDaemon { state, interface, sync_id }))
-                .collect();
-            Table { services, timeouts: Timeouts { tcp, tcp_fin, udp }, daemons }
+            let daemons: Vec<SyncDaemon> = master.into_iter().chain(backup).collect();
+            let mut t = Table { services, timeouts: Timeouts { tcp, tcp_fin, udp }, daemons };
+            if has_mixed_family(&t) {
+                t.daemons.clear();
+            }
+            t
         })
 }

@@ -4,8 +4,9 @@ use super::{network, service, whole_seconds, Findings};
 use crate::config::file;
 use crate::config::model::{Director, Interface, Vip};
 use crate::config::path::Path;
-use crate::ipvs::{Forward, SyncDaemon, Timeouts};
+use crate::ipvs::{Family, Forward, SyncDaemon, SyncState, Timeouts};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// ipvsadm's ceiling for timeouts: 31 days.
 const MAX_TIMEOUT_SECS: u64 = 86400 * 31;
@@ -80,11 +81,14 @@ pub fn director(
                 "the kernel runs at most one master and one backup daemon",
             );
         }
-        sync_daemons.push(SyncDaemon {
-            state: s.state,
-            interface: s.interface.clone(),
-            sync_id: s.sync_id,
-        });
+        sync_daemons.push(sync_daemon(f, &at, s));
+    }
+    if let Some(mixed) = mixed_family(&services).filter(|_| !sync_daemons.is_empty()) {
+        f.error(
+            path.field("sync_daemons"),
+            format!("the kernel starts no sync daemon while a service has a real server of another address family ({mixed})"),
+            "the sync protocol cannot carry such connections: drop the sync daemons, or that real server",
+        );
     }
 
     Director {
@@ -96,6 +100,66 @@ pub fn director(
         ipvs_sysctls: ipvs_sysctls(&with_health_defaults(&d.ipvs_sysctls, &services)),
         services,
     }
+}
+
+/// One sync daemon, with the multicast settings checked against what the
+/// kernel keeps as given: a value it would change (start_sync_thread clamps
+/// maxlen, takes 0 for its default) would make every apply restart the daemon.
+fn sync_daemon(f: &mut Findings, at: &Path, s: &file::SyncDaemon) -> SyncDaemon {
+    let v6 = matches!(s.mcast_group, Some(IpAddr::V6(_)));
+    // Payload limits: a backup takes no less than 1024; IP and UDP headers
+    // (28 bytes, 48 over IPv6) come out of a 65535-byte datagram.
+    let min_len = if s.state == SyncState::Backup { 1024 } else { 1 };
+    let max_len = 65535 - if v6 { 48 } else { 28 };
+    let mut number = |field: &'static str, value: Option<i64>, min: i64, max: i64, help: &str| {
+        let v = value?;
+        if (min..=max).contains(&v) {
+            return u16::try_from(v).ok();
+        }
+        let whose = if field == "sync_maxlen" { format!(" for a {} daemon", s.state.name()) } else { String::new() };
+        f.error(at.field(field), format!("{field} {v} is outside {min} to {max}{whose}"), help);
+        None
+    };
+    let sync_maxlen = number(
+        "sync_maxlen",
+        s.sync_maxlen,
+        min_len,
+        max_len,
+        "the kernel would change it to fit: pick a value in range, or leave sync_maxlen out \
+         for the interface MTU minus the IP and UDP headers",
+    );
+    let mcast_port = number("mcast_port", s.mcast_port, 1, 65535, "leave mcast_port out for the kernel's 8848");
+    let mcast_ttl = number("mcast_ttl", s.mcast_ttl, 1, 255, "leave mcast_ttl out for the kernel's 1")
+        .and_then(|t| u8::try_from(t).ok());
+    if let Some(group) = s.mcast_group {
+        if !group.is_multicast() {
+            f.error(
+                at.field("mcast_group"),
+                format!("mcast_group {group} is not a multicast address"),
+                "the kernel refuses it (EINVAL): use a group in 224.0.0.0/4 (239.0.0.0/8 is for local use) \
+                 or ff00::/8, or leave mcast_group out for 224.0.0.81",
+            );
+        }
+    }
+    SyncDaemon {
+        sync_maxlen,
+        mcast_group: s.mcast_group,
+        mcast_port,
+        mcast_ttl,
+        ..SyncDaemon::new(s.state, s.interface.clone(), s.sync_id)
+    }
+}
+
+/// The first real server whose address family is not its service's, as
+/// `SERVICE -> REAL SERVER`.
+fn mixed_family(services: &[crate::config::model::ServiceSpec]) -> Option<String> {
+    services.iter().find_map(|spec| {
+        let key = spec.service.key;
+        spec.real_servers
+            .iter()
+            .find(|r| Family::of(&r.dest.addr.ip()) != key.family())
+            .map(|r| format!("{key} -> {}", r.dest.addr))
+    })
 }
 
 /// A health-checked director quiesces a failed real server (weight 0), and

@@ -63,11 +63,21 @@ pub const IPVS_DEST_ATTR_TUN_TYPE: u16 = 13;
 pub const IPVS_DEST_ATTR_TUN_PORT: u16 = 14;
 pub const IPVS_DEST_ATTR_TUN_FLAGS: u16 = 15;
 
-// Inside IPVS_CMD_ATTR_DAEMON. The last five are newer (4.3+); we decode none
-// of them but must not trip over them.
+// Inside IPVS_CMD_ATTR_DAEMON. The last five are newer (4.3+): optional in a
+// request, always present in a dump (one of the two groups).
 pub const IPVS_DAEMON_ATTR_STATE: u16 = 1;
 pub const IPVS_DAEMON_ATTR_MCAST_IFN: u16 = 2;
 pub const IPVS_DAEMON_ATTR_SYNC_ID: u16 = 3;
+/// u16, host order.
+pub const IPVS_DAEMON_ATTR_SYNC_MAXLEN: u16 = 4;
+/// struct in_addr: 4 bytes, network order (nla_get_in_addr).
+pub const IPVS_DAEMON_ATTR_MCAST_GROUP: u16 = 5;
+/// struct in6_addr: 16 bytes.
+pub const IPVS_DAEMON_ATTR_MCAST_GROUP6: u16 = 6;
+/// u16, host order (nla_get_u16, unlike the service and dest ports).
+pub const IPVS_DAEMON_ATTR_MCAST_PORT: u16 = 7;
+/// u8.
+pub const IPVS_DAEMON_ATTR_MCAST_TTL: u16 = 8;
 
 // Inside IPVS_*_ATTR_STATS and IPVS_*_ATTR_STATS64.
 pub const IPVS_STATS_ATTR_CONNS: u16 = 1;

@@ -5,7 +5,7 @@ use super::request::Request;
 use super::wire::GenlMsg;
 use super::{config, daemon, dest, service};
 use crate::ipvs::{
-    family, ApplyError, Change, DestEntry, Errno, Info, Ipvs, IpvsError, ServiceEntry, ServiceKey, Snapshot,
+    family, ApplyError, Change, Command, DestEntry, Errno, Info, Ipvs, IpvsError, ServiceEntry, ServiceKey, Snapshot,
     SyncDaemon, SyncState, Timeouts,
 };
 use neli::consts::socket::{Msg, NlFamily};
@@ -68,11 +68,9 @@ fn refused(change: Change, e: CallError) -> IpvsError {
     }
 }
 
-/// Commands that are not a [`Change`] (zero, flush) have no Refused to report;
-/// their errno travels as an Io error naming the command.
-fn command_error(what: &str, e: CallError) -> IpvsError {
+fn command_error(command: Command, e: CallError) -> IpvsError {
     match e {
-        CallError::Kernel(errno) => IpvsError::Io { what: what.into(), detail: format!("the kernel refused: {errno}") },
+        CallError::Kernel(errno) => IpvsError::Command { command, errno },
         CallError::Other(e) => e,
     }
 }
@@ -168,17 +166,21 @@ impl IpvsNetlink {
 
     /// IPVS_CMD_ZERO: the counters of one service and its destinations, or of all.
     pub fn zero(&mut self, key: Option<&ServiceKey>) -> Result<(), IpvsError> {
-        let what = match key {
-            Some(k) => format!("zeroing the counters of service {k}"),
-            None => "zeroing all counters".to_string(),
-        };
-        self.conn.call(&Request::Zero(key.copied()), &what).map(drop).map_err(|e| command_error(&what, e))
+        self.command(Command::Zero(key.copied()))
     }
 
     /// IPVS_CMD_FLUSH: deletes every service and destination.
     pub fn flush(&mut self) -> Result<(), IpvsError> {
-        const WHAT: &str = "flushing all services";
-        self.conn.call(&Request::Flush, WHAT).map(drop).map_err(|e| command_error(WHAT, e))
+        self.command(Command::Flush)
+    }
+
+    fn command(&mut self, command: Command) -> Result<(), IpvsError> {
+        let request = match &command {
+            Command::Zero(key) => Request::Zero(*key),
+            Command::Flush => Request::Flush,
+        };
+        let what = command.to_string();
+        self.conn.call(&request, &what).map(drop).map_err(|e| command_error(command, e))
     }
 
     /// One change on its own, waiting for its ack.

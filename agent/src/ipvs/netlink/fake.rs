@@ -10,7 +10,7 @@ use super::attrs::*;
 use super::batch::Transport;
 use super::wire::{self, parse_requests};
 use super::{config, daemon, dest, service, Request};
-use crate::ipvs::{Change, Errno, FakeIpvs, ServiceKey};
+use crate::ipvs::{Change, Command, Errno, FakeIpvs, ServiceKey};
 use neli::consts::nl::NlmF;
 use std::collections::VecDeque;
 use std::io;
@@ -71,12 +71,8 @@ impl State {
         }
         let state = self.kernel.state();
         match req {
-            Request::Zero(Some(k)) => self.service(k).map(|_| Vec::new()),
-            Request::Zero(None) => Ok(Vec::new()),
-            Request::Flush => {
-                self.kernel.state_mut().services.clear();
-                Ok(Vec::new())
-            }
+            Request::Zero(k) => self.kernel.command_one(&Command::Zero(*k)).map(|()| Vec::new()).map_err(|e| e.0),
+            Request::Flush => self.kernel.command_one(&Command::Flush).map(|()| Vec::new()).map_err(|e| e.0),
             Request::GetInfo => Ok(vec![(
                 IPVS_CMD_SET_INFO,
                 vec![
@@ -280,14 +276,27 @@ mod tests {
         assert_eq!(c.info().unwrap().version_string(), "1.2.1");
         assert_eq!(c.service(&key(0)).unwrap(), None, "ESRCH reads as absent");
         assert!(c.dests(&key(0)).unwrap().is_empty());
-        assert!(c.zero(Some(&key(0))).unwrap_err().to_string().contains("ESRCH"));
+        let err = c.zero(Some(&key(0))).unwrap_err();
+        assert!(
+            matches!(&err, IpvsError::Command { command: Command::Zero(Some(k)), errno: Errno::ESRCH } if *k == key(0)),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), format!("cannot zero the counters of {}: ESRCH (3): the service does not exist", key(0)));
         c.apply(&[Change::AddService(Service::new(key(0)))]).unwrap();
         assert_eq!(c.service(&key(0)).unwrap().unwrap().service, Service::new(key(0)));
         c.zero(Some(&key(0))).unwrap();
         c.zero(None).unwrap();
-        let d = SyncDaemon { state: SyncState::Backup, interface: "eth1".into(), sync_id: 9 };
+        let d = SyncDaemon::new(SyncState::Backup, "eth1", 9);
         c.start_daemon(&d).unwrap();
-        assert_eq!(c.daemons().unwrap(), vec![d.clone()]);
+        // The kernel reports its defaults for what the request left out.
+        let started = SyncDaemon {
+            sync_maxlen: Some(1472),
+            mcast_group: Some("224.0.0.81".parse().unwrap()),
+            mcast_port: Some(8848),
+            mcast_ttl: Some(1),
+            ..d.clone()
+        };
+        assert_eq!(c.daemons().unwrap(), vec![started]);
         let again = c.start_daemon(&d).unwrap_err();
         assert!(matches!(again, IpvsError::Refused { errno: Errno::EEXIST, .. }), "{again}");
         c.stop_daemon(SyncState::Backup).unwrap();

@@ -3,6 +3,10 @@
 //! net/netfilter/ipvs/ip_vs_ctl.c (not produced by the encoder). Requests go
 //! bytes → Request → the same bytes; replies are decoded into the agent's types.
 //!
+//! Every byte row names its field as include/uapi/linux/ip_vs.h (IPVS_*),
+//! linux/netlink.h (nlmsghdr, nlattr, nlmsgerr) or linux/genetlink.h
+//! (genlmsghdr) does.
+//!
 //! Integers are host order (nla_put_u16/u32), so the fixtures are little-endian
 //! and the tests are compiled for little-endian targets only. The family id is
 //! dynamic in the kernel; 0x001d stands for it. Our port id is 0x1234.
@@ -15,7 +19,7 @@ use crate::ipvs::{
     Dest, DestEntry, Family, Forward, Info, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service,
     ServiceEntry, ServiceKey, Stats, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelKind, TunnelOptions,
 };
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 const FAMILY: u16 = 0x001d;
 
@@ -32,8 +36,8 @@ const KEY_TCP_V4: &[u8] = &[
     0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, // IPVS_SVC_ATTR_AF, u16 AF_INET (2), 2 bytes pad
     0x06, 0x00, 0x02, 0x00, 0x06, 0x00, 0x00, 0x00, // IPVS_SVC_ATTR_PROTOCOL, u16 IPPROTO_TCP, pad
     0x14, 0x00, 0x03, 0x00, // IPVS_SVC_ATTR_ADDR, 16 bytes (union nf_inet_addr)
-    192, 0, 2, 1, 0, 0, 0, 0, // 192.0.2.1 in the first 4 bytes, zeros after
-    0, 0, 0, 0, 0, 0, 0, 0, //
+    192, 0, 2, 1, 0, 0, 0, 0, // IPVS_SVC_ATTR_ADDR payload: 192.0.2.1 in the first 4 bytes, zeros after
+    0, 0, 0, 0, 0, 0, 0, 0, // IPVS_SVC_ATTR_ADDR payload, continued (zeros)
     0x06, 0x00, 0x04, 0x00, 0x00, 0x50, 0x00, 0x00, // IPVS_SVC_ATTR_PORT, be16 80, pad
 ];
 
@@ -41,7 +45,7 @@ const KEY_TCP_V4: &[u8] = &[
 fn svc_key_nest_tcp_v4() -> Vec<u8> {
     cat(&[
         &[0x30, 0x00, 0x01, 0x80], // len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED
-        KEY_TCP_V4,
+        KEY_TCP_V4, // IPVS_SVC_ATTR_AF, _PROTOCOL, _ADDR, _PORT: the key, as above
     ])
 }
 
@@ -95,13 +99,13 @@ fn request_fixtures() -> Vec<RequestFixture> {
             bytes: cat(&[
                 &[0x68, 0, 0, 0], // nlmsghdr.nlmsg_len 104
                 &[0x1d, 0x00, 0x05, 0x00], // nlmsg_type = family, flags NLM_F_REQUEST | NLM_F_ACK
-                &[1, 0, 0, 0, 0, 0, 0, 0], // seq 1, pid 0 (the kernel)
+                &[1, 0, 0, 0, 0, 0, 0, 0], // nlmsg_seq 1, nlmsg_pid 0 (addressed to the kernel)
                 &[0x01, 0x01, 0x00, 0x00], // genlmsghdr: IPVS_CMD_NEW_SERVICE, IPVS_GENL_VERSION, reserved
                 &[0x54, 0x00, 0x01, 0x80], // len 84, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED
-                KEY_TCP_V4,
+                KEY_TCP_V4, // IPVS_SVC_ATTR_AF, _PROTOCOL, _ADDR, _PORT (44 bytes, see KEY_TCP_V4)
                 &[0x08, 0x00, 0x06, 0x00, b'w', b'l', b'c', 0], // IPVS_SVC_ATTR_SCHED_NAME "wlc\0"
                 &[0x0c, 0x00, 0x07, 0x00], // IPVS_SVC_ATTR_FLAGS, struct ip_vs_flags
-                &[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // .flags 0, .mask all ones
+                &[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // struct ip_vs_flags: .flags 0, .mask 0xffffffff (every flag is ours to set)
                 &[0x08, 0x00, 0x08, 0x00, 0, 0, 0, 0], // IPVS_SVC_ATTR_TIMEOUT 0: required even without persistence
                 &[0x08, 0x00, 0x09, 0x00, 255, 255, 255, 255], // IPVS_SVC_ATTR_NETMASK 255.255.255.255, network order
             ]),
@@ -111,20 +115,20 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::SetService(v6_persistent),
             seq: 2,
             bytes: cat(&[
-                &[0x70, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 2, 0, 0, 0, 0, 0, 0, 0], // len 112, REQUEST|ACK, seq 2
+                &[0x70, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 2, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 112, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 2, nlmsg_pid 0
                 &[0x02, 0x01, 0x00, 0x00], // IPVS_CMD_SET_SERVICE
-                &[0x5c, 0x00, 0x01, 0x80], // len 92, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED
-                &[0x06, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x00], // AF AF_INET6 (10)
-                &[0x06, 0x00, 0x02, 0x00, 0x11, 0x00, 0x00, 0x00], // PROTOCOL IPPROTO_UDP (17)
-                &[0x14, 0x00, 0x03, 0x00], // ADDR, all 16 bytes
-                &[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01],
-                &[0x06, 0x00, 0x04, 0x00, 0x13, 0xc4, 0x00, 0x00], // PORT be16 5060
-                &[0x07, 0x00, 0x06, 0x00, b's', b'h', 0, 0], // SCHED_NAME "sh\0" (len 7), 1 byte pad
+                &[0x5c, 0x00, 0x01, 0x80], // genlmsghdr: cmd IPVS_CMD_SET_SERVICE, version IPVS_GENL_VERSION, reserved 0
+                &[0x06, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_AF, u16 AF_INET6 (10), 2 bytes pad
+                &[0x06, 0x00, 0x02, 0x00, 0x11, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_PROTOCOL, u16 IPPROTO_UDP (17), 2 bytes pad
+                &[0x14, 0x00, 0x03, 0x00], // IPVS_SVC_ATTR_ADDR, 16 bytes (union nf_inet_addr), all of them used:
+                &[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01], // IPVS_SVC_ATTR_ADDR payload: 2001:db8::1, all 16 bytes
+                &[0x06, 0x00, 0x04, 0x00, 0x13, 0xc4, 0x00, 0x00], // IPVS_SVC_ATTR_PORT, be16 5060, 2 bytes pad
+                &[0x07, 0x00, 0x06, 0x00, b's', b'h', 0, 0], // IPVS_SVC_ATTR_SCHED_NAME "sh\0" (nla_len 7), 1 byte pad
                 &[0x08, 0x00, 0x0b, 0x00, b's', b'i', b'p', 0], // IPVS_SVC_ATTR_PE_NAME "sip\0"
-                &[0x0c, 0x00, 0x07, 0x00], // FLAGS:
-                &[0x1d, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // PERSISTENT|ONEPACKET|SCHED1|SCHED2, mask ~0
-                &[0x08, 0x00, 0x08, 0x00, 0x2c, 0x01, 0x00, 0x00], // TIMEOUT 300
-                &[0x08, 0x00, 0x09, 0x00, 64, 0, 0, 0], // NETMASK: prefix length 64 as a host-order u32
+                &[0x0c, 0x00, 0x07, 0x00], // IPVS_SVC_ATTR_FLAGS, struct ip_vs_flags:
+                &[0x1d, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // .flags IP_VS_SVC_F_PERSISTENT | _ONEPACKET | _SCHED1 | _SCHED2 (0x1d), .mask ~0
+                &[0x08, 0x00, 0x08, 0x00, 0x2c, 0x01, 0x00, 0x00], // IPVS_SVC_ATTR_TIMEOUT, u32 300 seconds
+                &[0x08, 0x00, 0x09, 0x00, 64, 0, 0, 0], // IPVS_SVC_ATTR_NETMASK: for AF_INET6 the prefix length, 64, as a host-order u32
             ]),
         },
         RequestFixture {
@@ -132,11 +136,11 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::DelService(fwm),
             seq: 3,
             bytes: cat(&[
-                &[0x28, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 3, 0, 0, 0, 0, 0, 0, 0], // len 40, seq 3
-                &[0x03, 0x01, 0x00, 0x00], // IPVS_CMD_DEL_SERVICE
-                &[0x14, 0x00, 0x01, 0x80], // len 20, SERVICE nest
-                &[0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // AF AF_INET
-                &[0x08, 0x00, 0x05, 0x00, 0x07, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_FWMARK 7 (no protocol/addr/port)
+                &[0x28, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 3, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 40, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 3, nlmsg_pid 0
+                &[0x03, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_DEL_SERVICE, version IPVS_GENL_VERSION, reserved 0
+                &[0x14, 0x00, 0x01, 0x80], // nlattr: len 20, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED
+                &[0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_AF, u16 AF_INET (2), 2 bytes pad
+                &[0x08, 0x00, 0x05, 0x00, 0x07, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_FWMARK, u32 7 (no protocol, address or port)
             ]),
         },
         RequestFixture {
@@ -144,15 +148,15 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::NewService(fwm_service),
             seq: 4,
             bytes: cat(&[
-                &[0x4c, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 4, 0, 0, 0, 0, 0, 0, 0], // len 76, seq 4
-                &[0x01, 0x01, 0x00, 0x00], // IPVS_CMD_NEW_SERVICE
-                &[0x38, 0x00, 0x01, 0x80], // len 56, SERVICE nest
-                &[0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // AF AF_INET
-                &[0x08, 0x00, 0x05, 0x00, 0x07, 0x00, 0x00, 0x00], // FWMARK 7
-                &[0x08, 0x00, 0x06, 0x00, b'w', b'r', b'r', 0], // SCHED_NAME "wrr\0"
-                &[0x0c, 0x00, 0x07, 0x00, 0x01, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // FLAGS PERSISTENT, mask ~0
-                &[0x08, 0x00, 0x08, 0x00, 0x68, 0x01, 0x00, 0x00], // TIMEOUT 360
-                &[0x08, 0x00, 0x09, 0x00, 255, 255, 255, 0], // NETMASK 255.255.255.0 as its octets
+                &[0x4c, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 4, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 76, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 4, nlmsg_pid 0
+                &[0x01, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_SERVICE, version IPVS_GENL_VERSION, reserved 0
+                &[0x38, 0x00, 0x01, 0x80], // nlattr: len 56, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED
+                &[0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_AF, u16 AF_INET (2), 2 bytes pad
+                &[0x08, 0x00, 0x05, 0x00, 0x07, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_FWMARK, u32 7
+                &[0x08, 0x00, 0x06, 0x00, b'w', b'r', b'r', 0], // IPVS_SVC_ATTR_SCHED_NAME "wrr\0"
+                &[0x0c, 0x00, 0x07, 0x00, 0x01, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // IPVS_SVC_ATTR_FLAGS: .flags IP_VS_SVC_F_PERSISTENT, .mask ~0
+                &[0x08, 0x00, 0x08, 0x00, 0x68, 0x01, 0x00, 0x00], // IPVS_SVC_ATTR_TIMEOUT, u32 360 seconds
+                &[0x08, 0x00, 0x09, 0x00, 255, 255, 255, 0], // IPVS_SVC_ATTR_NETMASK, be32 255.255.255.0 (network order: its octets as written)
             ]),
         },
         RequestFixture {
@@ -160,11 +164,11 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::NewDest(tcp_v4(), nat),
             seq: 5,
             bytes: cat(&[
-                &[0xa4, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 5, 0, 0, 0, 0, 0, 0, 0], // len 164, seq 5
-                &[0x05, 0x01, 0x00, 0x00], // IPVS_CMD_NEW_DEST
-                &svc_key_nest_tcp_v4(),
-                &[0x60, 0x00, 0x02, 0x80], // len 96, IPVS_CMD_ATTR_DEST | NLA_F_NESTED
-                &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR
+                &[0xa4, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 5, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 164, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 5, nlmsg_pid 0
+                &[0x05, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DEST, version IPVS_GENL_VERSION, reserved 0
+                &svc_key_nest_tcp_v4(), // nlattr: len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, then the key of TCP 192.0.2.1:80
+                &[0x60, 0x00, 0x02, 0x80], // nlattr: len 96, IPVS_CMD_ATTR_DEST | NLA_F_NESTED
+                &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR, 16 bytes (union nf_inet_addr): 10.0.0.1, zeros after
                 &[0x06, 0x00, 0x02, 0x00, 0x1f, 0x90, 0x00, 0x00], // IPVS_DEST_ATTR_PORT be16 8080
                 &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_ADDR_FAMILY AF_INET
                 &[0x08, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_FWD_METHOD IP_VS_CONN_F_MASQ
@@ -181,20 +185,20 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::SetDest(tcp_v4(), dr),
             seq: 6,
             bytes: cat(&[
-                &[0xa4, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 6, 0, 0, 0, 0, 0, 0, 0],
-                &[0x06, 0x01, 0x00, 0x00], // IPVS_CMD_SET_DEST
-                &svc_key_nest_tcp_v4(),
-                &[0x60, 0x00, 0x02, 0x80],
-                &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-                &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00], // PORT 80: we send what the Dest says
-                &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00],
-                &[0x08, 0x00, 0x03, 0x00, 0x03, 0x00, 0x00, 0x00], // FWD_METHOD IP_VS_CONN_F_DROUTE
-                &[0x08, 0x00, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00], // WEIGHT 1
-                &[0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00], // U_THRESH 0 (no limit)
-                &[0x08, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00], // L_THRESH 0
-                &[0x05, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x00],
-                &[0x06, 0x00, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x00],
-                &[0x06, 0x00, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00],
+                &[0xa4, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 6, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 164, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 6, nlmsg_pid 0
+                &[0x06, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_SET_DEST, version IPVS_GENL_VERSION, reserved 0
+                &svc_key_nest_tcp_v4(), // nlattr: len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, then the key of TCP 192.0.2.1:80
+                &[0x60, 0x00, 0x02, 0x80], // nlattr: len 96, IPVS_CMD_ATTR_DEST | NLA_F_NESTED
+                &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR, 16 bytes: 10.0.0.2, zeros after
+                &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00], // IPVS_DEST_ATTR_PORT, be16 80: we send what the Dest says
+                &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_ADDR_FAMILY, u16 AF_INET (2), 2 bytes pad
+                &[0x08, 0x00, 0x03, 0x00, 0x03, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_FWD_METHOD, u32 IP_VS_CONN_F_DROUTE (3)
+                &[0x08, 0x00, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_WEIGHT, u32 1
+                &[0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_U_THRESH, u32 0 (no limit)
+                &[0x08, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_L_THRESH, u32 0
+                &[0x05, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_TYPE, u8 IP_VS_CONN_F_TUNNEL_TYPE_IPIP (0), 3 bytes pad
+                &[0x06, 0x00, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_PORT, be16 0, 2 bytes pad
+                &[0x06, 0x00, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_FLAGS, u16 IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM (0), 2 bytes pad
             ]),
         },
         RequestFixture {
@@ -202,20 +206,20 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::NewDest(tcp_v4(), gue),
             seq: 7,
             bytes: cat(&[
-                &[0xa4, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 7, 0, 0, 0, 0, 0, 0, 0],
-                &[0x05, 0x01, 0x00, 0x00],
-                &svc_key_nest_tcp_v4(),
-                &[0x60, 0x00, 0x02, 0x80],
-                &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-                &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00],
-                &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00],
-                &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00], // FWD_METHOD IP_VS_CONN_F_TUNNEL
-                &[0x08, 0x00, 0x04, 0x00, 0x02, 0x00, 0x00, 0x00], // WEIGHT 2
-                &[0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00],
-                &[0x08, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00],
-                &[0x05, 0x00, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x00], // TUN_TYPE IP_VS_CONN_F_TUNNEL_TYPE_GUE
-                &[0x06, 0x00, 0x0e, 0x00, 0x17, 0xc0, 0x00, 0x00], // TUN_PORT be16 6080
-                &[0x06, 0x00, 0x0f, 0x00, 0x01, 0x00, 0x00, 0x00], // TUN_FLAGS IP_VS_TUNNEL_ENCAP_FLAG_CSUM
+                &[0xa4, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 7, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 164, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 7, nlmsg_pid 0
+                &[0x05, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DEST, version IPVS_GENL_VERSION, reserved 0
+                &svc_key_nest_tcp_v4(), // nlattr: len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, then the key of TCP 192.0.2.1:80
+                &[0x60, 0x00, 0x02, 0x80], // nlattr: len 96, IPVS_CMD_ATTR_DEST | NLA_F_NESTED
+                &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR, 16 bytes: 10.0.0.3, zeros after
+                &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00], // IPVS_DEST_ATTR_PORT, be16 80, 2 bytes pad
+                &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_ADDR_FAMILY, u16 AF_INET (2), 2 bytes pad
+                &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_FWD_METHOD, u32 IP_VS_CONN_F_TUNNEL (2)
+                &[0x08, 0x00, 0x04, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_WEIGHT, u32 2
+                &[0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_U_THRESH, u32 0
+                &[0x08, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_L_THRESH, u32 0
+                &[0x05, 0x00, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_TYPE, u8 IP_VS_CONN_F_TUNNEL_TYPE_GUE (1), 3 bytes pad
+                &[0x06, 0x00, 0x0e, 0x00, 0x17, 0xc0, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_PORT, be16 6080, 2 bytes pad
+                &[0x06, 0x00, 0x0f, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_FLAGS, u16 IP_VS_TUNNEL_ENCAP_FLAG_CSUM (1), 2 bytes pad
             ]),
         },
         RequestFixture {
@@ -223,20 +227,20 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::NewDest(tcp_v4(), mixed),
             seq: 8,
             bytes: cat(&[
-                &[0xa4, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 8, 0, 0, 0, 0, 0, 0, 0],
-                &[0x05, 0x01, 0x00, 0x00],
-                &svc_key_nest_tcp_v4(),
-                &[0x60, 0x00, 0x02, 0x80],
-                &[0x14, 0x00, 0x01, 0x00, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10],
-                &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00],
-                &[0x06, 0x00, 0x0b, 0x00, 0x0a, 0x00, 0x00, 0x00], // ADDR_FAMILY AF_INET6: differs from the service
-                &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00], // TUNNEL, the only method allowed to mix
-                &[0x08, 0x00, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00],
-                &[0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00],
-                &[0x08, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00],
-                &[0x05, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x00], // TUN_TYPE IPIP
-                &[0x06, 0x00, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x00],
-                &[0x06, 0x00, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00],
+                &[0xa4, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 8, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 164, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 8, nlmsg_pid 0
+                &[0x05, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DEST, version IPVS_GENL_VERSION, reserved 0
+                &svc_key_nest_tcp_v4(), // nlattr: len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, then the key of TCP 192.0.2.1:80
+                &[0x60, 0x00, 0x02, 0x80], // nlattr: len 96, IPVS_CMD_ATTR_DEST | NLA_F_NESTED
+                &[0x14, 0x00, 0x01, 0x00, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10], // IPVS_DEST_ATTR_ADDR, 16 bytes: 2001:db8::10
+                &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00], // IPVS_DEST_ATTR_PORT, be16 80, 2 bytes pad
+                &[0x06, 0x00, 0x0b, 0x00, 0x0a, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_ADDR_FAMILY, u16 AF_INET6 (10): differs from the service's
+                &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_FWD_METHOD IP_VS_CONN_F_TUNNEL, the only method allowed to mix families
+                &[0x08, 0x00, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_WEIGHT, u32 1
+                &[0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_U_THRESH, u32 0
+                &[0x08, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_L_THRESH, u32 0
+                &[0x05, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_TYPE, u8 IP_VS_CONN_F_TUNNEL_TYPE_IPIP (0), 3 bytes pad
+                &[0x06, 0x00, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_PORT, be16 0, 2 bytes pad
+                &[0x06, 0x00, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_FLAGS, u16 0 (no checksum), 2 bytes pad
             ]),
         },
         RequestFixture {
@@ -244,13 +248,13 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::DelDest(tcp_v4(), "10.0.0.1:8080".parse().unwrap()),
             seq: 9,
             bytes: cat(&[
-                &[0x6c, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 9, 0, 0, 0, 0, 0, 0, 0], // len 108
-                &[0x07, 0x01, 0x00, 0x00], // IPVS_CMD_DEL_DEST
-                &svc_key_nest_tcp_v4(),
-                &[0x28, 0x00, 0x02, 0x80], // len 40, DEST nest: only what identifies the dest
-                &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-                &[0x06, 0x00, 0x02, 0x00, 0x1f, 0x90, 0x00, 0x00],
-                &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00],
+                &[0x6c, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 9, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 108, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 9, nlmsg_pid 0
+                &[0x07, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_DEL_DEST, version IPVS_GENL_VERSION, reserved 0
+                &svc_key_nest_tcp_v4(), // nlattr: len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, then the key of TCP 192.0.2.1:80
+                &[0x28, 0x00, 0x02, 0x80], // nlattr: len 40, IPVS_CMD_ATTR_DEST | NLA_F_NESTED: only what identifies the dest
+                &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR, 16 bytes: 10.0.0.1, zeros after
+                &[0x06, 0x00, 0x02, 0x00, 0x1f, 0x90, 0x00, 0x00], // IPVS_DEST_ATTR_PORT, be16 8080, 2 bytes pad
+                &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_ADDR_FAMILY, u16 AF_INET (2), 2 bytes pad
             ]),
         },
         RequestFixture {
@@ -258,9 +262,9 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::GetService(tcp_v4()),
             seq: 10,
             bytes: cat(&[
-                &[0x44, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 10, 0, 0, 0, 0, 0, 0, 0], // len 68, doit
-                &[0x04, 0x01, 0x00, 0x00], // IPVS_CMD_GET_SERVICE
-                &svc_key_nest_tcp_v4(),
+                &[0x44, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 10, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 68, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 10, nlmsg_pid 0 (doit: one reply)
+                &[0x04, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_GET_SERVICE, version IPVS_GENL_VERSION, reserved 0
+                &svc_key_nest_tcp_v4(), // nlattr: len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, then the key of TCP 192.0.2.1:80
             ]),
         },
         RequestFixture {
@@ -268,8 +272,8 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::DumpServices,
             seq: 11,
             bytes: cat(&[
-                &[0x14, 0, 0, 0, 0x1d, 0x00, 0x01, 0x03, 11, 0, 0, 0, 0, 0, 0, 0], // NLM_F_REQUEST | NLM_F_DUMP
-                &[0x04, 0x01, 0x00, 0x00],
+                &[0x14, 0, 0, 0, 0x1d, 0x00, 0x01, 0x03, 11, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 20, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_DUMP, nlmsg_seq 11, nlmsg_pid 0
+                &[0x04, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_GET_SERVICE (its dumpit), version IPVS_GENL_VERSION, reserved 0
             ]),
         },
         RequestFixture {
@@ -277,9 +281,9 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::DumpDests(tcp_v4()),
             seq: 12,
             bytes: cat(&[
-                &[0x44, 0, 0, 0, 0x1d, 0x00, 0x01, 0x03, 12, 0, 0, 0, 0, 0, 0, 0],
-                &[0x08, 0x01, 0x00, 0x00], // IPVS_CMD_GET_DEST (dumpit only)
-                &svc_key_nest_tcp_v4(),
+                &[0x44, 0, 0, 0, 0x1d, 0x00, 0x01, 0x03, 12, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 68, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_DUMP, nlmsg_seq 12, nlmsg_pid 0
+                &[0x08, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_GET_DEST (dumpit only), version IPVS_GENL_VERSION, reserved 0
+                &svc_key_nest_tcp_v4(), // nlattr: len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, then the key of TCP 192.0.2.1:80
             ]),
         },
         RequestFixture {
@@ -305,8 +309,8 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::SetConfig(Timeouts { tcp: 900, tcp_fin: 120, udp: 300 }),
             seq: 16,
             bytes: cat(&[
-                &[0x2c, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 16, 0, 0, 0, 0, 0, 0, 0], // len 44
-                &[0x0c, 0x01, 0x00, 0x00], // IPVS_CMD_SET_CONFIG; the timeouts are top-level attributes
+                &[0x2c, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 16, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 44, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 16, nlmsg_pid 0
+                &[0x0c, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_SET_CONFIG, version IPVS_GENL_VERSION; the timeouts are top-level attributes
                 &[0x08, 0x00, 0x04, 0x00, 0x84, 0x03, 0x00, 0x00], // IPVS_CMD_ATTR_TIMEOUT_TCP 900
                 &[0x08, 0x00, 0x05, 0x00, 0x78, 0x00, 0x00, 0x00], // IPVS_CMD_ATTR_TIMEOUT_TCP_FIN 120
                 &[0x08, 0x00, 0x06, 0x00, 0x2c, 0x01, 0x00, 0x00], // IPVS_CMD_ATTR_TIMEOUT_UDP 300
@@ -314,15 +318,56 @@ fn request_fixtures() -> Vec<RequestFixture> {
         },
         RequestFixture {
             name: "start master daemon on eth0 syncid 5",
-            request: Request::NewDaemon(SyncDaemon { state: SyncState::Master, interface: "eth0".into(), sync_id: 5 }),
+            request: Request::NewDaemon(SyncDaemon::new(SyncState::Master, "eth0", 5)),
             seq: 17,
             bytes: cat(&[
-                &[0x34, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 17, 0, 0, 0, 0, 0, 0, 0], // len 52
-                &[0x09, 0x01, 0x00, 0x00], // IPVS_CMD_NEW_DAEMON
-                &[0x20, 0x00, 0x03, 0x80], // len 32, IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED
+                &[0x34, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 17, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 52, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 17, nlmsg_pid 0
+                &[0x09, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DAEMON, version IPVS_GENL_VERSION, reserved 0
+                &[0x20, 0x00, 0x03, 0x80], // nlattr: len 32, IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED
                 &[0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE IP_VS_STATE_MASTER
-                &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'0', 0, 0, 0, 0], // MCAST_IFN "eth0\0", 3 pad
+                &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'0', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth0\0" (nla_len 9), 3 bytes pad
                 &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID 5
+            ]),
+        },
+        RequestFixture {
+            name: "start master daemon on eth0 syncid 5 maxlen 1400 group 239.0.2.1 port 8849 ttl 3",
+            request: Request::NewDaemon(SyncDaemon {
+                sync_maxlen: Some(1400),
+                mcast_group: Some(IpAddr::V4(Ipv4Addr::new(239, 0, 2, 1))),
+                mcast_port: Some(8849),
+                mcast_ttl: Some(3),
+                ..SyncDaemon::new(SyncState::Master, "eth0", 5)
+            }),
+            seq: 22,
+            bytes: cat(&[
+                &[0x54, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 22, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 84, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 22, nlmsg_pid 0
+                &[0x09, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DAEMON, version IPVS_GENL_VERSION, reserved 0
+                &[0x40, 0x00, 0x03, 0x80], // nlattr: len 64, IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED
+                &[0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE, u32 IP_VS_STATE_MASTER (1)
+                &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'0', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth0\0" (nla_len 9), 3 bytes pad
+                &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID, u32 5
+                &[0x06, 0x00, 0x04, 0x00, 0x78, 0x05, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_MAXLEN, u16 1400 (NLA_U16, host order), 2 bytes pad
+                &[0x08, 0x00, 0x05, 0x00, 239, 0, 2, 1], // IPVS_DAEMON_ATTR_MCAST_GROUP, struct in_addr 239.0.2.1 (nla_get_in_addr: network order)
+                &[0x06, 0x00, 0x07, 0x00, 0x91, 0x22, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_PORT, u16 8849 in host order (nla_get_u16), 2 bytes pad
+                &[0x05, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_TTL, u8 3, 3 bytes pad
+            ]),
+        },
+        RequestFixture {
+            name: "start backup daemon on eth1 syncid 9 with IPv6 group ff05::1:2, other settings the kernel's",
+            request: Request::NewDaemon(SyncDaemon {
+                mcast_group: Some("ff05::1:2".parse().unwrap()),
+                ..SyncDaemon::new(SyncState::Backup, "eth1", 9)
+            }),
+            seq: 23,
+            bytes: cat(&[
+                &[0x48, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 23, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 72, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 23, nlmsg_pid 0
+                &[0x09, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DAEMON, version IPVS_GENL_VERSION, reserved 0
+                &[0x34, 0x00, 0x03, 0x80], // nlattr: len 52, IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED
+                &[0x08, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE, u32 IP_VS_STATE_BACKUP (2)
+                &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'1', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth1\0" (nla_len 9), 3 bytes pad
+                &[0x08, 0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID, u32 9
+                &[0x14, 0x00, 0x06, 0x00], // IPVS_DAEMON_ATTR_MCAST_GROUP6, 16 bytes (struct in6_addr):
+                &[0xff, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00, 0x02], // IPVS_DAEMON_ATTR_MCAST_GROUP6 payload: ff05::1:2
             ]),
         },
         RequestFixture {
@@ -330,10 +375,10 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::DelDaemon(SyncState::Backup),
             seq: 18,
             bytes: cat(&[
-                &[0x20, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 18, 0, 0, 0, 0, 0, 0, 0], // len 32
-                &[0x0a, 0x01, 0x00, 0x00], // IPVS_CMD_DEL_DAEMON
-                &[0x0c, 0x00, 0x03, 0x80], // DAEMON nest
-                &[0x08, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // STATE IP_VS_STATE_BACKUP
+                &[0x20, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 18, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 32, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 18, nlmsg_pid 0
+                &[0x0a, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_DEL_DAEMON, version IPVS_GENL_VERSION, reserved 0
+                &[0x0c, 0x00, 0x03, 0x80], // nlattr: len 12, IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED
+                &[0x08, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE, u32 IP_VS_STATE_BACKUP (2)
             ]),
         },
         RequestFixture {
@@ -347,9 +392,9 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::Zero(Some(tcp_v4())),
             seq: 20,
             bytes: cat(&[
-                &[0x44, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 20, 0, 0, 0, 0, 0, 0, 0],
-                &[0x10, 0x01, 0x00, 0x00], // IPVS_CMD_ZERO with a service: ip_vs_zero_service
-                &svc_key_nest_tcp_v4(),
+                &[0x44, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 20, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 68, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 20, nlmsg_pid 0
+                &[0x10, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_ZERO, version IPVS_GENL_VERSION; with a service: ip_vs_zero_service
+                &svc_key_nest_tcp_v4(), // nlattr: len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, then the key of TCP 192.0.2.1:80
             ]),
         },
         RequestFixture {
@@ -405,16 +450,16 @@ fn requests_concatenate_into_one_batch() {
 // efficient unaligned access). 92 bytes. conns is cut to 32 bits: 5.
 const STATS32: &[u8] = &[
     0x5c, 0x00, 0x0a, 0x00, // len 92, type 10 (IPVS_SVC_ATTR_STATS / IPVS_DEST_ATTR_STATS), no NLA_F_NESTED
-    0x08, 0x00, 0x01, 0x00, 0x05, 0x00, 0x00, 0x00, // IPVS_STATS_ATTR_CONNS u32 5
-    0x08, 0x00, 0x02, 0x00, 0xe8, 0x03, 0x00, 0x00, // INPKTS u32 1000
-    0x08, 0x00, 0x03, 0x00, 0x84, 0x03, 0x00, 0x00, // OUTPKTS u32 900
-    0x0c, 0x00, 0x04, 0x00, 0x40, 0xe2, 0x01, 0x00, 0, 0, 0, 0, // INBYTES u64 123456
-    0x0c, 0x00, 0x05, 0x00, 0xf1, 0xfb, 0x09, 0x00, 0, 0, 0, 0, // OUTBYTES u64 654321
-    0x08, 0x00, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, // CPS 1
-    0x08, 0x00, 0x07, 0x00, 0x02, 0x00, 0x00, 0x00, // INPPS 2
-    0x08, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00, // OUTPPS 3
-    0x08, 0x00, 0x09, 0x00, 0x04, 0x00, 0x00, 0x00, // INBPS 4
-    0x08, 0x00, 0x0a, 0x00, 0x05, 0x00, 0x00, 0x00, // OUTBPS 5
+    0x08, 0x00, 0x01, 0x00, 0x05, 0x00, 0x00, 0x00, // IPVS_STATS_ATTR_CONNS, u32 5
+    0x08, 0x00, 0x02, 0x00, 0xe8, 0x03, 0x00, 0x00, // IPVS_STATS_ATTR_INPKTS, u32 1000
+    0x08, 0x00, 0x03, 0x00, 0x84, 0x03, 0x00, 0x00, // IPVS_STATS_ATTR_OUTPKTS, u32 900
+    0x0c, 0x00, 0x04, 0x00, 0x40, 0xe2, 0x01, 0x00, 0, 0, 0, 0, // IPVS_STATS_ATTR_INBYTES, u64 123456
+    0x0c, 0x00, 0x05, 0x00, 0xf1, 0xfb, 0x09, 0x00, 0, 0, 0, 0, // IPVS_STATS_ATTR_OUTBYTES, u64 654321
+    0x08, 0x00, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, // IPVS_STATS_ATTR_CPS, u32 1
+    0x08, 0x00, 0x07, 0x00, 0x02, 0x00, 0x00, 0x00, // IPVS_STATS_ATTR_INPPS, u32 2
+    0x08, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00, // IPVS_STATS_ATTR_OUTPPS, u32 3
+    0x08, 0x00, 0x09, 0x00, 0x04, 0x00, 0x00, 0x00, // IPVS_STATS_ATTR_INBPS, u32 4
+    0x08, 0x00, 0x0a, 0x00, 0x05, 0x00, 0x00, 0x00, // IPVS_STATS_ATTR_OUTBPS, u32 5
 ];
 
 // IPVS_*_ATTR_STATS64 (ip_vs_genl_fill_stats64): every counter u64. 124 bytes.
@@ -423,16 +468,16 @@ const STATS32: &[u8] = &[
 const STATS64: &[u8] = &[
     0x80, 0x00, 0x0c, 0x00, // len 128, type 12 (IPVS_SVC_ATTR_STATS64 / IPVS_DEST_ATTR_STATS64)
     0x04, 0x00, 0x0b, 0x00, // IPVS_STATS_ATTR_PAD, no payload
-    0x0c, 0x00, 0x01, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // CONNS 0x1_0000_0005
-    0x0c, 0x00, 0x02, 0x00, 0xe8, 0x03, 0x00, 0x00, 0, 0, 0, 0, // INPKTS 1000
-    0x0c, 0x00, 0x03, 0x00, 0x84, 0x03, 0x00, 0x00, 0, 0, 0, 0, // OUTPKTS 900
-    0x0c, 0x00, 0x04, 0x00, 0x40, 0xe2, 0x01, 0x00, 0, 0, 0, 0, // INBYTES 123456
-    0x0c, 0x00, 0x05, 0x00, 0xf1, 0xfb, 0x09, 0x00, 0, 0, 0, 0, // OUTBYTES 654321
-    0x0c, 0x00, 0x06, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, // CPS 1
-    0x0c, 0x00, 0x07, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, // INPPS 2
-    0x0c, 0x00, 0x08, 0x00, 0x03, 0, 0, 0, 0, 0, 0, 0, // OUTPPS 3
-    0x0c, 0x00, 0x09, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, // INBPS 4
-    0x0c, 0x00, 0x0a, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, // OUTBPS 5
+    0x0c, 0x00, 0x01, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // IPVS_STATS_ATTR_CONNS, u64 0x1_0000_0005
+    0x0c, 0x00, 0x02, 0x00, 0xe8, 0x03, 0x00, 0x00, 0, 0, 0, 0, // IPVS_STATS_ATTR_INPKTS, u64 1000
+    0x0c, 0x00, 0x03, 0x00, 0x84, 0x03, 0x00, 0x00, 0, 0, 0, 0, // IPVS_STATS_ATTR_OUTPKTS, u64 900
+    0x0c, 0x00, 0x04, 0x00, 0x40, 0xe2, 0x01, 0x00, 0, 0, 0, 0, // IPVS_STATS_ATTR_INBYTES, u64 123456
+    0x0c, 0x00, 0x05, 0x00, 0xf1, 0xfb, 0x09, 0x00, 0, 0, 0, 0, // IPVS_STATS_ATTR_OUTBYTES, u64 654321
+    0x0c, 0x00, 0x06, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, // IPVS_STATS_ATTR_CPS, u64 1
+    0x0c, 0x00, 0x07, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, // IPVS_STATS_ATTR_INPPS, u64 2
+    0x0c, 0x00, 0x08, 0x00, 0x03, 0, 0, 0, 0, 0, 0, 0, // IPVS_STATS_ATTR_OUTPPS, u64 3
+    0x0c, 0x00, 0x09, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, // IPVS_STATS_ATTR_INBPS, u64 4
+    0x0c, 0x00, 0x0a, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, // IPVS_STATS_ATTR_OUTBPS, u64 5
 ];
 
 fn expected_stats() -> Stats {
@@ -460,20 +505,20 @@ fn single(datagram: &[u8]) -> super::wire::GenlMsg {
 #[test]
 fn service_dump_element_with_stats64_and_done() {
     let datagram = cat(&[
-        &[0x44, 0x01, 0, 0], // nlmsg_len 324
-        &[0x1d, 0x00, 0x02, 0x00], // family, NLM_F_MULTI
-        &[11, 0, 0, 0, 0x34, 0x12, 0, 0], // seq of our dump request, our port id
-        &[0x01, 0x01, 0x00, 0x00], // IPVS_CMD_NEW_SERVICE (ip_vs_genl_dump_service), version 1
-        &[0x30, 0x01, 0x01, 0x00], // len 304, IPVS_CMD_ATTR_SERVICE without NLA_F_NESTED (nla_nest_start_noflag)
-        KEY_TCP_V4,
-        &[0x08, 0x00, 0x06, 0x00, b'w', b'l', b'c', 0], // SCHED_NAME
-        &[0x0c, 0x00, 0x07, 0x00, 0x02, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // FLAGS: IP_VS_SVC_F_HASHED only, mask ~0
-        &[0x08, 0x00, 0x08, 0x00, 0, 0, 0, 0], // TIMEOUT (svc->timeout / HZ)
-        &[0x08, 0x00, 0x09, 0x00, 255, 255, 255, 255], // NETMASK (nla_put_be32)
-        STATS32,
-        STATS64,
+        &[0x44, 0x01, 0, 0], // nlmsghdr: nlmsg_len 324
+        &[0x1d, 0x00, 0x02, 0x00], // nlmsg_type = family, nlmsg_flags NLM_F_MULTI
+        &[11, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsg_seq of our dump request (11), nlmsg_pid = our port id
+        &[0x01, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_SERVICE (ip_vs_genl_dump_service), version 1, reserved 0
+        &[0x30, 0x01, 0x01, 0x00], // nlattr: len 304, IPVS_CMD_ATTR_SERVICE without NLA_F_NESTED (nla_nest_start_noflag)
+        KEY_TCP_V4, // IPVS_SVC_ATTR_AF, _PROTOCOL, _ADDR, _PORT of TCP 192.0.2.1:80
+        &[0x08, 0x00, 0x06, 0x00, b'w', b'l', b'c', 0], // IPVS_SVC_ATTR_SCHED_NAME "wlc\0"
+        &[0x0c, 0x00, 0x07, 0x00, 0x02, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // IPVS_SVC_ATTR_FLAGS: .flags IP_VS_SVC_F_HASHED only, .mask ~0
+        &[0x08, 0x00, 0x08, 0x00, 0, 0, 0, 0], // IPVS_SVC_ATTR_TIMEOUT, u32 0 (svc->timeout / HZ)
+        &[0x08, 0x00, 0x09, 0x00, 255, 255, 255, 255], // IPVS_SVC_ATTR_NETMASK, be32 255.255.255.255 (nla_put_be32)
+        STATS32, // IPVS_SVC_ATTR_STATS, 92 bytes (see STATS32)
+        STATS64, // IPVS_SVC_ATTR_STATS64, 128 bytes (see STATS64)
         // NLMSG_DONE closing the dump, with its int payload 0.
-        &[0x14, 0, 0, 0, 0x03, 0x00, 0x02, 0x00, 11, 0, 0, 0, 0x34, 0x12, 0, 0, 0, 0, 0, 0],
+        &[0x14, 0, 0, 0, 0x03, 0x00, 0x02, 0x00, 11, 0, 0, 0, 0x34, 0x12, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 20, NLMSG_DONE (3), NLM_F_MULTI, nlmsg_seq 11, our port id; int error 0
     ]);
     let msgs = parse_datagram(&datagram).unwrap();
     assert_eq!(msgs.len(), 2);
@@ -492,18 +537,18 @@ fn service_dump_element_with_stats64_and_done() {
 fn persistent_ipv6_service_reply() {
     // A GET_SERVICE reply for a persistent IPv6 service with the sip PE.
     let datagram = cat(&[
-        &[0x70, 0, 0, 0, 0x1d, 0x00, 0x00, 0x00, 10, 0, 0, 0, 0x34, 0x12, 0, 0], // len 112, no flags
-        &[0x01, 0x01, 0x00, 0x00], // reply command IPVS_CMD_NEW_SERVICE
-        &[0x5c, 0x00, 0x01, 0x00], // SERVICE nest, 92
-        &[0x06, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x00],
-        &[0x06, 0x00, 0x02, 0x00, 0x11, 0x00, 0x00, 0x00],
-        &[0x14, 0x00, 0x03, 0x00, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01],
-        &[0x06, 0x00, 0x04, 0x00, 0x13, 0xc4, 0x00, 0x00],
-        &[0x07, 0x00, 0x06, 0x00, b's', b'h', 0, 0],
-        &[0x08, 0x00, 0x0b, 0x00, b's', b'i', b'p', 0], // PE_NAME comes before FLAGS in the kernel's fill
-        &[0x0c, 0x00, 0x07, 0x00, 0x1f, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // 0x1d | HASHED
-        &[0x08, 0x00, 0x08, 0x00, 0x2c, 0x01, 0x00, 0x00],
-        &[0x08, 0x00, 0x09, 0x00, 64, 0, 0, 0], // the prefix length back as the kernel stored it
+        &[0x70, 0, 0, 0, 0x1d, 0x00, 0x00, 0x00, 10, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 112, nlmsg_type = family, no flags (a doit reply), nlmsg_seq 10, our port id
+        &[0x01, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_SERVICE (GET_SERVICE's reply command), version 1, reserved 0
+        &[0x5c, 0x00, 0x01, 0x00], // nlattr: len 92, IPVS_CMD_ATTR_SERVICE, no NLA_F_NESTED
+        &[0x06, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_AF, u16 AF_INET6 (10), 2 bytes pad
+        &[0x06, 0x00, 0x02, 0x00, 0x11, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_PROTOCOL, u16 IPPROTO_UDP (17), 2 bytes pad
+        &[0x14, 0x00, 0x03, 0x00, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01], // IPVS_SVC_ATTR_ADDR, 16 bytes: 2001:db8::1
+        &[0x06, 0x00, 0x04, 0x00, 0x13, 0xc4, 0x00, 0x00], // IPVS_SVC_ATTR_PORT, be16 5060, 2 bytes pad
+        &[0x07, 0x00, 0x06, 0x00, b's', b'h', 0, 0], // IPVS_SVC_ATTR_SCHED_NAME "sh\0" (nla_len 7), 1 byte pad
+        &[0x08, 0x00, 0x0b, 0x00, b's', b'i', b'p', 0], // IPVS_SVC_ATTR_PE_NAME "sip\0": comes before FLAGS in ip_vs_genl_fill_service
+        &[0x0c, 0x00, 0x07, 0x00, 0x1f, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // IPVS_SVC_ATTR_FLAGS: .flags 0x1d | IP_VS_SVC_F_HASHED, .mask ~0
+        &[0x08, 0x00, 0x08, 0x00, 0x2c, 0x01, 0x00, 0x00], // IPVS_SVC_ATTR_TIMEOUT, u32 300 seconds
+        &[0x08, 0x00, 0x09, 0x00, 64, 0, 0, 0], // IPVS_SVC_ATTR_NETMASK: the prefix length 64 back as the kernel stored it
     ]);
     let entry = service::parse_entry(&single(&datagram).attrs).unwrap();
     assert_eq!(
@@ -523,26 +568,26 @@ fn persistent_ipv6_service_reply() {
 #[test]
 fn dest_dump_element_with_counters() {
     let datagram = cat(&[
-        &[0x68, 0x01, 0, 0], // nlmsg_len 360
-        &[0x1d, 0x00, 0x02, 0x00, 12, 0, 0, 0, 0x34, 0x12, 0, 0], // NLM_F_MULTI, seq 12
-        &[0x05, 0x01, 0x00, 0x00], // IPVS_CMD_NEW_DEST (ip_vs_genl_dump_dest)
-        &[0x54, 0x01, 0x02, 0x00], // len 340, IPVS_CMD_ATTR_DEST, no NLA_F_NESTED
+        &[0x68, 0x01, 0, 0], // nlmsghdr: nlmsg_len 360
+        &[0x1d, 0x00, 0x02, 0x00, 12, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsg_type = family, nlmsg_flags NLM_F_MULTI, nlmsg_seq 12, nlmsg_pid = our port id
+        &[0x05, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DEST (ip_vs_genl_dump_dest), version 1, reserved 0
+        &[0x54, 0x01, 0x02, 0x00], // nlattr: len 340, IPVS_CMD_ATTR_DEST, no NLA_F_NESTED
         // In ip_vs_genl_fill_dest's order:
-        &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // ADDR
-        &[0x06, 0x00, 0x02, 0x00, 0x1f, 0x90, 0x00, 0x00], // PORT 8080
-        &[0x08, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00], // FWD_METHOD masq
-        &[0x08, 0x00, 0x04, 0x00, 0x05, 0x00, 0x00, 0x00], // WEIGHT 5
-        &[0x05, 0x00, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x00], // TUN_TYPE GUE: stored, but meaningless for NAT
-        &[0x06, 0x00, 0x0e, 0x00, 0x17, 0xc0, 0x00, 0x00], // TUN_PORT 6080
-        &[0x06, 0x00, 0x0f, 0x00, 0x01, 0x00, 0x00, 0x00], // TUN_FLAGS CSUM
-        &[0x08, 0x00, 0x05, 0x00, 0x64, 0x00, 0x00, 0x00], // U_THRESH 100
-        &[0x08, 0x00, 0x06, 0x00, 0x0a, 0x00, 0x00, 0x00], // L_THRESH 10
-        &[0x08, 0x00, 0x07, 0x00, 0x07, 0x00, 0x00, 0x00], // ACTIVE_CONNS 7
-        &[0x08, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00], // INACT_CONNS 3
-        &[0x08, 0x00, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00], // PERSIST_CONNS 1
-        &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00], // ADDR_FAMILY AF_INET
-        STATS32,
-        STATS64,
+        &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR, 16 bytes: 10.0.0.1, zeros after
+        &[0x06, 0x00, 0x02, 0x00, 0x1f, 0x90, 0x00, 0x00], // IPVS_DEST_ATTR_PORT, be16 8080, 2 bytes pad
+        &[0x08, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_FWD_METHOD, u32 IP_VS_CONN_F_MASQ (0)
+        &[0x08, 0x00, 0x04, 0x00, 0x05, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_WEIGHT, u32 5
+        &[0x05, 0x00, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_TYPE, u8 GUE (1): stored, but meaningless for NAT
+        &[0x06, 0x00, 0x0e, 0x00, 0x17, 0xc0, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_PORT, be16 6080
+        &[0x06, 0x00, 0x0f, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_FLAGS, u16 IP_VS_TUNNEL_ENCAP_FLAG_CSUM
+        &[0x08, 0x00, 0x05, 0x00, 0x64, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_U_THRESH, u32 100
+        &[0x08, 0x00, 0x06, 0x00, 0x0a, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_L_THRESH, u32 10
+        &[0x08, 0x00, 0x07, 0x00, 0x07, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_ACTIVE_CONNS, u32 7
+        &[0x08, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_INACT_CONNS, u32 3
+        &[0x08, 0x00, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_PERSIST_CONNS, u32 1
+        &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_ADDR_FAMILY, u16 AF_INET (2)
+        STATS32, // IPVS_DEST_ATTR_STATS, 92 bytes (see STATS32)
+        STATS64, // IPVS_DEST_ATTR_STATS64, 128 bytes (see STATS64)
     ]);
     let entry = dest::parse_entry(&single(&datagram).attrs, Family::Ipv4).unwrap();
     assert_eq!(
@@ -568,30 +613,30 @@ fn dest_dump_element_with_counters() {
 fn tunnel_dest_reply_keeps_its_tunnel_settings_and_old_kernels_omit_family() {
     // A 4.x kernel: no TUN_* and no ADDR_FAMILY; the service's family applies.
     let old = cat(&[
-        &[0x54, 0, 0, 0, 0x1d, 0x00, 0x02, 0x00, 12, 0, 0, 0, 0x34, 0x12, 0, 0], // len 84
-        &[0x05, 0x01, 0x00, 0x00],
-        &[0x40, 0x00, 0x02, 0x00], // DEST nest, 64
-        &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-        &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00],
-        &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00], // TUNNEL
-        &[0x08, 0x00, 0x04, 0x00, 0x02, 0x00, 0x00, 0x00],
-        &[0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00],
-        &[0x08, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00],
+        &[0x54, 0, 0, 0, 0x1d, 0x00, 0x02, 0x00, 12, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 84, nlmsg_type = family, NLM_F_MULTI, nlmsg_seq 12, our port id
+        &[0x05, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DEST, version 1, reserved 0
+        &[0x40, 0x00, 0x02, 0x00], // nlattr: len 64, IPVS_CMD_ATTR_DEST, no NLA_F_NESTED
+        &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR, 16 bytes: 10.0.0.3, zeros after
+        &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00], // IPVS_DEST_ATTR_PORT, be16 80
+        &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_FWD_METHOD, u32 IP_VS_CONN_F_TUNNEL (2)
+        &[0x08, 0x00, 0x04, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_WEIGHT, u32 2
+        &[0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_U_THRESH, u32 0
+        &[0x08, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_L_THRESH, u32 0
     ]);
     let d = dest::parse_entry(&single(&old).attrs, Family::Ipv4).unwrap().dest;
     assert_eq!(d, Dest { forward: Forward::Tunnel, weight: 2, ..Dest::new("10.0.0.3:80".parse().unwrap()) });
 
     let remcsum = cat(&[
-        &[0x5c, 0, 0, 0, 0x1d, 0x00, 0x02, 0x00, 12, 0, 0, 0, 0x34, 0x12, 0, 0], // len 92
-        &[0x05, 0x01, 0x00, 0x00],
-        &[0x48, 0x00, 0x02, 0x00], // DEST nest, 72
-        &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-        &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00],
-        &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00],
-        &[0x08, 0x00, 0x04, 0x00, 0x02, 0x00, 0x00, 0x00],
-        &[0x05, 0x00, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x00], // GUE
-        &[0x06, 0x00, 0x0e, 0x00, 0x17, 0xc0, 0x00, 0x00], // port 6080
-        &[0x06, 0x00, 0x0f, 0x00, 0x03, 0x00, 0x00, 0x00], // CSUM | REMCSUM: remote checksum wins
+        &[0x5c, 0, 0, 0, 0x1d, 0x00, 0x02, 0x00, 12, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 92, nlmsg_type = family, NLM_F_MULTI, nlmsg_seq 12, our port id
+        &[0x05, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DEST, version 1, reserved 0
+        &[0x48, 0x00, 0x02, 0x00], // nlattr: len 72, IPVS_CMD_ATTR_DEST, no NLA_F_NESTED
+        &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR, 16 bytes: 10.0.0.3, zeros after
+        &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00], // IPVS_DEST_ATTR_PORT, be16 80
+        &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_FWD_METHOD, u32 IP_VS_CONN_F_TUNNEL (2)
+        &[0x08, 0x00, 0x04, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_WEIGHT, u32 2
+        &[0x05, 0x00, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_TYPE, u8 IP_VS_CONN_F_TUNNEL_TYPE_GUE (1)
+        &[0x06, 0x00, 0x0e, 0x00, 0x17, 0xc0, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_PORT, be16 6080
+        &[0x06, 0x00, 0x0f, 0x00, 0x03, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_FLAGS, u16 _CSUM | _REMCSUM: remote checksum wins
     ]);
     let d = dest::parse_entry(&single(&remcsum).attrs, Family::Ipv4).unwrap().dest;
     assert_eq!(d.tunnel, TunnelOptions { kind: TunnelKind::Gue, port: 6080, csum: TunnelCsum::RemoteChecksum });
@@ -600,8 +645,8 @@ fn tunnel_dest_reply_keeps_its_tunnel_settings_and_old_kernels_omit_family() {
 #[test]
 fn info_reply_then_ack() {
     let reply = cat(&[
-        &[0x24, 0, 0, 0, 0x1d, 0x00, 0x00, 0x00, 15, 0, 0, 0, 0x34, 0x12, 0, 0], // len 36
-        &[0x0e, 0x01, 0x00, 0x00], // IPVS_CMD_SET_INFO (GET_INFO's reply command)
+        &[0x24, 0, 0, 0, 0x1d, 0x00, 0x00, 0x00, 15, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 36, nlmsg_type = family, no flags, nlmsg_seq 15, our port id
+        &[0x0e, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_SET_INFO (GET_INFO's reply command), version 1, reserved 0
         &[0x08, 0x00, 0x01, 0x00, 0x01, 0x02, 0x01, 0x00], // IPVS_INFO_ATTR_VERSION 0x010201
         &[0x08, 0x00, 0x02, 0x00, 0x00, 0x10, 0x00, 0x00], // IPVS_INFO_ATTR_CONN_TAB_SIZE 4096
     ]);
@@ -613,9 +658,9 @@ fn info_reply_then_ack() {
 
     // The ack: NLMSG_ERROR with error 0 and our header echoed (NLM_F_CAPPED: no payload).
     let ack = cat(&[
-        &[0x24, 0, 0, 0, 0x02, 0x00, 0x00, 0x01, 15, 0, 0, 0, 0x34, 0x12, 0, 0],
-        &[0, 0, 0, 0], // error 0
-        &[0x14, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 15, 0, 0, 0, 0, 0, 0, 0], // our GET_INFO header
+        &[0x24, 0, 0, 0, 0x02, 0x00, 0x00, 0x01, 15, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 36, NLMSG_ERROR (2), NLM_F_CAPPED, nlmsg_seq 15, our port id
+        &[0, 0, 0, 0], // struct nlmsgerr.error 0: an ack
+        &[0x14, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 15, 0, 0, 0, 0, 0, 0, 0], // struct nlmsgerr.msg: our GET_INFO nlmsghdr echoed, no payload
     ]);
     assert_eq!(parse_datagram(&ack).unwrap(), vec![Incoming::Ack { seq: 15 }]);
 }
@@ -623,11 +668,11 @@ fn info_reply_then_ack() {
 #[test]
 fn config_reply() {
     let reply = cat(&[
-        &[0x2c, 0, 0, 0, 0x1d, 0x00, 0x00, 0x00, 14, 0, 0, 0, 0x34, 0x12, 0, 0], // len 44
-        &[0x0c, 0x01, 0x00, 0x00], // IPVS_CMD_SET_CONFIG (GET_CONFIG's reply command)
-        &[0x08, 0x00, 0x04, 0x00, 0x84, 0x03, 0x00, 0x00], // TIMEOUT_TCP 900
-        &[0x08, 0x00, 0x05, 0x00, 0x78, 0x00, 0x00, 0x00], // TIMEOUT_TCP_FIN 120
-        &[0x08, 0x00, 0x06, 0x00, 0x2c, 0x01, 0x00, 0x00], // TIMEOUT_UDP 300
+        &[0x2c, 0, 0, 0, 0x1d, 0x00, 0x00, 0x00, 14, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 44, nlmsg_type = family, no flags, nlmsg_seq 14, our port id
+        &[0x0c, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_SET_CONFIG (GET_CONFIG's reply command), version 1, reserved 0
+        &[0x08, 0x00, 0x04, 0x00, 0x84, 0x03, 0x00, 0x00], // IPVS_CMD_ATTR_TIMEOUT_TCP, u32 900
+        &[0x08, 0x00, 0x05, 0x00, 0x78, 0x00, 0x00, 0x00], // IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, u32 120
+        &[0x08, 0x00, 0x06, 0x00, 0x2c, 0x01, 0x00, 0x00], // IPVS_CMD_ATTR_TIMEOUT_UDP, u32 300
     ]);
     let t = config::parse_timeouts(&single(&reply).attrs).unwrap();
     assert_eq!(t, Timeouts { tcp: 900, tcp_fin: 120, udp: 300 });
@@ -636,19 +681,58 @@ fn config_reply() {
 #[test]
 fn daemon_dump_element_with_the_newer_attributes() {
     let datagram = cat(&[
-        &[0x54, 0, 0, 0, 0x1d, 0x00, 0x02, 0x00, 13, 0, 0, 0, 0x34, 0x12, 0, 0], // len 84, NLM_F_MULTI
-        &[0x09, 0x01, 0x00, 0x00], // IPVS_CMD_NEW_DAEMON (ip_vs_genl_dump_daemon)
-        &[0x40, 0x00, 0x03, 0x00], // len 64, IPVS_CMD_ATTR_DAEMON, no NLA_F_NESTED
-        &[0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00], // STATE master
-        &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'0', 0, 0, 0, 0], // MCAST_IFN "eth0"
-        &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00], // SYNC_ID 5
-        &[0x06, 0x00, 0x04, 0x00, 0xc8, 0x05, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_MAXLEN 1480
-        &[0x06, 0x00, 0x07, 0x00, 0x90, 0x22, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_PORT 8848
-        &[0x05, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_TTL 1
-        &[0x08, 0x00, 0x05, 0x00, 224, 0, 0, 81], // IPVS_DAEMON_ATTR_MCAST_GROUP 224.0.0.81
+        &[0x54, 0, 0, 0, 0x1d, 0x00, 0x02, 0x00, 13, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 84, nlmsg_type = family, NLM_F_MULTI, nlmsg_seq 13, our port id
+        &[0x09, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DAEMON (ip_vs_genl_dump_daemon), version 1, reserved 0
+        &[0x40, 0x00, 0x03, 0x00], // nlattr: len 64, IPVS_CMD_ATTR_DAEMON, no NLA_F_NESTED
+        &[0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE, u32 IP_VS_STATE_MASTER (1)
+        &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'0', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth0\0" (nla_len 9), 3 bytes pad
+        &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID, u32 5
+        &[0x06, 0x00, 0x04, 0x00, 0xc8, 0x05, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_MAXLEN, u16 1480, 2 bytes pad
+        &[0x06, 0x00, 0x07, 0x00, 0x90, 0x22, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_PORT, u16 8848 in host order, 2 bytes pad
+        &[0x05, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_TTL, u8 1, 3 bytes pad
+        &[0x08, 0x00, 0x05, 0x00, 224, 0, 0, 81], // IPVS_DAEMON_ATTR_MCAST_GROUP, struct in_addr 224.0.0.81 (network order)
     ]);
     let d = daemon::parse_entry(&single(&datagram).attrs).unwrap();
-    assert_eq!(d, SyncDaemon { state: SyncState::Master, interface: "eth0".into(), sync_id: 5 });
+    assert_eq!(
+        d,
+        SyncDaemon {
+            sync_maxlen: Some(1480),
+            mcast_group: Some(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 81))),
+            mcast_port: Some(8848),
+            mcast_ttl: Some(1),
+            ..SyncDaemon::new(SyncState::Master, "eth0", 5)
+        }
+    );
+}
+
+#[test]
+fn daemon_dump_element_with_an_ipv6_group() {
+    // A backup started with only an IPv6 group: the kernel reports its defaults
+    // for the rest (maxlen 1500 - 40 - 8, port 8848, ttl 1), and GROUP6 last.
+    let datagram = cat(&[
+        &[0x60, 0, 0, 0, 0x1d, 0x00, 0x02, 0x00, 13, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 96, nlmsg_type = family, NLM_F_MULTI, nlmsg_seq 13, our port id
+        &[0x09, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DAEMON (ip_vs_genl_dump_daemon), version 1, reserved 0
+        &[0x4c, 0x00, 0x03, 0x00], // nlattr: len 76, IPVS_CMD_ATTR_DAEMON, no NLA_F_NESTED
+        &[0x08, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE, u32 IP_VS_STATE_BACKUP (2)
+        &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'1', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth1\0" (nla_len 9), 3 bytes pad
+        &[0x08, 0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID, u32 9
+        &[0x06, 0x00, 0x04, 0x00, 0xac, 0x05, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_MAXLEN, u16 1452, 2 bytes pad
+        &[0x06, 0x00, 0x07, 0x00, 0x90, 0x22, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_PORT, u16 8848 in host order, 2 bytes pad
+        &[0x05, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_TTL, u8 1, 3 bytes pad
+        &[0x14, 0x00, 0x06, 0x00], // IPVS_DAEMON_ATTR_MCAST_GROUP6, 16 bytes (nla_put_in6_addr):
+        &[0xff, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00, 0x02], // IPVS_DAEMON_ATTR_MCAST_GROUP6 payload: ff05::1:2
+    ]);
+    let d = daemon::parse_entry(&single(&datagram).attrs).unwrap();
+    assert_eq!(
+        d,
+        SyncDaemon {
+            sync_maxlen: Some(1452),
+            mcast_group: Some("ff05::1:2".parse().unwrap()),
+            mcast_port: Some(8848),
+            mcast_ttl: Some(1),
+            ..SyncDaemon::new(SyncState::Backup, "eth1", 9)
+        }
+    );
 }
 
 #[test]
@@ -657,7 +741,7 @@ fn error_ack_echoes_the_request_and_names_its_sequence() {
     // because we do not set NETLINK_CAP_ACK.
     let del = request_fixtures().into_iter().find(|f| f.seq == 3).unwrap().bytes;
     let datagram = cat(&[
-        &[0x3c, 0, 0, 0, 0x02, 0x00, 0x00, 0x00, 3, 0, 0, 0, 0x34, 0x12, 0, 0], // len 60, NLMSG_ERROR
+        &[0x3c, 0, 0, 0, 0x02, 0x00, 0x00, 0x00, 3, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 60, NLMSG_ERROR (2), no flags, nlmsg_seq 3, our port id
         &(-3i32).to_le_bytes(), // -ESRCH
         &del,
     ]);

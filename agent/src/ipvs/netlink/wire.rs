@@ -168,7 +168,8 @@ impl Attrs {
         self.get(ty).map(|p| Attrs::parse(p, what)).transpose()
     }
 
-    fn fixed<const N: usize>(&self, ty: u16, what: &str) -> Result<Option<[u8; N]>, IpvsError> {
+    /// The first N bytes of an attribute (addresses, fixed-size integers).
+    pub fn fixed<const N: usize>(&self, ty: u16, what: &str) -> Result<Option<[u8; N]>, IpvsError> {
         match self.get(ty) {
             None => Ok(None),
             Some(p) => p
