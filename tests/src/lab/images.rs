@@ -40,6 +40,11 @@ fn image_binary() -> Result<PathBuf> {
 /// with `extras` as (source, path in the image). Output under target/lab-images/.
 pub fn build(name: &str, config: &str, extras: &[(PathBuf, String)]) -> Result<Image> {
     let dir = repo().join("target/lab-images").join(name);
+    // lvs-image copies the kernel over an existing file in place, which would
+    // write through a link made by `share` into every other image.
+    for kernel in ["vmlinux", "vmlinuz"] {
+        let _ = std::fs::remove_file(dir.join(kernel));
+    }
     let mut cmd = Command::new(image_binary()?);
     cmd.current_dir(repo())
         .arg("build")
@@ -53,12 +58,51 @@ pub fn build(name: &str, config: &str, extras: &[(PathBuf, String)]) -> Result<I
         cmd.arg("--extra").arg(format!("{}:{dst}", src.display()));
     }
     run(cmd, &format!("lvs-image build {name}"))?;
+    for kernel in ["vmlinux", "vmlinuz"] {
+        share(&dir.join(kernel))?;
+    }
     Ok(Image {
         vmlinux: dir.join("vmlinux"),
         initramfs: dir.join("initramfs.cpio.gz"),
         disk: dir.join("disk.img"),
         dir,
     })
+}
+
+/// Replaces `file` with a hard link to an identical copy under
+/// target/lab-images/shared/, the first one seen becoming that copy. Every lab
+/// image carries the same pinned kernel (65 MB as vmlinux plus vmlinuz), and a
+/// fresh clone's make test builds about 30 images on a disk CI shares.
+/// `build` unlinks the kernel files before lvs-image writes them, so the link
+/// never carries a write from one image into another.
+fn share(file: &Path) -> Result<()> {
+    let Some(name) = file.file_name() else { return Ok(()) };
+    if !file.is_file() {
+        return Ok(());
+    }
+    let shared_dir = repo().join("target/lab-images/shared");
+    let io = |what: String, e| LabError::io(what, e);
+    std::fs::create_dir_all(&shared_dir).map_err(|e| io(format!("creating {}", shared_dir.display()), e))?;
+    let bytes = std::fs::read(file).map_err(|e| io(format!("reading {}", file.display()), e))?;
+    // Keyed by size, checked byte for byte: a re-pinned kernel gets a copy
+    // of its own, and one of the same size that differs is left unshared.
+    let shared = shared_dir.join(format!("{}-{}", name.to_string_lossy(), bytes.len()));
+    match std::fs::read(&shared) {
+        Ok(old) if old == bytes => {}
+        Ok(_) => return Ok(()),
+        Err(_) => {
+            // Builds race here (threads of build_all, test processes): each
+            // writes a temp file of its own, and the rename leaves one whole copy.
+            let image = file.parent().and_then(Path::file_name).unwrap_or_default().to_string_lossy();
+            let tmp = shared_dir.join(format!(".{}.{}.{image}", name.to_string_lossy(), std::process::id()));
+            std::fs::write(&tmp, &bytes).map_err(|e| io(format!("writing {}", tmp.display()), e))?;
+            std::fs::rename(&tmp, &shared).map_err(|e| io(format!("renaming to {}", shared.display()), e))?;
+        }
+    }
+    let tmp = file.with_extension("link");
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::hard_link(&shared, &tmp).map_err(|e| io(format!("linking {} to {}", tmp.display(), shared.display()), e))?;
+    std::fs::rename(&tmp, file).map_err(|e| io(format!("renaming to {}", file.display()), e))
 }
 
 /// What [`build_all`] builds: an image's name, its config, its extras.
