@@ -9,7 +9,12 @@ OUT    := out
 CONFIG    ?= examples/001-dr-wrr-director.ron
 IMAGE_OUT ?= $(OUT)/img
 
-.PHONY: help setup build static tools image run image-lock lab-lock boot-table test lint unit bench demo clean
+.PHONY: help setup build static tools image run image-lock lab-lock boot-table test disk-check lint unit bench demo clean
+
+# A fresh clone builds once: incremental caches would only take disk (0.8 GB).
+ifneq ($(CI),)
+export CARGO_INCREMENTAL := 0
+endif
 
 help:
 	@echo "make setup   fetch crates and the musl target (falls back to static glibc later if it cannot)"
@@ -70,7 +75,20 @@ lint:
 unit: tools
 	$(CARGO) test --workspace
 
-test: lint unit
+test: disk-check lint unit
+
+# A fresh clone's make test writes about TEST_DISK_GB of build output, lab
+# images and downloads under target/ and .cache/. A disk that fills up midway
+# shows as a compiler's I/O error minutes in, so this says it first, in GB.
+TEST_DISK_GB ?= 6
+disk-check:
+	@have=$$(du -sk target .cache 2>/dev/null | awk '{s+=$$1} END {print int(s/1048576)}'); \
+	free=$$(df -Pk . | awk 'NR==2 {print int($$4/1048576)}'); \
+	if [ $$((free + have)) -lt $(TEST_DISK_GB) ]; then \
+		echo "make test: $$free GB free on the disk holding $$(pwd), and target/ and .cache/ hold $$have GB;"; \
+		echo "make test writes about $(TEST_DISK_GB) GB there in all. Free $$(( $(TEST_DISK_GB) - free - have )) GB or more and run it again."; \
+		exit 1; \
+	fi
 
 # Not a test: prints times and ratios (BENCH_SERVICES, BENCH_DESTS scale it),
 # then the probe engine's cost against 10,000 backends (BENCH_PROBE_SECONDS, BENCH_PROBE_TARGETS).
