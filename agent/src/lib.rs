@@ -4,6 +4,7 @@
 //! The pure core (config, model, ipvsadm text) is here; side effects sit behind
 //! small traits so that most of it is tested without a kernel.
 
+pub mod atomic_file;
 pub mod cli_status;
 pub mod config;
 pub mod http;

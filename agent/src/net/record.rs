@@ -26,34 +26,17 @@ pub fn path(dir: &Path) -> PathBuf {
     dir.join(FILE_NAME)
 }
 
-/// What the record says. A missing file is an empty record (first boot). An
-/// unreadable or garbled one is treated as empty too, with a warning: owning
-/// nothing means removing nothing, which is the safe way to be wrong.
+/// What the record says. A missing, unreadable or garbled record owns
+/// nothing: removing nothing is the safe way to be wrong.
 pub fn load(dir: &Path) -> (Owned, Option<String>) {
-    let file = path(dir);
-    match std::fs::read_to_string(&file) {
-        Ok(text) => match record_text::parse(&text).and_then(|rows| from_rows(&rows)) {
-            Some(owned) => (owned, None),
-            None => (
-                Owned::default(),
-                Some(format!(
-                    "{} is not a record this agent wrote: it is ignored, so nothing added before is removed",
-                    file.display()
-                )),
-            ),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Owned::default(), None),
-        Err(e) => (
-            Owned::default(),
-            Some(format!("cannot read {} ({e}): nothing added before is removed", file.display())),
-        ),
-    }
+    let parse = |text: &str| record_text::parse(text).and_then(|rows| from_rows(&rows));
+    record_text::load(&path(dir), parse, "nothing added before is removed")
 }
 
-/// Writes the record atomically (see [`record_text::write_atomically`]).
+/// Writes the record atomically.
 pub fn store(dir: &Path, owned: &Owned) -> std::io::Result<()> {
     let text = record_text::format("lvs-agent: the addresses and routes it added", &to_rows(owned));
-    record_text::write_atomically(dir, FILE_NAME, &text)
+    crate::atomic_file::write(&path(dir), text.as_bytes())
 }
 
 // Address("interface", "net"), Route("destination", "gateway", "interface", "metric"):

@@ -1,13 +1,13 @@
 //! The text of the agent's small records under the run dir (what network
 //! setup added, the sysctls it changed): RON in form, one row a line,
-//! `Tag("field", "field", ...),` between `[` and `]`, written atomically.
+//! `Tag("field", "field", ...),` between `[` and `]`, written atomically
+//! ([`crate::atomic_file`]).
 //!
 //! Written and read here rather than through serde: the derived RON code for
 //! these types cost the static agent about 30 KB of its 3 MiB budget
 //! (docs/ARCHITECTURE.md, "Size"), and these files only ever hold what the
 //! agent wrote itself. Whatever does not parse is refused whole.
 
-use std::io::Write;
 use std::path::Path;
 
 /// One row: its tag and its fields.
@@ -84,18 +84,19 @@ fn unquote(s: &str) -> Option<(String, &str)> {
     None
 }
 
-/// Writes `text` to `dir/name` through a temporary file and a rename, then
-/// syncs the folder: a crash leaves the old file or the new one, never half
-/// of one.
-pub fn write_atomically(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, dir.join(name))?;
-    std::fs::File::open(dir)?.sync_all()
+/// Reads the record at `file` with `parse`. A missing file is an empty
+/// record (first start since boot). An unreadable or garbled one counts as
+/// empty too, with a warning that ends in `lost`: what the agent will not do
+/// for want of the record, which is always the safe way to be wrong.
+pub fn load<T: Default>(file: &Path, parse: impl FnOnce(&str) -> Option<T>, lost: &str) -> (T, Option<String>) {
+    match std::fs::read_to_string(file) {
+        Ok(text) => match parse(&text) {
+            Some(record) => (record, None),
+            None => (T::default(), Some(format!("{} is not a record this agent wrote: it is ignored, so {lost}", file.display()))),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (T::default(), None),
+        Err(e) => (T::default(), Some(format!("cannot read {} ({e}): {lost}", file.display()))),
+    }
 }
 
 #[cfg(test)]

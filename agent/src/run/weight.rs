@@ -108,7 +108,7 @@ mod tests {
         let dir = run.path().join(WEIGHT_DIR);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("1.req"), request.to_text()).unwrap();
-        std::fs::write(dir.join("1.req.tmp"), "half").unwrap();
+        std::fs::write(dir.join(".1.req.tmp"), "half").unwrap();
         assert_eq!(pending(run.path()), [dir.join("1.req")]);
     }
 }

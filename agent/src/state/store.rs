@@ -1,12 +1,9 @@
-//! The state file on disk. A write never leaves a half-written file under the
-//! real name: the new content goes to a temp file, is synced, and is renamed
-//! over the old one, and the folder is synced so that the rename itself
-//! survives a power cut (on vfat as on ext4).
+//! The state file on disk, written through [`crate::atomic_file`]: a write
+//! never leaves a half-written file under the real name.
 
 use super::format::{decode, encode, StateFile};
 use super::{StateError, FILE_NAME};
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -38,22 +35,9 @@ impl Store {
     }
 }
 
-/// Temp file, fsync, rename, fsync of the folder.
+/// [`crate::atomic_file::write`], its error naming the file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let fail = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| StateError::Write { path: p, source }
-    };
-    fs::create_dir_all(dir).map_err(fail(dir))?;
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = dir.join(name);
-    let mut file = File::create(&tmp).map_err(fail(&tmp))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(fail(&tmp))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(fail(path))?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(fail(dir))
+    crate::atomic_file::write(path, bytes).map_err(|source| StateError::Write { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]

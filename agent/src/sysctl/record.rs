@@ -42,31 +42,13 @@ pub fn path(dir: &Path) -> PathBuf {
     dir.join(FILE_NAME)
 }
 
-/// What the record says. A missing file is an empty record (first start since
-/// boot). An unreadable or garbled one counts as empty, with a warning:
-/// knowing no originals means putting nothing back, the safe way to be wrong.
+/// What the record says. A missing, unreadable or garbled record knows no
+/// originals: putting nothing back is the safe way to be wrong.
 pub fn load(dir: &Path) -> (Changed, Option<String>) {
-    let file = path(dir);
-    match std::fs::read_to_string(&file) {
-        Ok(text) => match parse(&text) {
-            Some(changed) => (changed, None),
-            None => (
-                Changed::default(),
-                Some(format!(
-                    "{} is not a record this agent wrote: it is ignored, so no sysctl changed before is put back",
-                    file.display()
-                )),
-            ),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Changed::default(), None),
-        Err(e) => (
-            Changed::default(),
-            Some(format!("cannot read {} ({e}): no sysctl changed before is put back", file.display())),
-        ),
-    }
+    record_text::load(&path(dir), parse, "no sysctl changed before is put back")
 }
 
-/// Writes the record atomically (see `net::record_text::write_atomically`).
+/// Writes the record atomically.
 pub fn store(dir: &Path, changed: &Changed) -> std::io::Result<()> {
     let rows: Vec<Row> = changed
         .keys
@@ -74,7 +56,7 @@ pub fn store(dir: &Path, changed: &Changed) -> std::io::Result<()> {
         .map(|e| ("Changed".to_string(), vec![e.key.join("/"), e.original.clone(), e.wrote.clone()]))
         .collect();
     let text = record_text::format("lvs-agent: the sysctls it changed (path under /proc/sys, value before, value written)", &rows);
-    record_text::write_atomically(dir, FILE_NAME, &text)
+    crate::atomic_file::write(&path(dir), text.as_bytes())
 }
 
 // The key is written as its path under /proc/sys: its components never hold a '/'.
