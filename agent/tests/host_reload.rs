@@ -8,14 +8,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 mod common;
+use common::agent::{Agent, AGENT};
 use common::netns::in_netns;
-
-const AGENT: &str = env!("CARGO_BIN_EXE_lvs-agent");
 
 fn config(body: &str) -> String {
     format!("Appliance(role: RealServer(mode: DirectRouting, vips: [\"192.0.2.80\"], http: StaticHttp(port: 8080, body: \"{body}\")))\n")
@@ -37,38 +36,8 @@ fn get() -> Option<String> {
     raw.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
 }
 
-struct Agent {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Agent {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until `cond` holds, or fails with the agent's log.
-    fn wait(&self, what: &str, limit: Duration, cond: impl Fn(&Agent) -> bool) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if cond(self) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("{what}: not within {limit:?}; the agent's log:\n{}", self.log());
-    }
-
-    fn serves(&self, body: &str, limit: Duration) {
-        self.wait(&format!("serving {body:?}"), limit, |_| get().as_deref() == Some(body));
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn serves(agent: &Agent, body: &str, limit: Duration) {
+    agent.wait(&format!("serving {body:?}"), limit, |_| get().as_deref() == Some(body));
 }
 
 fn cli(args: &[&str]) -> (bool, String) {
@@ -80,25 +49,16 @@ fn cli(args: &[&str]) -> (bool, String) {
 fn replaced_invalid_tried_and_confirmed_files() {
     in_netns(|| {
         let dir = tempfile::tempdir().unwrap();
+        let agent = Agent::start(dir.path(), &config("one"));
         let file = dir.path().join("appliance.ron");
         let run = dir.path().join("run");
-        std::fs::write(&file, config("one")).unwrap();
-        let log = dir.path().join("agent.out");
-        let child = Command::new(AGENT)
-            .args(["run", "--config", file.to_str().unwrap(), "--run-dir", run.to_str().unwrap()])
-            .args(["--state-dir", dir.path().join("state").to_str().unwrap()])
-            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-            .stderr(Stdio::from(std::fs::File::create(dir.path().join("agent.err")).unwrap()))
-            .spawn()
-            .unwrap();
-        let agent = Agent { child, log: run.join("agent.log") };
         let limit = Duration::from_secs(10);
         agent.wait("ready", limit, |_| run.join("ready").exists());
-        agent.serves("one", limit);
+        serves(&agent, "one", limit);
 
         // A replaced file is noticed by the poll and applied.
         replace(&file, &config("two"));
-        agent.serves("two", limit);
+        serves(&agent, "two", limit);
         assert!(agent.log().contains("config: reloading"), "{}", agent.log());
         assert!(agent.log().contains("config: applied"), "{}", agent.log());
 
@@ -111,7 +71,7 @@ fn replaced_invalid_tried_and_confirmed_files() {
 
         // SIGHUP reads the file at once: back to the valid text, which runs already.
         replace(&file, &config("two"));
-        let hup = nix::sys::signal::kill(nix::unistd::Pid::from_raw(agent.child.id() as i32), nix::sys::signal::Signal::SIGHUP);
+        let hup = nix::sys::signal::kill(agent.pid(), nix::sys::signal::Signal::SIGHUP);
         hup.unwrap();
         agent.wait("SIGHUP handled", limit, |a| a.log().contains("unchanged"));
 
@@ -120,8 +80,8 @@ fn replaced_invalid_tried_and_confirmed_files() {
         std::fs::write(&candidate, config("three")).unwrap();
         let (ok, out) = cli(&["try", candidate.to_str().unwrap(), "--within", "3s", "--run-dir", run.to_str().unwrap()]);
         assert!(ok, "{out}");
-        agent.serves("three", limit);
-        agent.serves("two", limit);
+        serves(&agent, "three", limit);
+        serves(&agent, "two", limit);
         assert!(agent.log().contains("was not confirmed in time"), "{}", agent.log());
         assert_eq!(std::fs::read_to_string(&file).unwrap(), config("two"));
 
@@ -134,7 +94,7 @@ fn replaced_invalid_tried_and_confirmed_files() {
         std::fs::write(&candidate, config("four")).unwrap();
         let (ok, out) = cli(&["try", candidate.to_str().unwrap(), "--within", "60s", "--run-dir", run.to_str().unwrap()]);
         assert!(ok, "{out}");
-        agent.serves("four", limit);
+        serves(&agent, "four", limit);
         let (ok, out) = cli(&["confirm", "--run-dir", run.to_str().unwrap()]);
         assert!(ok, "{out}");
         agent.wait("the file rewritten", limit, |_| std::fs::read_to_string(&file).unwrap() == config("four"));
@@ -157,7 +117,7 @@ fn replaced_invalid_tried_and_confirmed_files() {
 
         // SIGTERM stops it cleanly.
         let mut agent = agent;
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(agent.child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+        nix::sys::signal::kill(agent.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
         let status = agent.child.wait().unwrap();
         assert!(status.success(), "{status:?}\n{}", agent.log());
     });

@@ -11,14 +11,11 @@
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+use common::agent::Agent;
 use common::netns::in_netns;
-
-const AGENT: &str = env!("CARGO_BIN_EXE_lvs-agent");
 
 const CONFIG: &str = r#"Appliance(
     role: RealServer(
@@ -43,44 +40,15 @@ const CONFIG: &str = r#"Appliance(
 )
 "#;
 
-struct Agent {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Agent {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn wait(&self, what: &str, limit: Duration, cond: impl Fn(&str) -> bool) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if cond(&self.log()) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("{what}: not within {limit:?}; the agent's log:\n{}", self.log());
-    }
-
-    /// The pid (= process group) of workload `name`, from its start line.
-    fn group_of(&self, name: &str) -> Pid {
-        let tag = format!("workload {name} started pid=");
-        let log = self.log();
-        let pid = log
-            .lines()
-            .find_map(|l| l.split_once(&tag).map(|(_, pid)| pid.trim().to_string()))
-            .unwrap_or_else(|| panic!("no `{tag}` in the log:\n{log}"));
-        Pid::from_raw(pid.parse().unwrap())
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The pid (= process group) of workload `name`, from its start line.
+fn group_of(agent: &Agent, name: &str) -> Pid {
+    let tag = format!("workload {name} started pid=");
+    let log = agent.log();
+    let pid = log
+        .lines()
+        .find_map(|l| l.split_once(&tag).map(|(_, pid)| pid.trim().to_string()))
+        .unwrap_or_else(|| panic!("no `{tag}` in the log:\n{log}"));
+    Pid::from_raw(pid.parse().unwrap())
 }
 
 /// The processes of group `pgid` that still run: `(pid, state, name)` from
@@ -103,32 +71,18 @@ fn live_members(pgid: Pid) -> Vec<(i32, char, String)> {
     out
 }
 
-fn start(dir: &Path) -> Agent {
-    let file = dir.join("appliance.ron");
-    let run = dir.join("run");
-    std::fs::write(&file, CONFIG).unwrap();
-    let child = Command::new(AGENT)
-        .args(["run", "--config", file.to_str().unwrap(), "--run-dir", run.to_str().unwrap()])
-        .args(["--state-dir", dir.join("state").to_str().unwrap()])
-        .stdout(Stdio::from(std::fs::File::create(dir.join("agent.out")).unwrap()))
-        .stderr(Stdio::from(std::fs::File::create(dir.join("agent.err")).unwrap()))
-        .spawn()
-        .unwrap();
-    Agent { child, log: run.join("agent.log") }
-}
-
 #[test]
 fn sigterm_stops_every_workload_group_within_its_stop_timeout_and_the_agent_exits_0() {
     in_netns(|| {
         let dir = tempfile::tempdir().unwrap();
-        let mut agent = start(dir.path());
+        let mut agent = Agent::start(dir.path(), CONFIG);
         let limit = Duration::from_secs(10);
         agent.wait("ready", limit, |_| dir.path().join("run/ready").exists());
         // Both shells have set their traps once they print.
-        agent.wait("the shells' traps", limit, |log| log.contains("late: ready") && log.contains("stubborn: ready"));
+        agent.wait("the shells' traps", limit, |a| a.log().contains("late: ready") && a.log().contains("stubborn: ready"));
         let groups: Vec<(&str, Pid, Duration)> = [("sleeper", 3), ("late", 3), ("stubborn", 1)]
             .into_iter()
-            .map(|(name, secs)| (name, agent.group_of(name), Duration::from_secs(secs)))
+            .map(|(name, secs)| (name, group_of(&agent, name), Duration::from_secs(secs)))
             .collect();
         for (name, pgid, _) in &groups {
             assert!(!live_members(*pgid).is_empty(), "workload {name} (group {pgid}) is not running:\n{}", agent.log());
@@ -141,7 +95,7 @@ fn sigterm_stops_every_workload_group_within_its_stop_timeout_and_the_agent_exit
         }
 
         let sent = Instant::now();
-        kill(Pid::from_raw(agent.child.id() as i32), Signal::SIGTERM).unwrap();
+        kill(agent.pid(), Signal::SIGTERM).unwrap();
 
         // Each group is gone within its stop_timeout; one SIGKILLed may take a
         // moment more (the supervisor ticks every 100 ms or so).
