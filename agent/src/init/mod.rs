@@ -29,7 +29,7 @@ pub const RUN_DIR: &str = "/run/lvs";
 
 /// Entry point when the process is PID 1.
 pub fn main() -> ! {
-    let mut running = Running { agent: None, hook: None };
+    let mut running = Running { agent: None, hook: None, config: None };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| boot(&mut running)));
     match outcome {
         Ok(stop) => shutdown::shutdown(&running, stop),
@@ -87,6 +87,7 @@ fn boot(running: &mut Running) -> Stop {
     });
     let state_dir = if has_state { PathBuf::from("/state") } else { Path::new(RUN_DIR).join("state") };
     apply_identity(&mut sys, &config, cmdline.loglevel.is_some());
+    running.config = Some(config.clone());
 
     let program = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/init"));
     let mut agent = vec![

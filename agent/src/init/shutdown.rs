@@ -1,22 +1,46 @@
 //! Stopping everything and powering off or rebooting. Never returns.
 
 use super::supervise::{Running, Stop};
+use crate::config::model::Role;
 use nix::sys::reboot::{reboot, RebootMode};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// How long the agent gets to save its state after SIGTERM.
+/// How long the agent gets after SIGTERM to save a director's state, beyond
+/// the time a real server's workloads may take to stop.
 pub const AGENT_GRACE: Duration = Duration::from_secs(4);
+
+/// What a config that cannot be read at shutdown is assumed to give its
+/// workloads: the agent runs the last valid one, whose timeouts are unknown
+/// here. Only a hung agent makes PID 1 wait it out.
+const UNKNOWN_STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long PID 1 waits for the agent after SIGTERM: a real server's agent
+/// stops its workloads (together, each within its stop_timeout) before it
+/// exits. Read from the config at shutdown, as a reload may have changed it.
+pub fn agent_grace(config: Option<&Path>) -> Duration {
+    let longest = match config.map(crate::config::load) {
+        Some(Ok(loaded)) => match &loaded.model.role {
+            Role::RealServer(rs) => rs.workloads.iter().map(|w| w.stop_timeout).max().unwrap_or_default(),
+            Role::Director(_) => Duration::ZERO,
+        },
+        Some(Err(_)) => UNKNOWN_STOP_TIMEOUT,
+        None => Duration::ZERO,
+    };
+    AGENT_GRACE + longest
+}
 
 pub fn shutdown(running: &Running, stop: Stop) -> ! {
     for pid in [running.hook, running.agent].into_iter().flatten() {
         let _ = kill(pid, Signal::SIGTERM);
     }
     if let Some(agent) = running.agent {
-        if !wait_for(agent, AGENT_GRACE) {
-            crate::note!(warn, "agent pid={agent} did not stop within {}s: killing it", AGENT_GRACE.as_secs());
+        let grace = agent_grace(running.config.as_deref());
+        if !wait_for(agent, grace) {
+            crate::note!(warn, "agent pid={agent} did not stop within {}s: killing it", grace.as_secs());
             let _ = kill(agent, Signal::SIGKILL);
             wait_for(agent, Duration::from_secs(1));
         }
@@ -72,5 +96,30 @@ pub fn reap_all() {
         if status == WaitStatus::StillAlive {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_agent_gets_its_longest_workload_stop_timeout_on_top() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("appliance.ron");
+        let grace = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            agent_grace(Some(&file))
+        };
+        let workloads = r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.80"], workloads: [
+            Workload(command: "/bin/a"),
+            Workload(command: "/bin/b", stop_timeout: "12s"),
+        ]))"#;
+        assert_eq!(grace(workloads), AGENT_GRACE + Duration::from_secs(12));
+        let default_timeout = r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.80"], workloads: [Workload(command: "/bin/a")]))"#;
+        assert_eq!(grace(default_timeout), AGENT_GRACE + Duration::from_secs(5));
+        assert_eq!(grace("Appliance(role: Director(services: []))"), AGENT_GRACE);
+        assert_eq!(grace("Appliance("), AGENT_GRACE + UNKNOWN_STOP_TIMEOUT);
+        assert_eq!(agent_grace(None), AGENT_GRACE);
     }
 }

@@ -51,6 +51,8 @@ fn child(program: &str, args: &[String]) -> Command {
 pub struct Running {
     pub agent: Option<Pid>,
     pub hook: Option<Pid>,
+    /// The agent's config, read again at shutdown for its workloads' stop timeouts.
+    pub config: Option<PathBuf>,
 }
 
 impl Supervisor {
