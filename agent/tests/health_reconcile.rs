@@ -264,6 +264,37 @@ fn the_sorry_server_comes_in_when_the_last_server_falls_and_leaves_when_one_is_b
     assert_eq!(r.status(&slot(VIP, "192.0.2.21:80")), Status::Up);
 }
 
+/// A reload carries each service's quorum state: a service inside its
+/// hysteresis band stays up, as it would have without the reload.
+#[test]
+fn a_reload_keeps_a_service_up_inside_its_hysteresis_band() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let text = r#"Service(address: "192.0.2.80:80", initial: Up, health: Tcp(rise: 1, fall: 1),
+            quorum: Quorum(min_weight: 4, hysteresis: 2), sorry_server: SorryServer(address: "192.0.2.30"), real_servers: [
+                RealServer(address: "192.0.2.21", weight: 2),
+                RealServer(address: "192.0.2.22", weight: 2),
+                RealServer(address: "192.0.2.23", weight: 2),
+            ])"#;
+    let mut r = Reconciler::new(model(text), &mut k);
+    r.full_check(Instant::now());
+    let fallen = target(&r, VIP, "192.0.2.23:80");
+    let report = r.on_outcome(&outcome(fallen, false, "connection refused"));
+    assert!(!lines(&report.events).iter().any(|l| l.contains("sorry server")), "4 of 6 is still up: {:?}", report.events);
+    let carried = r.carried();
+    assert_eq!(carried.quorum, [(key(VIP), true)].into());
+    drop(r);
+    let sent = probe.sent().len();
+
+    let mut again = Reconciler::new(model(text), &mut k);
+    again.resume(&carried);
+    let report = again.full_check(Instant::now());
+    assert!(!lines(&report.events).iter().any(|l| l.contains("down")), "{:?}", report.events);
+    drop(again);
+    assert_eq!(probe.sent_since(sent), Vec::<String>::new(), "a reload that changes nothing sends nothing");
+    assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2", "192.0.2.22:80=2", "192.0.2.23:80=0"]);
+}
+
 #[test]
 fn when_down_remove_deletes_and_adds_back() {
     let mut k = Kernel::default();

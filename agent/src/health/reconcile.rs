@@ -109,12 +109,17 @@ impl Report {
 }
 
 /// What a reconciler knows that the config does not say: each checked real
-/// server's status and the operator's weights. Carried over a config reload,
-/// and saved in the state file for the next agent.
+/// server's status and the operator's weights, carried over a config reload
+/// and saved in the state file for the next agent; and each service's quorum
+/// state, carried over a reload only.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Carried {
     pub health: BTreeMap<Slot, Status>,
     pub weights: BTreeMap<Slot, u32>,
+    /// Without it, a reload would judge every service as new, and one whose
+    /// healthy weight sits inside its hysteresis band would go down and hand
+    /// its traffic to the sorry server although nothing changed.
+    pub quorum: BTreeMap<ServiceKey, bool>,
 }
 
 pub struct Reconciler<'k> {
@@ -183,13 +188,22 @@ impl<'k> Reconciler<'k> {
         for (slot, weight) in self.overrides.iter() {
             weights.insert(slot, weight);
         }
-        Carried { health, weights }
+        let mut quorum = BTreeMap::new();
+        for (key, up) in &self.services_up {
+            quorum.insert(*key, *up);
+        }
+        Carried { health, weights, quorum }
     }
 
-    /// Goes on from what an earlier reconciler knew. Slots this config no
-    /// longer has are dropped; slots it has that `carried` does not name keep
-    /// their `initial`. Call before the first full check.
+    /// Goes on from what an earlier reconciler knew. Slots and services this
+    /// config no longer has are dropped; slots it has that `carried` does not
+    /// name keep their `initial`. Call before the first full check.
     pub fn resume(&mut self, carried: &Carried) {
+        for (key, up) in &carried.quorum {
+            if self.director.services.iter().any(|s| s.service.key == *key) {
+                self.services_up.insert(*key, *up);
+            }
+        }
         for (slot, status) in &carried.health {
             if let Some(w) = self.probes.watch_of(slot) {
                 let watch = self.probes.watches[w];

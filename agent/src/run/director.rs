@@ -267,9 +267,7 @@ fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: Sender<Msg>, firs
     };
 
     let observed = kernel.dump().map_err(|e| crate::note!(error, "cannot read the IPVS table: {e}")).unwrap_or_default();
-    if let Some(state) = &saved {
-        restore_table(&mut *kernel, state, &director, &observed);
-    }
+    let restored = saved.as_ref().and_then(|state| restore_table(&mut *kernel, state, &director, &observed));
     let mut carried = saved.as_ref().map(|s| saved::carried(s, &director)).unwrap_or_default();
     let mut saver = Saver { store, config, failing: false };
     let mut first_start = Some((first_done, observed));
@@ -282,6 +280,8 @@ fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: Sender<Msg>, firs
         match first_start.take() {
             Some((first_done, observed)) => {
                 saved::adopt(&mut carried, reconciler.probes().slots.keys().copied(), &observed);
+                // After a restore the kernel holds the saved table, else what was found.
+                saved::adopt_quorum(&mut carried, &director, restored.as_ref().unwrap_or(&observed));
                 reconciler.resume(&carried);
                 let report = reconciler.full_check(Instant::now());
                 match &report.error {
@@ -409,10 +409,14 @@ fn changed(report: &Report) -> bool {
 /// brought back, since nothing would take it out again), others left alone.
 /// After a reboot this is the whole table, moments after boot; after a crash
 /// the kernel already has it and nothing is sent.
-fn restore_table(kernel: &mut dyn Ipvs, state: &StateFile, director: &Director, observed: &Table) {
+/// Puts the saved table back; what is now in the kernel for the config's services, if it did.
+fn restore_table(kernel: &mut dyn Ipvs, state: &StateFile, director: &Director, observed: &Table) -> Option<Table> {
     let mut table = match saved::table(state) {
-        None => return,
-        Some(Err(e)) => return crate::note!(warn, "state: ignored the saved table ({e}); starting from the config"),
+        None => return None,
+        Some(Err(e)) => {
+            crate::note!(warn, "state: ignored the saved table ({e}); starting from the config");
+            return None;
+        }
         Some(Ok(t)) => t,
     };
     table.services.retain(|vs| director.services.iter().any(|s| s.service.key == vs.service.key));
@@ -420,14 +424,20 @@ fn restore_table(kernel: &mut dyn Ipvs, state: &StateFile, director: &Director, 
     let dests: usize = table.services.iter().map(|s| s.dests.len()).sum();
     let changes = plan(&table, observed, Ownership::NamedServices);
     match kernel.apply(&changes) {
-        Ok(()) => crate::note!(
-            info,
-            "state: restored the IPVS table saved {age} s ago: {}, {}, {}",
-            count(table.services.len(), "service"),
-            count(dests, "real server"),
-            count(changes.len(), "change")
-        ),
-        Err(e) => crate::note!(error, "state: restoring the saved table failed ({e}); going on from the config"),
+        Ok(()) => {
+            crate::note!(
+                info,
+                "state: restored the IPVS table saved {age} s ago: {}, {}, {}",
+                count(table.services.len(), "service"),
+                count(dests, "real server"),
+                count(changes.len(), "change")
+            );
+            Some(table)
+        }
+        Err(e) => {
+            crate::note!(error, "state: restoring the saved table failed ({e}); going on from the config");
+            None
+        }
     }
 }
 

@@ -43,6 +43,7 @@ pub fn carried(state: &StateFile, director: &Director) -> Carried {
             .filter_map(|h| Some((slot(&h.service, h.real_server)?, if h.up { Status::Up } else { Status::Down })))
             .collect(),
         weights: state.weights.iter().filter_map(|w| Some((slot(&w.service, w.real_server)?, w.weight))).collect(),
+        quorum: BTreeMap::new(),
     }
 }
 
@@ -77,6 +78,23 @@ pub fn adopt(carried: &mut Carried, checked: impl Iterator<Item = Slot>, observe
     }
 }
 
+/// The same for each service's quorum state, which the state file does not
+/// hold: a service with a sorry server was up if the table in the kernel
+/// holds it without its sorry server.
+/// Without this, a restart would judge every such service as new, and one
+/// inside its hysteresis band would hand its traffic to the sorry server.
+pub fn adopt_quorum(carried: &mut Carried, director: &Director, in_kernel: &Table) {
+    for spec in &director.services {
+        let (Some(sorry), Some(vs)) = (spec.sorry_server, in_kernel.service(&spec.service.key)) else { continue };
+        // Not entry(): its code for this map costs the static agent a 4 KB
+        // page it does not have (docs/ARCHITECTURE.md, "Size").
+        #[allow(clippy::map_entry)]
+        if !carried.quorum.contains_key(&spec.service.key) {
+            carried.quorum.insert(spec.service.key, !vs.dests.iter().any(|d| d.addr == sorry.addr));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +120,7 @@ mod tests {
         let carried = Carried {
             health: [(slot("192.0.2.21:80"), Status::Up), (slot("192.0.2.22:80"), Status::Down)].into(),
             weights: [(slot("192.0.2.22:80"), 7)].into(),
+            quorum: BTreeMap::new(),
         };
         let mut table = d.table();
         table.services[0].dests[1].weight = 0;
@@ -113,7 +132,7 @@ mod tests {
 
     #[test]
     fn services_the_config_no_longer_has_are_dropped() {
-        let carried = Carried { health: [(slot("192.0.2.21:80"), Status::Up)].into(), weights: BTreeMap::new() };
+        let carried = Carried { health: [(slot("192.0.2.21:80"), Status::Up)].into(), ..Carried::default() };
         let state = state_file(5, None, &carried, None);
         let other = director(r#"Appliance(role: Director(services: [Service(address: "192.0.2.81:80", health: Tcp(),
             real_servers: [RealServer(address: "192.0.2.21:80")])]))"#);
@@ -129,8 +148,30 @@ mod tests {
         adopt(&mut carried, [slot("192.0.2.21:80"), slot("192.0.2.22:80")].into_iter(), &observed);
         assert_eq!(carried.health, [(slot("192.0.2.21:80"), Status::Up)].into());
         // What the state file says wins over the kernel.
-        let mut saved = Carried { health: [(slot("192.0.2.21:80"), Status::Down)].into(), weights: BTreeMap::new() };
+        let mut saved = Carried { health: [(slot("192.0.2.21:80"), Status::Down)].into(), ..Carried::default() };
         adopt(&mut saved, [slot("192.0.2.21:80")].into_iter(), &observed);
         assert_eq!(saved.health[&slot("192.0.2.21:80")], Status::Down);
+    }
+
+    #[test]
+    fn a_service_is_adopted_as_up_unless_its_sorry_server_is_in_the_kernel() {
+        let d = director(
+            r#"Appliance(role: Director(services: [Service(address: "192.0.2.80:80", health: Tcp(),
+                sorry_server: SorryServer(address: "192.0.2.30"), real_servers: [RealServer(address: "192.0.2.21")])]))"#,
+        );
+        let key = d.services[0].service.key;
+        let up = d.table();
+        let mut down = d.table();
+        down.services[0].dests.push(d.services[0].sorry_server.unwrap());
+        let empty = Table::default();
+        for (in_kernel, expected) in [(&up, Some(true)), (&down, Some(false)), (&empty, None)] {
+            let mut carried = Carried::default();
+            adopt_quorum(&mut carried, &d, in_kernel);
+            assert_eq!(carried.quorum.get(&key).copied(), expected);
+        }
+        // Without a sorry server the quorum changes nothing in the table, and nothing is adopted.
+        let mut carried = Carried::default();
+        adopt_quorum(&mut carried, &director(TWO), &director(TWO).table());
+        assert_eq!(carried.quorum, BTreeMap::new());
     }
 }
