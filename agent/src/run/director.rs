@@ -408,8 +408,8 @@ fn changed(report: &Report) -> bool {
 /// saved (a service the config dropped while the agent was down is not
 /// brought back, since nothing would take it out again), others left alone.
 /// After a reboot this is the whole table, moments after boot; after a crash
-/// the kernel already has it and nothing is sent.
-/// Puts the saved table back; what is now in the kernel for the config's services, if it did.
+/// the kernel already has it and nothing is sent. Returns what the kernel
+/// now holds for the config's services, when the restore went through.
 fn restore_table(kernel: &mut dyn Ipvs, state: &StateFile, director: &Director, observed: &Table) -> Option<Table> {
     let mut table = match saved::table(state) {
         None => return None,
