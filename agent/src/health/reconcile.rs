@@ -111,7 +111,8 @@ impl Report {
 /// What a reconciler knows that the config does not say: each checked real
 /// server's status and the operator's weights, carried over a config reload
 /// and saved in the state file for the next agent; and each service's quorum
-/// state, carried over a reload only.
+/// state, carried over a reload (a new agent reads it back from the kernel's
+/// table: `state::saved::adopt_quorum`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Carried {
     pub health: BTreeMap<Slot, Status>,
