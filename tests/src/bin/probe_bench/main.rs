@@ -18,8 +18,9 @@ mod floor;
 mod report;
 mod topology;
 
-use lvs_agent::health::engine::{self, Event, Options};
-use lvs_agent::health::target::{Check, Target};
+use lvs_agent::health::engine::{self, Options, Sink};
+use lvs_agent::health::target::{Check, Outcome, Target};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use report::{Histogram, Seen};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -157,6 +158,27 @@ async fn answer(mut stream: tokio::net::TcpStream) {
     }
 }
 
+/// The engine's outcomes as the agent takes them: a batch (at most
+/// `engine::BATCH_MAX`, or what 10 ms gathered) a message, one wake-up of the
+/// receiver each. The queue holds as many batches as two rounds have
+/// outcomes: bounded, and never the reason for a drop here.
+struct Batches(SyncSender<Vec<Outcome>>);
+
+impl Sink for Batches {
+    fn outcomes(&self, batch: Vec<Outcome>) -> usize {
+        let n = batch.len();
+        if self.0.try_send(batch).is_ok() {
+            0
+        } else {
+            n
+        }
+    }
+
+    fn tick(&self, _: Instant) -> bool {
+        true
+    }
+}
+
 /// The agent's side: the floor, then the engine and a receiver that counts
 /// what it gets.
 fn engine_child(topology: Topology, n: usize, run_for: Duration) {
@@ -168,7 +190,8 @@ fn engine_child(topology: Topology, n: usize, run_for: Duration) {
         topology::pin(&split.prober).unwrap_or_else(|e| fail(e));
     }
     let floor = floor::measure(&targets(topology, n), FLOOR_TIME);
-    let (engine, events) = engine::start(targets(topology, n), Options::default()).unwrap_or_else(|e| fail(e.to_string()));
+    let (sender, batches) = sync_channel(2 * n + 16);
+    let engine = engine::start_with(targets(topology, n), Options::default(), Box::new(Batches(sender))).unwrap_or_else(|e| fail(e.to_string()));
     if split.is_some() {
         topology::pin(&everywhere).unwrap_or_else(|e| fail(e));
     }
@@ -182,8 +205,8 @@ fn engine_child(topology: Topology, n: usize, run_for: Duration) {
     };
     let mut next_report = started + Duration::from_secs(10);
     while started.elapsed() < run_for {
-        let Ok(event) = events.recv_timeout(Duration::from_millis(100)) else { continue };
-        if let Event::Outcome(o) = event {
+        let Ok(batch) = batches.recv_timeout(Duration::from_millis(100)) else { continue };
+        for o in batch {
             seen.lateness.add(o.started - o.due);
             seen.duration.add(o.ended - o.started);
             if o.passed {
