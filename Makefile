@@ -83,7 +83,7 @@ unit: tools
 
 test: disk-check lint unit
 
-# A fresh clone's make test writes 3.7 GB of build output, lab
+# A fresh clone's make test writes 3.9 GB of build output, lab
 # images and downloads under target/ and .cache/. A disk that fills up midway
 # shows as a compiler's I/O error minutes in, so this says it first, in GB.
 TEST_DISK_GB ?= 5
