@@ -25,12 +25,16 @@ const EACH: Duration = Duration::from_secs(10);
 /// connection to this port (PID 1's test hook starts it once the agent is
 /// ready), then exits, and PID 1 powers the director off.
 pub const STATUS_PORT: u16 = 9999;
+/// With `wait_poweroff`, a real server's test hook listens here (busybox nc)
+/// and ends when the test connects, so that PID 1 powers the VM off.
+pub const STOP_PORT: u16 = 9998;
 
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// Counted requests (default: the scenario's).
     pub requests: Option<usize>,
-    /// After the status, wait for the director's clean power-off.
+    /// After the status, wait for the director's clean power-off, then stop
+    /// the real servers the same way (when this process can reach them).
     pub wait_poweroff: bool,
     /// Boot a fourth VM as the client (HTTP GETs through busybox nc, `tests/lab/roles/client.sh`)
     /// instead of asking from this process; this process then only reads the
@@ -129,6 +133,8 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     let dir = lab.log_dir().to_path_buf();
 
     let machines: [(&Derived, bool); 3] = [(&plan.director, true), (&plan.real_servers[0], false), (&plan.real_servers[1], false)];
+    // Real servers behind a NAT director sit on a network this process has no address on.
+    let stop_real_servers = opts.wait_poweroff && s.topology == Topology::OneLan;
     let mut builds = Vec::new();
     for (i, (derived, is_director)) in machines.iter().enumerate() {
         let name = derived.hostname().to_string();
@@ -139,8 +145,10 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
             extras.push((busybox().map_err(|e| e.to_string())?, "/bin/busybox".into()));
             extras.push(images::agent_cli_link().map_err(|e| e.to_string())?);
             extras.push((crate::repo_root().join("tests/lab/roles/status.sh"), "/lab/status.sh".into()));
-        } else if s.http == Http::BusyboxIndex {
+        } else if s.http == Http::BusyboxIndex || stop_real_servers {
             extras.push((busybox().map_err(|e| e.to_string())?, "/bin/busybox".into()));
+        }
+        if !*is_director && s.http == Http::BusyboxIndex {
             let index = dir.join(format!("{name}.www/index.html"));
             crate::write_file(&index, &plan.bodies[i - 1])?;
             extras.push((index, "/www/index.html".into()));
@@ -173,7 +181,11 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     let hook = format!("lvs.run=/bin/busybox,nc,-l,-p,{STATUS_PORT},-e,/bin/busybox,sh,/lab/status.sh");
     let mut vms: Vec<(Vm, Instant)> = Vec::new();
     for (i, ((derived, is_director), image)) in machines.iter().zip(&images).enumerate() {
-        let append = if *is_director { format!("console=ttyS0 quiet panic=-1 {hook}") } else { format!("console=ttyS0 quiet panic=-1 {}", s.real_server_cmdline) };
+        let append = match (is_director, stop_real_servers) {
+            (true, _) => format!("console=ttyS0 quiet panic=-1 {hook}"),
+            (false, true) => format!("console=ttyS0 quiet panic=-1 {} lvs.run=/bin/busybox,nc,-l,-p,{STOP_PORT}", s.real_server_cmdline),
+            (false, false) => format!("console=ttyS0 quiet panic=-1 {}", s.real_server_cmdline),
+        };
         let mut spec = VmSpec::kernel(derived.hostname(), &image.vmlinux, Some(&image.initramfs), &append);
         spec = match (i, &back) {
             (0, Some(back)) => spec.nic(&front).nic(back),
@@ -248,6 +260,17 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
         match director.wait_exit(Duration::from_secs(30)) {
             Ok(how) => say(&format!("{} powered off ({how})", director.name())),
             Err(e) => say(&format!("{} did not power off: {e}", director.name())),
+        }
+        if stop_real_servers {
+            for ((vm, _), rs) in vms[1..3].iter().zip(&plan.real_servers) {
+                let Some(addr) = rs.own_address() else { continue };
+                // The hook's nc ends when this connection closes; PID 1 then powers off.
+                let asked = lab.tcp_exchange(SocketAddr::new(addr, STOP_PORT), b"", Duration::from_secs(5));
+                match asked.map_err(|e| e.to_string()).and_then(|_| vm.wait_exit(Duration::from_secs(30)).map_err(|e| e.to_string())) {
+                    Ok(how) => say(&format!("{} powered off ({how})", vm.name())),
+                    Err(e) => say(&format!("{} did not power off: {e}", vm.name())),
+                }
+            }
         }
     }
     outcome.vms = reports(&vms, &ready);
