@@ -4,17 +4,10 @@
 //! kernel ends up with, read back with `ip`.
 
 use lvs_agent::net::{self, NetError};
-use std::path::Path;
-use std::process::Command;
 
 mod common;
+use common::host::{ip, is_up, model};
 use common::netns::in_netns;
-
-fn ip(args: &str) -> String {
-    let out = Command::new("ip").args(args.split_whitespace()).output().expect("run ip");
-    assert!(out.status.success(), "ip {args}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A veth pair `a`/`b`, `b` up so that `a` has a carrier once the agent brings it up.
 fn veth(a: &str, b: &str) {
@@ -40,24 +33,11 @@ fn routes(family: &str) -> Vec<String> {
         .collect()
 }
 
-fn is_up(dev: &str) -> bool {
-    let line = ip(&format!("-o link show dev {dev}"));
-    let flags = line.split(['<', '>']).nth(1).unwrap_or_default().to_string();
-    flags.split(',').any(|f| f == "UP")
-}
-
 fn mtu(dev: &str) -> u32 {
     let line = ip(&format!("-o link show dev {dev}"));
     let mut words = line.split_whitespace();
     words.find(|w| *w == "mtu").unwrap();
     words.next().unwrap().parse().unwrap()
-}
-
-fn model(text: &str) -> lvs_agent::config::model::Appliance {
-    match lvs_agent::config::parse(text, Path::new("test.ron")) {
-        Ok(l) => l.model,
-        Err(e) => panic!("test config is invalid: {e}"),
-    }
 }
 
 fn changes(report: &net::NetReport) -> Vec<String> {

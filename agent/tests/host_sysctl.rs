@@ -12,18 +12,8 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
+use common::host::{model, sysctl as sysctl_value};
 use common::netns::in_netns;
-
-fn model(text: &str) -> lvs_agent::config::model::Appliance {
-    match lvs_agent::config::parse(text, Path::new("test.ron")) {
-        Ok(l) => l.model,
-        Err(e) => panic!("test config is invalid: {e}"),
-    }
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(Path::new("/proc/sys").join(path)).unwrap().trim().to_string()
-}
 
 fn write(path: &str, value: &str) {
     std::fs::write(Path::new("/proc/sys").join(path), value).unwrap();
@@ -43,7 +33,7 @@ fn expected(wants: &[(&str, &str, &str)]) -> Vec<String> {
     wants
         .iter()
         .filter_map(|(path, name, want)| {
-            let now = read(path);
+            let now = sysctl_value(path);
             (now != *want).then(|| format!("~ sysctl {name} {now} -> {want}"))
         })
         .collect()
@@ -56,8 +46,8 @@ fn dr_real_server_arp_suppression_including_an_interface_with_a_dot() {
         let out = Command::new("ip").args(["link", "add", "v0.100", "type", "veth", "peer", "name", "p0"]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         for p in ["lo", "all", "v0.100"] {
-            assert_eq!(read(&format!("net/ipv4/conf/{p}/arp_ignore")), "0");
-            assert_eq!(read(&format!("net/ipv4/conf/{p}/arp_announce")), "0");
+            assert_eq!(sysctl_value(&format!("net/ipv4/conf/{p}/arp_ignore")), "0");
+            assert_eq!(sysctl_value(&format!("net/ipv4/conf/{p}/arp_announce")), "0");
         }
         let config = model(
             r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"],
@@ -77,10 +67,10 @@ fn dr_real_server_arp_suppression_including_an_interface_with_a_dot() {
             ]
         );
         for p in ["lo", "all", "v0.100"] {
-            assert_eq!(read(&format!("net/ipv4/conf/{p}/arp_ignore")), "1");
-            assert_eq!(read(&format!("net/ipv4/conf/{p}/arp_announce")), "2");
+            assert_eq!(sysctl_value(&format!("net/ipv4/conf/{p}/arp_ignore")), "1");
+            assert_eq!(sysctl_value(&format!("net/ipv4/conf/{p}/arp_announce")), "2");
         }
-        assert_eq!(read("net/ipv4/conf/p0/arp_ignore"), "0", "an interface not named is left alone");
+        assert_eq!(sysctl_value("net/ipv4/conf/p0/arp_ignore"), "0", "an interface not named is left alone");
         assert_eq!(sysctl::apply(&config, root(), record.path()).unwrap(), sysctl::SysctlReport::default(), "re-applying changes nothing");
     });
     let host_after = std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/arp_ignore").unwrap();
@@ -152,7 +142,7 @@ fn settings_the_config_drops_are_put_back_and_only_those() {
             ("net/ipv4/conf/p0/arp_ignore", "3"),
             ("net/ipv4/ip_forward", "1"),
         ] {
-            assert_eq!(read(path), value, "{path}");
+            assert_eq!(sysctl_value(path), value, "{path}");
         }
         assert_eq!(sysctl::put_back(&director, root(), &rec).unwrap(), sysctl::SysctlReport::default(), "put back once");
 
@@ -161,7 +151,7 @@ fn settings_the_config_drops_are_put_back_and_only_those() {
         assert!(sysctl::apply(&none, root(), &rec).unwrap().changes.is_empty());
         let back = sysctl::put_back(&none, root(), &rec).unwrap();
         assert_eq!(lines(&back.changes), ["~ sysctl net.ipv4.ip_forward 1 -> 0 (put back: the config no longer sets it)"]);
-        assert_eq!(read("net/ipv4/ip_forward"), "0");
+        assert_eq!(sysctl_value("net/ipv4/ip_forward"), "0");
     });
 }
 
@@ -169,7 +159,7 @@ fn settings_the_config_drops_are_put_back_and_only_those() {
 fn director_ip_forward_follows_the_config() {
     in_netns(|| {
         let record = tempfile::tempdir().unwrap();
-        let initial = read("net/ipv4/ip_forward");
+        let initial = sysctl_value("net/ipv4/ip_forward");
         let on = model("Appliance(role: Director())");
         let changes = sysctl::apply(&on, root(), record.path()).unwrap().changes;
         if initial == "1" {
@@ -177,10 +167,10 @@ fn director_ip_forward_follows_the_config() {
         } else {
             assert_eq!(lines(&changes), ["~ sysctl net.ipv4.ip_forward 0 -> 1"]);
         }
-        assert_eq!(read("net/ipv4/ip_forward"), "1");
+        assert_eq!(sysctl_value("net/ipv4/ip_forward"), "1");
         let off = model("Appliance(role: Director(ip_forward: false))");
         assert_eq!(lines(&sysctl::apply(&off, root(), record.path()).unwrap().changes), ["~ sysctl net.ipv4.ip_forward 1 -> 0"]);
-        assert_eq!(read("net/ipv4/ip_forward"), "0");
+        assert_eq!(sysctl_value("net/ipv4/ip_forward"), "0");
     });
 }
 
@@ -194,7 +184,7 @@ fn director_ipvs_knobs_only_those_the_config_sets() {
     in_netns(move || {
         let record = tempfile::tempdir().unwrap();
         if Path::new("/proc/sys/net/ipv4/vs").is_dir() {
-            let sloppy = read("net/ipv4/vs/sloppy_tcp");
+            let sloppy = sysctl_value("net/ipv4/vs/sloppy_tcp");
             let want = expected(&[
                 ("net/ipv4/ip_forward", "net.ipv4.ip_forward", "1"),
                 ("net/ipv4/vs/conntrack", "net.ipv4.vs.conntrack", "1"),
@@ -202,15 +192,15 @@ fn director_ipvs_knobs_only_those_the_config_sets() {
             ]);
             let report = sysctl::apply(&config, root(), record.path()).unwrap();
             assert_eq!(lines(&report.changes), want);
-            assert_eq!(read("net/ipv4/vs/conntrack"), "1");
-            assert_eq!(read("net/ipv4/vs/expire_nodest_conn"), "0");
-            assert_eq!(read("net/ipv4/vs/sloppy_tcp"), sloppy, "a knob the config does not set is left alone");
+            assert_eq!(sysctl_value("net/ipv4/vs/conntrack"), "1");
+            assert_eq!(sysctl_value("net/ipv4/vs/expire_nodest_conn"), "0");
+            assert_eq!(sysctl_value("net/ipv4/vs/sloppy_tcp"), sloppy, "a knob the config does not set is left alone");
             assert!(sysctl::apply(&config, root(), record.path()).unwrap().changes.is_empty());
         } else {
             let err = sysctl::apply(&config, root(), record.path()).unwrap_err();
             assert_eq!(err.failures.len(), 2);
             assert!(err.to_string().contains("the ip_vs module is not loaded"), "{err}");
-            assert_eq!(read("net/ipv4/ip_forward"), "1", "ip_forward is written even though the IPVS knobs fail");
+            assert_eq!(sysctl_value("net/ipv4/ip_forward"), "1", "ip_forward is written even though the IPVS knobs fail");
         }
 
         let tree = tempfile::tempdir().unwrap();
@@ -253,7 +243,7 @@ fn tunnel_real_server_rp_filter_and_a_missing_tunl0() {
             let report = sysctl::apply(&config, root(), record.path()).unwrap();
             assert_eq!(lines(&report.changes), want);
             for (path, value) in [("tunl0/arp_ignore", "1"), ("tunl0/arp_announce", "2"), ("tunl0/rp_filter", "0")] {
-                assert_eq!(read(&format!("net/ipv4/conf/{path}")), value, "{path}");
+                assert_eq!(sysctl_value(&format!("net/ipv4/conf/{path}")), value, "{path}");
             }
             assert!(sysctl::apply(&config, root(), record.path()).unwrap().changes.is_empty());
         } else {
@@ -272,8 +262,8 @@ fn tunnel_real_server_rp_filter_and_a_missing_tunl0() {
                 ]
             );
         }
-        assert_eq!(read("net/ipv4/conf/all/rp_filter"), "0");
-        assert_eq!(read("net/ipv4/conf/all/arp_ignore"), "1");
+        assert_eq!(sysctl_value("net/ipv4/conf/all/rp_filter"), "0");
+        assert_eq!(sysctl_value("net/ipv4/conf/all/arp_ignore"), "1");
 
         // The role changes to DR: ARP suppression on `all` stays, rp_filter goes back.
         let dr = model(r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#);
@@ -284,7 +274,7 @@ fn tunnel_real_server_rp_filter_and_a_missing_tunl0() {
             "{:?}",
             back.changes
         );
-        assert_eq!(read("net/ipv4/conf/all/rp_filter"), "1");
-        assert_eq!(read("net/ipv4/conf/all/arp_ignore"), "1");
+        assert_eq!(sysctl_value("net/ipv4/conf/all/rp_filter"), "1");
+        assert_eq!(sysctl_value("net/ipv4/conf/all/arp_ignore"), "1");
     });
 }

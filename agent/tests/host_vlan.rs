@@ -13,16 +13,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
+use common::host::{ip, is_up, model, sysctl};
 use common::netns::in_netns;
 
 fn run_ip(args: &[&str]) -> Output {
     Command::new("ip").args(args).output().expect("run ip")
-}
-
-fn ip(args: &str) -> String {
-    let out = run_ip(&args.split_whitespace().collect::<Vec<_>>());
-    assert!(out.status.success(), "ip {args}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn addrs(dev: &str) -> Vec<String> {
@@ -31,22 +26,6 @@ fn addrs(dev: &str) -> Vec<String> {
 
 fn routes() -> Vec<String> {
     ip("-4 route show table main").lines().map(|l| l.trim().to_string()).collect()
-}
-
-fn is_up(dev: &str) -> bool {
-    let line = ip(&format!("-o link show dev {dev}"));
-    line.split(['<', '>']).nth(1).unwrap_or_default().split(',').any(|f| f == "UP")
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(Path::new("/proc/sys").join(path)).unwrap().trim().to_string()
-}
-
-fn model(text: &str) -> lvs_agent::config::model::Appliance {
-    match lvs_agent::config::parse(text, Path::new("test.ron")) {
-        Ok(l) => l.model,
-        Err(e) => panic!("test config is invalid: {e}"),
-    }
 }
 
 /// What `run` does on each config: sysctls, network, then the sysctls the
@@ -78,7 +57,7 @@ const REAL_SERVER: &str = r#"Appliance(
 /// `v0` and `v0.100` exist and are down; `v0.100` has MTU 1500.
 fn dotted_interface_applied_again_and_taken_back() {
     for (dev, knob) in [("v0.100", "arp_ignore"), ("v0.100", "arp_announce"), ("lo", "arp_ignore"), ("lo", "arp_announce")] {
-        assert_eq!(read(&format!("net/ipv4/conf/{dev}/{knob}")), "0", "{dev} {knob} starts at 0");
+        assert_eq!(sysctl(&format!("net/ipv4/conf/{dev}/{knob}")), "0", "{dev} {knob} starts at 0");
     }
     let record = tempfile::tempdir().unwrap();
     assert_eq!(
@@ -101,8 +80,8 @@ fn dotted_interface_applied_again_and_taken_back() {
     assert!(is_up("v0.100"));
     assert_eq!(addrs("v0.100"), ["198.51.100.21/24"]);
     assert!(routes().contains(&"203.0.113.0/24 via 198.51.100.1 dev v0.100 proto static".to_string()), "{:?}", routes());
-    assert_eq!(read("net/ipv4/conf/v0.100/arp_ignore"), "1");
-    assert_eq!(read("net/ipv4/conf/v0.100/arp_announce"), "2");
+    assert_eq!(sysctl("net/ipv4/conf/v0.100/arp_ignore"), "1");
+    assert_eq!(sysctl("net/ipv4/conf/v0.100/arp_announce"), "2");
 
     assert_eq!(apply(REAL_SERVER, record.path()), Vec::<String>::new(), "re-applying changes nothing");
 
@@ -127,8 +106,8 @@ fn dotted_interface_applied_again_and_taken_back() {
     assert!(addrs("v0.100").is_empty());
     assert_eq!(addrs("v0"), ["192.0.2.21/24"]);
     assert_eq!(addrs("lo"), ["127.0.0.1/8"]);
-    assert_eq!(read("net/ipv4/conf/v0.100/arp_ignore"), "0");
-    assert_eq!(read("net/ipv4/conf/lo/arp_announce"), "0");
+    assert_eq!(sysctl("net/ipv4/conf/v0.100/arp_ignore"), "0");
+    assert_eq!(sysctl("net/ipv4/conf/lo/arp_announce"), "0");
     assert!(is_up("v0.100"), "a link is never taken down");
     assert_eq!(apply(nat, record.path()), Vec::<String>::new());
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod agent;
+pub mod host;
 pub mod netns;
 pub mod tables;
 
