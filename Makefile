@@ -76,6 +76,7 @@ boot-table:
 	$(CARGO) run -q -p lvs-tests --bin boot-table
 
 lint:
+	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit: tools

@@ -16,9 +16,7 @@ static FILE: OnceLock<Arc<Mutex<Option<File>>>> = OnceLock::new();
 
 /// Seconds since boot (CLOCK_BOOTTIME), the clock the boot table is measured in.
 pub fn uptime() -> Duration {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
-        .map(Duration::from)
-        .unwrap_or_default()
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).map(Duration::from).unwrap_or_default()
 }
 
 /// Prefix for one line: `lvs-init: T=1.234`.

@@ -9,11 +9,7 @@ fn repo() -> PathBuf {
 }
 
 fn agent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lvs-agent"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_lvs-agent")).args(args).current_dir(repo()).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -39,7 +35,10 @@ fn check_reports_every_example_and_refuses_the_8099_port_map() {
     assert_eq!(out.status.code(), Some(2));
     let stdout = text(&out.stdout);
     for f in &files {
-        let line = stdout.lines().find(|l| l.starts_with(&format!("{f}: "))).unwrap_or_else(|| panic!("{f} not reported:\n{stdout}"));
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{f}: ")))
+            .unwrap_or_else(|| panic!("{f} not reported:\n{stdout}"));
         if f.contains("8099") {
             assert!(line.contains("invalid: 2 errors"), "{line}");
         } else {
@@ -58,7 +57,10 @@ fn check_reports_every_example_and_refuses_the_8099_port_map() {
 fn check_summarises_a_good_file_on_one_line() {
     let out = agent(&["check", "examples/001-dr-wrr-director.ron"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "examples/001-dr-wrr-director.ron: ok: director \"ds1\", 1 service, 2 real servers, 0 warnings\n");
+    assert_eq!(
+        text(&out.stdout),
+        "examples/001-dr-wrr-director.ron: ok: director \"ds1\", 1 service, 2 real servers, 0 warnings\n"
+    );
     let print = agent(&["check", "--print", "examples/001-dr-wrr-director.ron"]);
     assert!(text(&print.stdout).contains("weight: 2"), "{}", text(&print.stdout));
 }
@@ -85,12 +87,21 @@ fn import_reads_stdin_and_writes_a_file_check_accepts() {
     child.stdin.take().unwrap().write_all(&rules).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("<stdin>:6: warning: skipped: no such real server 192.168.2.202:80"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("<stdin>:6: warning: skipped: no such real server 192.168.2.202:80"),
+        "{}",
+        text(&out.stderr)
+    );
     let check = agent(&["check", out_file.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
     let export = agent(&["export", "ipvsadm", out_file.to_str().unwrap()]);
     let rules = text(&export.stdout);
-    for expected in ["-A -t 192.168.4.5:80 -s rr", "-r 192.168.2.200:80 -m -w 2", "-r 192.168.2.201:80 -m -w 3", "-A -t 192.168.4.5:3306 -s lc"] {
+    for expected in [
+        "-A -t 192.168.4.5:80 -s rr",
+        "-r 192.168.2.200:80 -m -w 2",
+        "-r 192.168.2.201:80 -m -w 3",
+        "-A -t 192.168.4.5:3306 -s lc",
+    ] {
         assert!(rules.contains(expected), "{expected} missing from:\n{rules}");
     }
 }

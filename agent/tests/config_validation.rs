@@ -61,7 +61,9 @@ fn weight_out_of_range() {
         ));
         assert_error_at(&text, bad, &format!("weight {bad} is outside 0 to 2147483647"));
     }
-    let top = director(r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", weight: 2147483647)])"#);
+    let top = director(
+        r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", weight: 2147483647)])"#,
+    );
     parse(&top).unwrap();
 }
 
@@ -154,9 +156,8 @@ fn bad_persistence_netmask() {
 
 #[test]
 fn ipv4_service_with_ipv6_real_server_only_for_tunnels() {
-    let text = director(
-        r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "[2001:db8::21]:80")])"#,
-    );
+    let text =
+        director(r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "[2001:db8::21]:80")])"#);
     let d = assert_error_at(&text, "\"[2001:db8::21]:80\"", "is IPv6, but service TCP 192.0.2.80:80 is IPv4");
     assert!(d.help.unwrap().contains("Tunnel"));
     // The kernel allows mixed families for tunnel forwarding.
@@ -276,17 +277,53 @@ fn several_errors_are_reported_at_once() {
 fn values_are_checked_where_they_are_written() {
     let cases = [
         (r#"Service(address: "192.0.2.80", real_servers: [])"#, "Service(address: |\"192.0.2.80\"", "has no port"),
-        (r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "rs1.example:80")])"#, "\"rs1.example:80\"", "is not an address"),
-        (r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "2"), real_servers: [])"#, "\"2\"", "is not a duration"),
-        (r#"Service(address: "192.0.2.80:80", health: Http(expect_status: [700]), real_servers: [])"#, "700", "between 100 and 599"),
-        (r#"Service(address: "192.0.2.80:80", fwmark: 3, real_servers: [])"#, "Service(", "either `address` or `fwmark`"),
+        (
+            r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "rs1.example:80")])"#,
+            "\"rs1.example:80\"",
+            "is not an address",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "2"), real_servers: [])"#,
+            "\"2\"",
+            "is not a duration",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", health: Http(expect_status: [700]), real_servers: [])"#,
+            "700",
+            "between 100 and 599",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", fwmark: 3, real_servers: [])"#,
+            "Service(",
+            "either `address` or `fwmark`",
+        ),
         (r#"Service(address: "192.0.2.80:0", real_servers: [])"#, "\"192.0.2.80:0\"", "port 0 but is not persistent"),
         (r#"Service(address: "192.0.2.80:80", one_packet: true, real_servers: [])"#, "true", "one-packet scheduling"),
-        (r#"Service(address: "192.0.2.80:80", scheduler: Rr, scheduler_flags: [ShPort], real_servers: [])"#, "ShPort", "is for the sh scheduler"),
-        (r#"Service(address: "192.0.2.80:80", persistence: Persistence(timeout: "1500ms"), real_servers: [])"#, "\"1500ms\"", "whole seconds"),
-        (r#"Service(address: "192.0.2.80:80", forwarding: Tunnel, tunnel: Tunnel(kind: Gue), real_servers: [RealServer(address: "192.0.2.21")])"#, "Gue", "needs the UDP port"),
-        (r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", upper_threshold: 5, lower_threshold: 9)])"#, "9)", "above upper_threshold"),
-        (r#"Service(address: "192.0.2.80:80", health: Http(path: "health"), real_servers: [])"#, "\"health\"", "does not start with '/'"),
+        (
+            r#"Service(address: "192.0.2.80:80", scheduler: Rr, scheduler_flags: [ShPort], real_servers: [])"#,
+            "ShPort",
+            "is for the sh scheduler",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", persistence: Persistence(timeout: "1500ms"), real_servers: [])"#,
+            "\"1500ms\"",
+            "whole seconds",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", forwarding: Tunnel, tunnel: Tunnel(kind: Gue), real_servers: [RealServer(address: "192.0.2.21")])"#,
+            "Gue",
+            "needs the UDP port",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", upper_threshold: 5, lower_threshold: 9)])"#,
+            "9)",
+            "above upper_threshold",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", health: Http(path: "health"), real_servers: [])"#,
+            "\"health\"",
+            "does not start with '/'",
+        ),
     ];
     for (service, needle, message) in cases {
         assert_error_at(&director(service), needle, message);
@@ -382,8 +419,16 @@ fn sync_daemon_group_must_be_multicast() {
 fn sync_daemon_maxlen_the_kernel_would_change_is_refused() {
     // A backup takes no less than 1024; over IPv6 the headers leave 65487.
     for (daemon, needle, message) in [
-        (r#"SyncDaemon(state: Backup, interface: "eth0", sync_maxlen: 1000)"#, "1000", "sync_maxlen 1000 is outside 1024 to 65507 for a backup daemon"),
-        (r#"SyncDaemon(state: Master, interface: "eth0", sync_maxlen: -1)"#, "-1", "sync_maxlen -1 is outside 1 to 65507 for a master daemon"),
+        (
+            r#"SyncDaemon(state: Backup, interface: "eth0", sync_maxlen: 1000)"#,
+            "1000",
+            "sync_maxlen 1000 is outside 1024 to 65507 for a backup daemon",
+        ),
+        (
+            r#"SyncDaemon(state: Master, interface: "eth0", sync_maxlen: -1)"#,
+            "-1",
+            "sync_maxlen -1 is outside 1 to 65507 for a master daemon",
+        ),
         (
             r#"SyncDaemon(state: Master, interface: "eth0", mcast_group: "ff05::1", sync_maxlen: 65500)"#,
             "65500",
@@ -414,6 +459,10 @@ fn no_sync_daemon_beside_a_real_server_of_another_family() {
         r#"Service(address: "192.0.2.80:80", forwarding: Tunnel, real_servers: [RealServer(address: "2001:db8::21")])"#,
     )
     .replace("services: [", "sync_daemons: [SyncDaemon(state: Master, interface: \"eth0\")],\n        services: [");
-    let d = assert_error_at(&text, "[SyncDaemon(state: Master", "real server of another address family (TCP 192.0.2.80:80 -> [2001:db8::21]:80)");
+    let d = assert_error_at(
+        &text,
+        "[SyncDaemon(state: Master",
+        "real server of another address family (TCP 192.0.2.80:80 -> [2001:db8::21]:80)",
+    );
     assert!(d.help.unwrap().contains("drop the sync daemons"));
 }

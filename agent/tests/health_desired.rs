@@ -176,7 +176,10 @@ fn arb_case() -> impl Strategy<Value = (Director, BTreeSet<Slot>, BTreeMap<Servi
             .into_iter()
             .enumerate()
             .map(|(i, (servers, quorum, sorry, remove, up_before))| {
-                let key = ServiceKey::Inet { protocol: Protocol::Tcp, addr: format!("192.0.2.80:{}", 80 + i).parse().unwrap() };
+                let key = ServiceKey::Inet {
+                    protocol: Protocol::Tcp,
+                    addr: format!("192.0.2.80:{}", 80 + i).parse().unwrap(),
+                };
                 was_up.insert(key, up_before);
                 let real_servers = servers
                     .into_iter()

@@ -135,13 +135,16 @@ fn transitions_follow_rise_and_fall_exactly_and_the_kernel_gets_exactly_their_we
         let ok = "HTTP 200, body has \"ok\"";
         let timeout = "timeout after 200ms while reading the status line";
         let expected: BTreeMap<&str, Vec<String>> = [
-            ("flap", vec![
-                format!("up after 1 pass: {ok}"),
-                "down after 3 failures: HTTP 503, expected 200".to_string(),
-                format!("up after 2 passes: {ok}"),
-                "down after 3 failures: HTTP 503, expected 200".to_string(),
-                format!("up after 2 passes: {ok}"),
-            ]),
+            (
+                "flap",
+                vec![
+                    format!("up after 1 pass: {ok}"),
+                    "down after 3 failures: HTTP 503, expected 200".to_string(),
+                    format!("up after 2 passes: {ok}"),
+                    "down after 3 failures: HTTP 503, expected 200".to_string(),
+                    format!("up after 2 passes: {ok}"),
+                ],
+            ),
             ("steady", vec![format!("up after 1 pass: {ok}")]),
             ("refuses", vec!["down after 3 failures: connection refused".to_string()]),
             ("hangs", vec![format!("down after 3 failures: {timeout}")]),

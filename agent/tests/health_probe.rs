@@ -169,7 +169,10 @@ fn http_reads_at_most_max_bytes() {
 
         let body = format!("{}ok", "x".repeat(100));
         let (late_ok, _) = http_answer("200 OK", &body);
-        fails_at_once(target(late_ok, http(Some("ok"), 64), 300 * MS), "HTTP 200, body lacks \"ok\" in its first 64 bytes");
+        fails_at_once(
+            target(late_ok, http(Some("ok"), 64), 300 * MS),
+            "HTTP 200, body lacks \"ok\" in its first 64 bytes",
+        );
         passes(target(late_ok, http(Some("ok"), 102), 300 * MS), "HTTP 200, body has \"ok\"");
         // Without a needle the body is not read at all.
         passes(target(endless, http(None, 64), 300 * MS), "HTTP 200");
@@ -415,7 +418,10 @@ fn engine_hands_outcomes_over_in_batches_within_the_batch_wait() {
 #[test]
 fn engine_refuses_an_interval_or_timeout_of_zero() {
     let t = every(Duration::ZERO, MS, "127.0.0.1:80".parse().unwrap(), Check::Tcp);
-    assert!(matches!(engine::start(vec![t.clone()], Options::default()), Err(EngineError::ZeroInterval { target: 0, .. })));
+    assert!(matches!(
+        engine::start(vec![t.clone()], Options::default()),
+        Err(EngineError::ZeroInterval { target: 0, .. })
+    ));
     let t = Target { interval: MS, timeout: Duration::ZERO, ..t };
     let err = engine::start(vec![t], Options::default()).err().unwrap();
     assert_eq!(err.to_string(), "target 0 (127.0.0.1:80) has a timeout of 0: every probe would fail");

@@ -5,7 +5,7 @@
 mod common;
 use common::{director, parse};
 use lvs_agent::config::model::{Director, Role};
-use lvs_agent::health::reconcile::{Event, Reconciler, ReconcileError};
+use lvs_agent::health::reconcile::{Event, ReconcileError, Reconciler};
 use lvs_agent::health::state::Status;
 use lvs_agent::health::target::{Outcome, TargetId};
 use lvs_agent::health::targets::Slot;
@@ -117,11 +117,14 @@ fn each_transition_is_one_edit_and_nothing_else_reaches_the_kernel() {
     let t21 = target(&r, VIP, "192.0.2.21:80");
 
     let report = r.on_outcome(&outcome(t21, true, "HTTP 200"));
-    assert_eq!(lines(&report.events), [
-        "192.0.2.21:80 http up after 1 pass: HTTP 200",
-        "service TCP 192.0.2.80:80 up: healthy weight 2",
-        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2",
-    ]);
+    assert_eq!(
+        lines(&report.events),
+        [
+            "192.0.2.21:80 http up after 1 pass: HTTP 200",
+            "service TCP 192.0.2.80:80 up: healthy weight 2",
+            "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2",
+        ]
+    );
     assert_eq!(probe.sent_since(sent), ["~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2"]);
 
     // Passes while up, and failures short of `fall`, send nothing.
@@ -162,11 +165,14 @@ fn a_flushed_table_is_restored_by_the_next_full_check_and_each_repair_logged() {
     probe.0.borrow_mut().state_mut().services.clear();
     let report = r.full_check(Instant::now());
     assert!(report.error.is_none());
-    assert_eq!(lines(&report.events), [
-        "drift repaired: + TCP 192.0.2.80:80 scheduler wlc (someone changed the table by hand?)",
-        "drift repaired: + TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 0 (someone changed the table by hand?)",
-        "drift repaired: + TCP 192.0.2.80:80 -> 192.0.2.22:80 Route weight 3 (someone changed the table by hand?)",
-    ]);
+    assert_eq!(
+        lines(&report.events),
+        [
+            "drift repaired: + TCP 192.0.2.80:80 scheduler wlc (someone changed the table by hand?)",
+            "drift repaired: + TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 0 (someone changed the table by hand?)",
+            "drift repaired: + TCP 192.0.2.80:80 -> 192.0.2.22:80 Route weight 3 (someone changed the table by hand?)",
+        ]
+    );
     assert_eq!(probe.table(), before);
 }
 
@@ -179,7 +185,11 @@ fn a_deleted_or_reweighted_dest_is_repaired() {
     let before = probe.table();
     // ipvsadm -d -t 192.0.2.80:80 -r 192.0.2.21:80; ipvsadm -e ... -r 192.0.2.22:80 -w 9
     let edit = Dest { weight: 9, ..Dest::new("192.0.2.22:80".parse().unwrap()) };
-    probe.0.borrow_mut().apply(&[Change::DelDest(key(VIP), "192.0.2.21:80".parse().unwrap()), Change::EditDest(key(VIP), edit)]).unwrap();
+    probe
+        .0
+        .borrow_mut()
+        .apply(&[Change::DelDest(key(VIP), "192.0.2.21:80".parse().unwrap()), Change::EditDest(key(VIP), edit)])
+        .unwrap();
     let report = r.full_check(Instant::now());
     let drift: Vec<_> = report.events.iter().filter(|e| matches!(e, Event::DriftRepaired(_))).collect();
     assert_eq!(drift.len(), 2, "{:?}", report.events);
@@ -229,10 +239,10 @@ fn one_probe_shared_by_two_services_moves_both() {
     let report = r.on_outcome(&outcome(0, true, "connected"));
     assert_eq!(lines(&report.events)[0], "192.0.2.21:80 tcp up after 1 pass: connected");
     assert_eq!(report.events.iter().filter(|e| matches!(e, Event::Transition(_))).count(), 1);
-    assert_eq!(probe.sent_since(sent), [
-        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 1",
-        "~ TCP 192.0.2.80:8080 -> 192.0.2.21:80 Masq weight 5",
-    ]);
+    assert_eq!(
+        probe.sent_since(sent),
+        ["~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 1", "~ TCP 192.0.2.80:8080 -> 192.0.2.21:80 Masq weight 5",]
+    );
 }
 
 #[test]
@@ -252,15 +262,15 @@ fn the_sorry_server_comes_in_when_the_last_server_falls_and_leaves_when_one_is_b
     assert!(lines(&report.events).contains(
         &"service TCP 192.0.2.80:80 down: healthy weight 0; sorry server 192.0.2.30:80 takes the traffic".to_string()
     ));
-    assert_eq!(probe.sent_since(sent), [
-        "+ TCP 192.0.2.80:80 -> 192.0.2.30:80 Route weight 1",
-        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 0",
-    ]);
+    assert_eq!(
+        probe.sent_since(sent),
+        ["+ TCP 192.0.2.80:80 -> 192.0.2.30:80 Route weight 1", "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 0",]
+    );
     r.on_outcome(&outcome(0, true, "connected"));
-    assert_eq!(probe.sent_since(sent + 2), [
-        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2",
-        "- TCP 192.0.2.80:80 -> 192.0.2.30:80",
-    ]);
+    assert_eq!(
+        probe.sent_since(sent + 2),
+        ["~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2", "- TCP 192.0.2.80:80 -> 192.0.2.30:80",]
+    );
     assert_eq!(r.status(&slot(VIP, "192.0.2.21:80")), Status::Up);
 }
 
@@ -280,7 +290,11 @@ fn a_reload_keeps_a_service_up_inside_its_hysteresis_band() {
     r.full_check(Instant::now());
     let fallen = target(&r, VIP, "192.0.2.23:80");
     let report = r.on_outcome(&outcome(fallen, false, "connection refused"));
-    assert!(!lines(&report.events).iter().any(|l| l.contains("sorry server")), "4 of 6 is still up: {:?}", report.events);
+    assert!(
+        !lines(&report.events).iter().any(|l| l.contains("sorry server")),
+        "4 of 6 is still up: {:?}",
+        report.events
+    );
     let carried = r.carried();
     assert_eq!(carried.quorum, [(key(VIP), true)].into());
     drop(r);
@@ -345,14 +359,18 @@ fn an_operator_weight_is_one_edit_and_a_down_server_stays_at_zero() {
     r.on_outcome(&outcome(t21, true, "HTTP 200"));
     let sent = probe.sent().len();
     let report = r.set_weight("TCP 192.0.2.80:80", "192.0.2.21".parse().unwrap(), Some(7)).unwrap();
-    assert_eq!(lines(&report.events), [
-        "weight of 192.0.2.21:80 in TCP 192.0.2.80:80: 7 by the operator (configured 2)",
-        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7",
-    ]);
+    assert_eq!(
+        lines(&report.events),
+        [
+            "weight of 192.0.2.21:80 in TCP 192.0.2.80:80: 7 by the operator (configured 2)",
+            "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7",
+        ]
+    );
     let report = r.set_weight("TCP 192.0.2.80:80", "192.0.2.22".parse().unwrap(), Some(7)).unwrap();
-    assert_eq!(lines(&report.events), [
-        "weight of 192.0.2.22:80 in TCP 192.0.2.80:80: 7 by the operator (configured 3); down: 0 until up",
-    ]);
+    assert_eq!(
+        lines(&report.events),
+        ["weight of 192.0.2.22:80 in TCP 192.0.2.80:80: 7 by the operator (configured 3); down: 0 until up",]
+    );
     assert_eq!(probe.sent_since(sent), ["~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 7"]);
     r.set_weight("TCP 192.0.2.80:80", "192.0.2.21:80".parse().unwrap(), None).unwrap();
     assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2", "192.0.2.22:80=0"]);
@@ -392,7 +410,9 @@ fn full_checks_come_at_the_shortest_interval_but_not_under_a_second() {
     r.full_check(now);
     assert_eq!(r.next_full_check(now), now + Duration::from_secs(3));
     drop(r);
-    let fast = model(r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "100ms", timeout: "50ms"), real_servers: [RealServer(address: "192.0.2.21")])"#);
+    let fast = model(
+        r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "100ms", timeout: "50ms"), real_servers: [RealServer(address: "192.0.2.21")])"#,
+    );
     assert_eq!(Reconciler::new(fast, &mut k).full_check_interval(), Duration::from_secs(1));
 }
 
@@ -411,13 +431,16 @@ fn a_batch_of_outcomes_is_judged_in_order_and_sent_once() {
         outcome(t21, false, "HTTP 503, expected 200"),
     ];
     let report = r.on_outcomes(&batch);
-    assert_eq!(lines(&report.events), [
-        "192.0.2.21:80 http up after 1 pass: HTTP 200",
-        "192.0.2.22:80 http up after 1 pass: HTTP 200",
-        "service TCP 192.0.2.80:80 up: healthy weight 5",
-        "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2",
-        "~ TCP 192.0.2.80:80 -> 192.0.2.22:80 Route weight 3",
-    ]);
+    assert_eq!(
+        lines(&report.events),
+        [
+            "192.0.2.21:80 http up after 1 pass: HTTP 200",
+            "192.0.2.22:80 http up after 1 pass: HTTP 200",
+            "service TCP 192.0.2.80:80 up: healthy weight 5",
+            "~ TCP 192.0.2.80:80 -> 192.0.2.21:80 Route weight 2",
+            "~ TCP 192.0.2.80:80 -> 192.0.2.22:80 Route weight 3",
+        ]
+    );
     assert_eq!((probe.applies() - applies, probe.dumps() - dumps), (1, 0), "two transitions, one batch sent, no dump");
     assert!(r.on_outcomes(&[]).events.is_empty());
     assert_eq!(probe.applies() - applies, 1);

@@ -227,10 +227,7 @@ fn revert_removes_what_the_agent_added_and_never_what_a_person_added() {
         // With nothing configured, only what the agent added goes.
         let none = model(r#"Appliance(role: Director())"#);
         let report = net::apply(&none, record.path()).unwrap();
-        assert_eq!(
-            changes(&report),
-            ["- route default via 198.51.100.1 metric 0", "- address 198.51.100.2/24 on v0"]
-        );
+        assert_eq!(changes(&report), ["- route default via 198.51.100.1 metric 0", "- address 198.51.100.2/24 on v0"]);
         assert_eq!(addrs("-4", "v0"), ["192.0.2.50/24", "192.0.2.99/32"]);
         assert_eq!(
             routes("-4"),
@@ -259,10 +256,7 @@ fn an_agent_address_that_a_person_made_primary_for_their_own_is_kept() {
 /// A loaded ipip, sit or gre module puts its fallback device (tunl0, sit0,
 /// gre0, ...) in every new namespace, so this is read, not assumed.
 fn link_names() -> Vec<String> {
-    ip("-o link show")
-        .lines()
-        .map(|l| l.split(": ").nth(1).unwrap().split('@').next().unwrap().to_string())
-        .collect()
+    ip("-o link show").lines().map(|l| l.split(": ").nth(1).unwrap().split('@').next().unwrap().to_string()).collect()
 }
 
 #[test]
@@ -318,7 +312,11 @@ fn tunnel_real_server_vips_on_tunl0_or_told_to_load_ipip() {
         );
         assert!(is_up("tunl0"));
         assert_eq!(addrs("-4", "tunl0"), ["192.0.2.10/32", "192.0.2.11/32"]);
-        assert_eq!(net::apply(&config, record.path()).unwrap(), net::NetReport::default(), "re-applying changes nothing");
+        assert_eq!(
+            net::apply(&config, record.path()).unwrap(),
+            net::NetReport::default(),
+            "re-applying changes nothing"
+        );
 
         let fewer = model(r#"Appliance(role: RealServer(mode: Tunnel, vips: ["192.0.2.11"]))"#);
         assert_eq!(changes(&net::apply(&fewer, record.path()).unwrap()), ["- address 192.0.2.10/32 on tunl0"]);

@@ -65,7 +65,8 @@ fn replaced_invalid_tried_and_confirmed_files() {
         // An invalid one changes nothing, and the log points into it.
         replace(&file, "Appliance(role: RealServer(mode: DirectRouting,\n    vips: [\"192.0.2.80\"], bogus: 1))\n");
         let at = format!("{}:2:", file.display());
-        agent.wait("the invalid file refused", limit, |a| a.log().contains("config: invalid, the running config stays"));
+        agent
+            .wait("the invalid file refused", limit, |a| a.log().contains("config: invalid, the running config stays"));
         assert!(agent.log().contains(&at), "no {at} in the log:\n{}", agent.log());
         assert_eq!(get().as_deref(), Some("two"));
 
@@ -78,7 +79,8 @@ fn replaced_invalid_tried_and_confirmed_files() {
         // A try that nobody confirms goes back to the file at its deadline.
         let candidate = dir.path().join("candidate.ron");
         std::fs::write(&candidate, config("three")).unwrap();
-        let (ok, out) = cli(&["try", candidate.to_str().unwrap(), "--within", "3s", "--run-dir", run.to_str().unwrap()]);
+        let (ok, out) =
+            cli(&["try", candidate.to_str().unwrap(), "--within", "3s", "--run-dir", run.to_str().unwrap()]);
         assert!(ok, "{out}");
         serves(&agent, "three", limit);
         serves(&agent, "two", limit);
@@ -92,7 +94,8 @@ fn replaced_invalid_tried_and_confirmed_files() {
 
         // A confirmed try stays, and the file holds it.
         std::fs::write(&candidate, config("four")).unwrap();
-        let (ok, out) = cli(&["try", candidate.to_str().unwrap(), "--within", "60s", "--run-dir", run.to_str().unwrap()]);
+        let (ok, out) =
+            cli(&["try", candidate.to_str().unwrap(), "--within", "60s", "--run-dir", run.to_str().unwrap()]);
         assert!(ok, "{out}");
         serves(&agent, "four", limit);
         let (ok, out) = cli(&["confirm", "--run-dir", run.to_str().unwrap()]);

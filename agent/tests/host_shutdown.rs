@@ -79,7 +79,9 @@ fn sigterm_stops_every_workload_group_within_its_stop_timeout_and_the_agent_exit
         let limit = Duration::from_secs(10);
         agent.wait("ready", limit, |_| dir.path().join("run/ready").exists());
         // Both shells have set their traps once they print.
-        agent.wait("the shells' traps", limit, |a| a.log().contains("late: ready") && a.log().contains("stubborn: ready"));
+        agent.wait("the shells' traps", limit, |a| {
+            a.log().contains("late: ready") && a.log().contains("stubborn: ready")
+        });
         let groups: Vec<(&str, Pid, Duration)> = [("sleeper", 3), ("late", 3), ("stubborn", 1)]
             .into_iter()
             .map(|(name, secs)| (name, group_of(&agent, name), Duration::from_secs(secs)))

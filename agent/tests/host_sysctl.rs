@@ -43,7 +43,8 @@ fn expected(wants: &[(&str, &str, &str)]) -> Vec<String> {
 fn dr_real_server_arp_suppression_including_an_interface_with_a_dot() {
     let host_before = std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/arp_ignore").unwrap();
     in_netns(|| {
-        let out = Command::new("ip").args(["link", "add", "v0.100", "type", "veth", "peer", "name", "p0"]).output().unwrap();
+        let out =
+            Command::new("ip").args(["link", "add", "v0.100", "type", "veth", "peer", "name", "p0"]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         for p in ["lo", "all", "v0.100"] {
             assert_eq!(sysctl_value(&format!("net/ipv4/conf/{p}/arp_ignore")), "0");
@@ -71,7 +72,11 @@ fn dr_real_server_arp_suppression_including_an_interface_with_a_dot() {
             assert_eq!(sysctl_value(&format!("net/ipv4/conf/{p}/arp_announce")), "2");
         }
         assert_eq!(sysctl_value("net/ipv4/conf/p0/arp_ignore"), "0", "an interface not named is left alone");
-        assert_eq!(sysctl::apply(&config, root(), record.path()).unwrap(), sysctl::SysctlReport::default(), "re-applying changes nothing");
+        assert_eq!(
+            sysctl::apply(&config, root(), record.path()).unwrap(),
+            sysctl::SysctlReport::default(),
+            "re-applying changes nothing"
+        );
     });
     let host_after = std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/arp_ignore").unwrap();
     assert_eq!(host_before, host_after, "the host's own value is untouched");
@@ -85,7 +90,8 @@ fn dr_real_server_arp_suppression_including_an_interface_with_a_dot() {
 #[test]
 fn settings_the_config_drops_are_put_back_and_only_those() {
     in_netns(|| {
-        let out = Command::new("ip").args(["link", "add", "v0.100", "type", "veth", "peer", "name", "p0"]).output().unwrap();
+        let out =
+            Command::new("ip").args(["link", "add", "v0.100", "type", "veth", "peer", "name", "p0"]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         write("net/ipv4/ip_forward", "0");
         write("net/ipv4/conf/all/arp_ignore", "0");
@@ -111,9 +117,16 @@ fn settings_the_config_drops_are_put_back_and_only_those() {
         );
         let file = rec.join(sysctl::record::FILE_NAME);
         let recorded = std::fs::read_to_string(&file).unwrap();
-        assert!(recorded.contains("\"net/ipv4/conf/v0.100/arp_ignore\""), "a dotted name is one component in the record: {recorded}");
+        assert!(
+            recorded.contains("\"net/ipv4/conf/v0.100/arp_ignore\""),
+            "a dotted name is one component in the record: {recorded}"
+        );
 
-        assert_eq!(sysctl::apply(&dr, root(), &rec).unwrap(), sysctl::SysctlReport::default(), "re-applying writes nothing");
+        assert_eq!(
+            sysctl::apply(&dr, root(), &rec).unwrap(),
+            sysctl::SysctlReport::default(),
+            "re-applying writes nothing"
+        );
         assert_eq!(sysctl::put_back(&dr, root(), &rec).unwrap(), sysctl::SysctlReport::default());
         assert_eq!(std::fs::read_to_string(&file).unwrap(), recorded, "nor rewrites the record");
 
@@ -144,13 +157,20 @@ fn settings_the_config_drops_are_put_back_and_only_those() {
         ] {
             assert_eq!(sysctl_value(path), value, "{path}");
         }
-        assert_eq!(sysctl::put_back(&director, root(), &rec).unwrap(), sysctl::SysctlReport::default(), "put back once");
+        assert_eq!(
+            sysctl::put_back(&director, root(), &rec).unwrap(),
+            sysctl::SysctlReport::default(),
+            "put back once"
+        );
 
         // And back to nothing: ip_forward, which the agent turned on, goes off again.
         let none = model(r#"Appliance(role: RealServer(mode: Nat, gateway: "192.0.2.1"))"#);
         assert!(sysctl::apply(&none, root(), &rec).unwrap().changes.is_empty());
         let back = sysctl::put_back(&none, root(), &rec).unwrap();
-        assert_eq!(lines(&back.changes), ["~ sysctl net.ipv4.ip_forward 1 -> 0 (put back: the config no longer sets it)"]);
+        assert_eq!(
+            lines(&back.changes),
+            ["~ sysctl net.ipv4.ip_forward 1 -> 0 (put back: the config no longer sets it)"]
+        );
         assert_eq!(sysctl_value("net/ipv4/ip_forward"), "0");
     });
 }
@@ -169,7 +189,10 @@ fn director_ip_forward_follows_the_config() {
         }
         assert_eq!(sysctl_value("net/ipv4/ip_forward"), "1");
         let off = model("Appliance(role: Director(ip_forward: false))");
-        assert_eq!(lines(&sysctl::apply(&off, root(), record.path()).unwrap().changes), ["~ sysctl net.ipv4.ip_forward 1 -> 0"]);
+        assert_eq!(
+            lines(&sysctl::apply(&off, root(), record.path()).unwrap().changes),
+            ["~ sysctl net.ipv4.ip_forward 1 -> 0"]
+        );
         assert_eq!(sysctl_value("net/ipv4/ip_forward"), "0");
     });
 }
@@ -180,7 +203,8 @@ fn director_ip_forward_follows_the_config() {
 /// temp tree laid out as the kernel's takes the values.
 #[test]
 fn director_ipvs_knobs_only_those_the_config_sets() {
-    let config = model("Appliance(role: Director(ipvs_sysctls: IpvsSysctls(conntrack: true, expire_nodest_conn: false)))");
+    let config =
+        model("Appliance(role: Director(ipvs_sysctls: IpvsSysctls(conntrack: true, expire_nodest_conn: false)))");
     in_netns(move || {
         let record = tempfile::tempdir().unwrap();
         if Path::new("/proc/sys/net/ipv4/vs").is_dir() {
@@ -200,11 +224,17 @@ fn director_ipvs_knobs_only_those_the_config_sets() {
             let err = sysctl::apply(&config, root(), record.path()).unwrap_err();
             assert_eq!(err.failures.len(), 2);
             assert!(err.to_string().contains("the ip_vs module is not loaded"), "{err}");
-            assert_eq!(sysctl_value("net/ipv4/ip_forward"), "1", "ip_forward is written even though the IPVS knobs fail");
+            assert_eq!(
+                sysctl_value("net/ipv4/ip_forward"),
+                "1",
+                "ip_forward is written even though the IPVS knobs fail"
+            );
         }
 
         let tree = tempfile::tempdir().unwrap();
-        for (name, value) in [("ip_forward", "0"), ("vs/conntrack", "0"), ("vs/expire_nodest_conn", "0"), ("vs/sloppy_tcp", "0")] {
+        for (name, value) in
+            [("ip_forward", "0"), ("vs/conntrack", "0"), ("vs/expire_nodest_conn", "0"), ("vs/sloppy_tcp", "0")]
+        {
             let p = tree.path().join("net/ipv4").join(name);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, format!("{value}\n")).unwrap();
@@ -270,7 +300,9 @@ fn tunnel_real_server_rp_filter_and_a_missing_tunl0() {
         sysctl::apply(&dr, root(), record.path()).unwrap();
         let back = sysctl::put_back(&dr, root(), record.path()).unwrap();
         assert!(
-            lines(&back.changes).contains(&"~ sysctl net.ipv4.conf.all.rp_filter 0 -> 1 (put back: the config no longer sets it)".to_string()),
+            lines(&back.changes).contains(
+                &"~ sysctl net.ipv4.conf.all.rp_filter 0 -> 1 (put back: the config no longer sets it)".to_string()
+            ),
             "{:?}",
             back.changes
         );

@@ -21,7 +21,10 @@ fn run_ip(args: &[&str]) -> Output {
 }
 
 fn addrs(dev: &str) -> Vec<String> {
-    ip(&format!("-o -4 addr show dev {dev}")).lines().map(|l| l.split_whitespace().nth(3).unwrap().to_string()).collect()
+    ip(&format!("-o -4 addr show dev {dev}"))
+        .lines()
+        .map(|l| l.split_whitespace().nth(3).unwrap().to_string())
+        .collect()
 }
 
 fn routes() -> Vec<String> {
@@ -56,7 +59,9 @@ const REAL_SERVER: &str = r#"Appliance(
 
 /// `v0` and `v0.100` exist and are down; `v0.100` has MTU 1500.
 fn dotted_interface_applied_again_and_taken_back() {
-    for (dev, knob) in [("v0.100", "arp_ignore"), ("v0.100", "arp_announce"), ("lo", "arp_ignore"), ("lo", "arp_announce")] {
+    for (dev, knob) in
+        [("v0.100", "arp_ignore"), ("v0.100", "arp_announce"), ("lo", "arp_ignore"), ("lo", "arp_announce")]
+    {
         assert_eq!(sysctl(&format!("net/ipv4/conf/{dev}/{knob}")), "0", "{dev} {knob} starts at 0");
     }
     let record = tempfile::tempdir().unwrap();
@@ -79,7 +84,11 @@ fn dotted_interface_applied_again_and_taken_back() {
     );
     assert!(is_up("v0.100"));
     assert_eq!(addrs("v0.100"), ["198.51.100.21/24"]);
-    assert!(routes().contains(&"203.0.113.0/24 via 198.51.100.1 dev v0.100 proto static".to_string()), "{:?}", routes());
+    assert!(
+        routes().contains(&"203.0.113.0/24 via 198.51.100.1 dev v0.100 proto static".to_string()),
+        "{:?}",
+        routes()
+    );
     assert_eq!(sysctl("net/ipv4/conf/v0.100/arp_ignore"), "1");
     assert_eq!(sysctl("net/ipv4/conf/v0.100/arp_announce"), "2");
 

@@ -23,7 +23,8 @@ fn import_check_export(text: &str) -> String {
 
 #[test]
 fn seed_004_step_4_rule_lines_import_check_and_export_the_same_rules() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/004-step4-rules.txt")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/004-step4-rules.txt")).unwrap();
     let imported = lenient(&text);
     // `-e` on 192.168.2.202, which no line added, failed when the seed ran it too.
     assert_eq!(imported.warnings.len(), 1, "{:?}", imported.warnings);
@@ -65,7 +66,10 @@ fn ipvsadm_save_output_with_every_option_round_trips() {
     assert!(s1.one_packet && s1.sched_flags.fallback && s1.sched_flags.port);
     assert_eq!(s1.pe.as_deref(), Some("sip"));
     let d = &t.services[2].dests[0];
-    assert_eq!((d.forward, d.tunnel.kind, d.tunnel.port, d.tunnel.csum), (Forward::Tunnel, TunnelKind::Gue, 6080, TunnelCsum::RemoteChecksum));
+    assert_eq!(
+        (d.forward, d.tunnel.kind, d.tunnel.port, d.tunnel.csum),
+        (Forward::Tunnel, TunnelKind::Gue, 6080, TunnelCsum::RemoteChecksum)
+    );
     // A mixed-family tunnel destination is allowed, as in the kernel.
     assert!(t.services[2].dests[1].addr.is_ipv4());
     assert!(matches!(t.services[4].service.key, ServiceKey::Fwmark { mark: 8, .. }));
@@ -97,7 +101,10 @@ ipvsadm-save -n > /etc/sysconfig/ipvsadm
     assert_eq!(weights, [2, 1, 1]);
     // Without a port the real server takes the service's, as in ipvsadm.
     assert_eq!(vs.dests[2].addr.to_string(), "192.168.56.186:80");
-    assert_eq!((imported.table.timeouts.tcp, imported.table.timeouts.tcp_fin, imported.table.timeouts.udp), (30, 6, 60));
+    assert_eq!(
+        (imported.table.timeouts.tcp, imported.table.timeouts.tcp_fin, imported.table.timeouts.udp),
+        (30, 6, 60)
+    );
     // Only the `echo` line is not ipvsadm's; the shebang is a comment.
     let lines: Vec<usize> = imported.warnings.iter().map(|w| w.line).collect();
     assert_eq!(lines, [3]);
@@ -163,7 +170,8 @@ fn refused_lines_are_skipped_with_a_warning_or_fail_when_strict() {
 #[test]
 fn edit_service_replaces_its_settings_as_ipvsadm_does() {
     // ipvsadm -E sends a whole service: what it does not name returns to the defaults.
-    let t = lenient("-A -t 192.0.2.80:80 -s wrr -p 60\n-a -t 192.0.2.80:80 -r 192.0.2.21\n-E -t 192.0.2.80:80 -s rr\n").table;
+    let t = lenient("-A -t 192.0.2.80:80 -s wrr -p 60\n-a -t 192.0.2.80:80 -r 192.0.2.21\n-E -t 192.0.2.80:80 -s rr\n")
+        .table;
     assert_eq!(t.services[0].service.scheduler, Scheduler::Rr);
     assert_eq!(t.services[0].service.persistence, None);
     assert_eq!(t.services[0].dests.len(), 1);
@@ -177,7 +185,10 @@ fn bare_persistent_means_360_seconds() {
 
 #[test]
 fn daemons_and_stop() {
-    let t = lenient("--start-daemon master --mcast-interface eth1 --syncid 3\n--start-daemon backup\n--stop-daemon backup\n").table;
+    let t = lenient(
+        "--start-daemon master --mcast-interface eth1 --syncid 3\n--start-daemon backup\n--stop-daemon backup\n",
+    )
+    .table;
     assert_eq!(t.daemons.len(), 1);
     assert_eq!((t.daemons[0].interface.as_str(), t.daemons[0].sync_id), ("eth1", 3));
     assert_eq!(export(&t).0, "--start-daemon master --mcast-interface eth1 --syncid 3\n");

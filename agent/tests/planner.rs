@@ -83,7 +83,8 @@ fn new_real_servers_arrive_before_old_ones_leave() {
 fn services_the_config_does_not_name_are_left_alone_unless_it_owns_the_table() {
     let other = vs(tcp("192.0.2.20:443"), Scheduler::Wlc, &[dest("192.0.2.21:443", 1)]);
     let mine = vs(web(), Scheduler::Rr, &[dest("192.0.2.11:80", 1)]);
-    let observed = table_of(vec![other.clone(), vs(web(), Scheduler::Rr, &[dest("192.0.2.11:80", 1), dest("192.0.2.99:80", 1)])]);
+    let observed =
+        table_of(vec![other.clone(), vs(web(), Scheduler::Rr, &[dest("192.0.2.11:80", 1), dest("192.0.2.99:80", 1)])]);
     let desired = table_of(vec![mine]);
     // Only the named service is trimmed.
     assert_eq!(
@@ -92,10 +93,7 @@ fn services_the_config_does_not_name_are_left_alone_unless_it_owns_the_table() {
     );
     assert_eq!(
         plan(&desired, &observed, Ownership::WholeTable),
-        vec![
-            Change::DelDest(web(), "192.0.2.99:80".parse().unwrap()),
-            Change::DelService(other.service.key)
-        ]
+        vec![Change::DelDest(web(), "192.0.2.99:80".parse().unwrap()), Change::DelService(other.service.key)]
     );
 }
 
@@ -184,7 +182,10 @@ fn an_injected_failure_midway_is_undone_too() {
     let mut fake = FakeIpvs::new();
     fake.fail_at = Some((2, Errno::ENOMEM));
     let err = sync(&mut fake, &desired, Ownership::NamedServices).unwrap_err();
-    assert!(err.to_string().contains("cannot add real server 192.0.2.12:80 of service TCP 192.0.2.10:80: ENOMEM (12)"), "{err}");
+    assert!(
+        err.to_string().contains("cannot add real server 192.0.2.12:80 of service TCP 192.0.2.10:80: ENOMEM (12)"),
+        "{err}"
+    );
     assert!(err.to_string().contains("after 2 of 3 changes"), "{err}");
     assert!(fake.dump().unwrap().services.is_empty());
 }
@@ -246,7 +247,12 @@ fn nearby(desired: Table, other: Table, edits: Vec<(u8, u32)>) -> Table {
 }
 
 fn pair() -> impl Strategy<Value = (Table, Table)> {
-    (table().prop_map(loadable), table().prop_map(loadable), proptest::collection::vec(any::<(u8, u32)>(), 6), any::<bool>())
+    (
+        table().prop_map(loadable),
+        table().prop_map(loadable),
+        proptest::collection::vec(any::<(u8, u32)>(), 6),
+        any::<bool>(),
+    )
         .prop_map(|(desired, other, edits, near)| {
             let mut observed = if near { nearby(desired.clone(), other, edits) } else { other };
             let mut desired = desired;

@@ -9,20 +9,14 @@ use object::{Architecture, Endianness, Object};
 use std::path::Path;
 
 pub fn check(path: &Path, bytes: &[u8]) -> Result<()> {
-    let fail = |message: String| Error::Agent {
-        path: path.to_path_buf(),
-        message,
-    };
-    let elf = ElfFile64::<Endianness>::parse(bytes)
-        .map_err(|e| fail(format!("is not a 64-bit ELF executable ({e})")))?;
+    let fail = |message: String| Error::Agent { path: path.to_path_buf(), message };
+    let elf =
+        ElfFile64::<Endianness>::parse(bytes).map_err(|e| fail(format!("is not a 64-bit ELF executable ({e})")))?;
     if elf.architecture() != Architecture::X86_64 {
         return Err(fail(format!("is built for {:?}; the appliance is x86_64", elf.architecture())));
     }
     let endian = elf.endian();
-    let interp = elf
-        .elf_program_headers()
-        .iter()
-        .find(|ph| ph.p_type(endian) == PT_INTERP);
+    let interp = elf.elf_program_headers().iter().find(|ph| ph.p_type(endian) == PT_INTERP);
     if let Some(ph) = interp {
         let needs = ph
             .data(endian, bytes)

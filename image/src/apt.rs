@@ -21,10 +21,7 @@ pub struct Apt {
 impl Apt {
     pub fn new(debs: &Path) -> Result<Apt> {
         std::fs::create_dir_all(debs).map_err(Error::io("creating", debs))?;
-        Ok(Apt {
-            debs: debs.to_path_buf(),
-            updated: Cell::new(false),
-        })
+        Ok(Apt { debs: debs.to_path_buf(), updated: Cell::new(false) })
     }
 
     /// `apt-get update`, once.
@@ -154,11 +151,7 @@ fn gone_or(e: Error, package: &str, version: &str) -> Error {
                 .iter()
                 .any(|m| stderr.contains(m)) =>
         {
-            Error::PackageGone {
-                package: package.to_string(),
-                version: version.to_string(),
-                detail: stderr,
-            }
+            Error::PackageGone { package: package.to_string(), version: version.to_string(), detail: stderr }
         }
         other => other,
     }
@@ -218,10 +211,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("abc");
         std::fs::write(&file, "abc").unwrap();
-        assert_eq!(
-            sha256_file(&file).unwrap(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_file(&file).unwrap(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -88,13 +88,7 @@ pub fn initramfs(
     }
     let names: Vec<String> = order.modules.iter().map(|m| m.name.clone()).collect();
     note(format!("{} modules in load order: {}", names.len(), names.join(" ")));
-    let (tree, notes) = rootfs::tree(&rootfs::Inputs {
-        agent,
-        config,
-        modules: &order.modules,
-        overlay,
-        extras,
-    })?;
+    let (tree, notes) = rootfs::tree(&rootfs::Inputs { agent, config, modules: &order.modules, overlay, extras })?;
     for n in notes {
         note(n);
     }

@@ -24,18 +24,14 @@ where
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
-    let output = command.output().map_err(|source| Error::Spawn {
-        program: program.to_string(),
-        source,
-    })?;
+    let output = command.output().map_err(|source| Error::Spawn { program: program.to_string(), source })?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if output.status.success() {
         Ok(Output { stdout, stderr })
     } else {
-        let shown: Vec<String> = std::iter::once(program.to_string())
-            .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
-            .collect();
+        let shown: Vec<String> =
+            std::iter::once(program.to_string()).chain(args.iter().map(|a| a.to_string_lossy().into_owned())).collect();
         Err(Error::Command {
             command: shown.join(" "),
             status: output.status.to_string(),

@@ -38,27 +38,9 @@ struct Layout {
 }
 
 const LAYOUT: [Layout; 3] = [
-    Layout {
-        name: ESP,
-        part_type: partition_types::EFI,
-        size: 64 * MIB,
-        label: b"ESP        ",
-        fat32: true,
-    },
-    Layout {
-        name: CONFIG,
-        part_type: partition_types::LINUX_FS,
-        size: 8 * MIB,
-        label: b"LVS-CONFIG ",
-        fat32: false,
-    },
-    Layout {
-        name: STATE,
-        part_type: partition_types::LINUX_FS,
-        size: 32 * MIB,
-        label: b"LVS-STATE  ",
-        fat32: false,
-    },
+    Layout { name: ESP, part_type: partition_types::EFI, size: 64 * MIB, label: b"ESP        ", fat32: true },
+    Layout { name: CONFIG, part_type: partition_types::LINUX_FS, size: 8 * MIB, label: b"LVS-CONFIG ", fat32: false },
+    Layout { name: STATE, part_type: partition_types::LINUX_FS, size: 32 * MIB, label: b"LVS-STATE  ", fat32: false },
 ];
 
 /// Partitions start on 1 MiB boundaries; the last MiB holds the backup GPT.
@@ -70,10 +52,7 @@ pub fn image_size() -> u64 {
 }
 
 fn disk_err(path: &Path, message: impl std::fmt::Display) -> Error {
-    Error::Disk {
-        path: path.to_path_buf(),
-        message: message.to_string(),
-    }
+    Error::Disk { path: path.to_path_buf(), message: message.to_string() }
 }
 
 /// 16 bytes derived from the image's content and a name.
@@ -155,8 +134,7 @@ fn write_layout(path: &Path, seed: &[u8], layout: &[&Layout], files: &[(&str, &s
         );
         start += p.size;
     }
-    disk.update_partitions(partitions)
-        .map_err(|e| disk_err(path, format!("laying out partitions: {e}")))?;
+    disk.update_partitions(partitions).map_err(|e| disk_err(path, format!("laying out partitions: {e}")))?;
     disk.write().map_err(|e| disk_err(path, format!("writing the GPT: {e}")))?;
 
     let mut start = FIRST;
@@ -170,11 +148,7 @@ fn write_layout(path: &Path, seed: &[u8], layout: &[&Layout], files: &[(&str, &s
         if p.fat32 {
             options = options.fat_type(FatType::Fat32).bytes_per_cluster(512);
         }
-        let fat_err = |source| Error::Fat {
-            path: path.to_path_buf(),
-            partition: p.name.to_string(),
-            source,
-        };
+        let fat_err = |source| Error::Fat { path: path.to_path_buf(), partition: p.name.to_string(), source };
         fatfs::format_volume(Cursor::new(&mut fat), options).map_err(fat_err)?;
         for (_, file_path, data) in files.iter().filter(|(name, _, _)| *name == p.name) {
             put_file(&mut fat, file_path, data).map_err(fat_err)?;
@@ -291,11 +265,7 @@ pub fn read_file(path: &Path, partition: &str, file_path: &str) -> Result<Vec<u8
 /// Replaces (or creates) a file in a FAT partition of an existing image, offline.
 pub fn replace_file(path: &Path, partition: &str, file_path: &str, data: &[u8]) -> Result<()> {
     let p = find(path, partition)?;
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(Error::io("opening", path))?;
+    let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(Error::io("opening", path))?;
     let mut fat = read_partition(&mut file, &p).map_err(Error::io("reading", path))?;
     put_file(&mut fat, file_path, data).map_err(|source| Error::Fat {
         path: path.to_path_buf(),

@@ -26,35 +26,21 @@ pub enum Error {
     },
 
     #[error("`{command}` failed ({status}){}", indent_output(stderr))]
-    Command {
-        command: String,
-        status: String,
-        stderr: String,
-    },
+    Command { command: String, status: String, stderr: String },
 
     #[error(
         "{package} {version} can no longer be downloaded (the archive moved on); \
          run `lvs-image lock` to pin the current version{}",
         indent_output(detail)
     )]
-    PackageGone {
-        package: String,
-        version: String,
-        detail: String,
-    },
+    PackageGone { package: String, version: String, detail: String },
 
     #[error(
         "{} ({package} {version}) has sha256 {actual}, but the lock says {expected}; \
          delete the file to download it again, or run `lvs-image lock` if the archive really changed",
         file.display()
     )]
-    Checksum {
-        package: String,
-        version: String,
-        file: PathBuf,
-        expected: String,
-        actual: String,
-    },
+    Checksum { package: String, version: String, file: PathBuf, expected: String, actual: String },
 
     #[error("could not resolve {package} with apt: {message}")]
     Resolve { package: String, message: String },
@@ -72,11 +58,7 @@ pub enum Error {
     Modinfo { path: PathBuf, message: String },
 
     #[error("the kernel in {} has no module {name}; {why}", modules_dir.display())]
-    MissingModule {
-        name: String,
-        modules_dir: PathBuf,
-        why: &'static str,
-    },
+    MissingModule { name: String, modules_dir: PathBuf, why: &'static str },
 
     #[error("{}: {message}", path.display())]
     Agent { path: PathBuf, message: String },

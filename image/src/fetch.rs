@@ -16,9 +16,7 @@ const STUB_PATH: &str = "usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 
 /// The cache's layout: `debs/` for downloads, `unpacked/<name>_<version>/` trees.
 fn unpacked(cache: &Path, pin: &Pinned) -> PathBuf {
-    cache
-        .join("unpacked")
-        .join(format!("{}_{}", pin.name, pin.version.replace(':', "%3a")))
+    cache.join("unpacked").join(format!("{}_{}", pin.name, pin.version.replace(':', "%3a")))
 }
 
 /// Downloads (when needed), verifies and unpacks a pinned package; returns its tree.
@@ -73,9 +71,5 @@ fn pin_current(apt: &Apt, package: &str) -> Result<Pinned> {
     let deb = apt.get(package, &version)?;
     let sha256 = apt::sha256_file(&deb)?;
     note(format!("pinned {package} {version} sha256 {sha256}"));
-    Ok(Pinned {
-        name: package.to_string(),
-        version,
-        sha256,
-    })
+    Ok(Pinned { name: package.to_string(), version, sha256 })
 }

@@ -26,10 +26,7 @@ pub struct Tree {
 /// Splits an image path (`/etc/lvs/modules` or `etc/lvs/modules`) into components.
 fn components(path: &str) -> Result<Vec<String>> {
     let parts: Vec<String> = path.split('/').filter(|p| !p.is_empty()).map(str::to_string).collect();
-    let bad = |message: &str| Error::Initramfs {
-        name: path.to_string(),
-        message: message.to_string(),
-    };
+    let bad = |message: &str| Error::Initramfs { name: path.to_string(), message: message.to_string() };
     if parts.is_empty() {
         return Err(bad("is the root; name a path inside the image"));
     }
@@ -169,10 +166,7 @@ impl Tree {
                 name: name.clone(),
                 message: "is larger than newc's 4 GiB limit".into(),
             })?;
-            let io_err = |e: std::io::Error| Error::Initramfs {
-                name: name.clone(),
-                message: e.to_string(),
-            };
+            let io_err = |e: std::io::Error| Error::Initramfs { name: name.clone(), message: e.to_string() };
             // Inodes count from 1 in archive order; 0 is the trailer's.
             let mut writer = Builder::new(&name)
                 .ino(index as u32 + 1)
@@ -186,19 +180,16 @@ impl Tree {
             writer.write_all(data).map_err(io_err)?;
             writer.finish().map_err(io_err)?;
         }
-        cpio::newc::trailer(&mut out).map_err(|e| Error::Initramfs {
-            name: "TRAILER!!!".into(),
-            message: e.to_string(),
-        })?;
+        cpio::newc::trailer(&mut out)
+            .map_err(|e| Error::Initramfs { name: "TRAILER!!!".into(), message: e.to_string() })?;
         Ok(out)
     }
 }
 
 /// gzip at the best level, with a header that holds no time and no name.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::with_capacity(data.len() / 2), flate2::Compression::best());
+    let mut encoder =
+        flate2::GzBuilder::new().mtime(0).write(Vec::with_capacity(data.len() / 2), flate2::Compression::best());
     // Writing into a Vec cannot fail.
     encoder.write_all(data).expect("gzip into memory");
     encoder.finish().expect("gzip into memory")

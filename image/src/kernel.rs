@@ -20,10 +20,7 @@ pub struct KernelTree {
 
 impl KernelTree {
     pub fn open(root: &Path) -> Result<KernelTree> {
-        let fail = |message: String| Error::KernelTree {
-            dir: root.to_path_buf(),
-            message,
-        };
+        let fail = |message: String| Error::KernelTree { dir: root.to_path_buf(), message };
         if !root.is_dir() {
             return Err(fail("not a folder".into()));
         }
@@ -36,10 +33,8 @@ impl KernelTree {
         let (vmlinuz, image_release) = if top.is_file() {
             (top, None)
         } else {
-            let matching: Vec<_> = boot_images
-                .iter()
-                .filter(|(_, r)| releases.iter().any(|(rel, _)| rel == r))
-                .collect();
+            let matching: Vec<_> =
+                boot_images.iter().filter(|(_, r)| releases.iter().any(|(rel, _)| rel == r)).collect();
             match (matching.as_slice(), boot_images.as_slice()) {
                 ([(p, r)], _) | ([], [(p, r)]) => (p.clone(), Some(r.clone())),
                 ([], []) => return Err(fail("has neither vmlinuz nor boot/vmlinuz-*".into())),
@@ -67,16 +62,9 @@ impl KernelTree {
                 )))
             }
         };
-        let config = [root.join(format!("boot/config-{release}")), root.join("config")]
-            .into_iter()
-            .find(|p| p.is_file());
-        Ok(KernelTree {
-            root: root.to_path_buf(),
-            vmlinuz,
-            release,
-            modules_dir,
-            config,
-        })
+        let config =
+            [root.join(format!("boot/config-{release}")), root.join("config")].into_iter().find(|p| p.is_file());
+        Ok(KernelTree { root: root.to_path_buf(), vmlinuz, release, modules_dir, config })
     }
 }
 

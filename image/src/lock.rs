@@ -46,9 +46,7 @@ impl KernelLock {
     }
 
     pub fn to_text(&self) -> String {
-        let pretty = ron::ser::PrettyConfig::new()
-            .struct_names(true)
-            .indentor("    ".to_string());
+        let pretty = ron::ser::PrettyConfig::new().struct_names(true).indentor("    ".to_string());
         // Plain strings in plain structs: serializing cannot fail.
         let body = ron::ser::to_string_pretty(self, pretty).unwrap_or_default();
         format!("{HEADER}{body}\n")

@@ -106,20 +106,7 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Build {
-            config,
-            agent,
-            out,
-            kernel,
-            stub,
-            overlay,
-            extra,
-            cache,
-            lock,
-            format,
-            cmdline,
-            objcopy,
-        } => {
+        Command::Build { config, agent, out, kernel, stub, overlay, extra, cache, lock, format, cmdline, objcopy } => {
             let Some(loaded) = load_config(&config) else {
                 return Ok(ExitCode::from(EXIT_INVALID));
             };
@@ -130,9 +117,9 @@ fn run(command: Command) -> Result<ExitCode> {
             let overlay = match overlay {
                 Some(dir) if dir.is_dir() => Some(dir),
                 Some(dir) => bail!("--overlay {}: not a folder", dir.display()),
-                None => ["rootfs-overlay".into(), root.join("rootfs-overlay")]
-                    .into_iter()
-                    .find(|d: &PathBuf| d.is_dir()),
+                None => {
+                    ["rootfs-overlay".into(), root.join("rootfs-overlay")].into_iter().find(|d: &PathBuf| d.is_dir())
+                }
             };
 
             // The lock and apt are needed only for what --kernel and --stub leave to them.
@@ -196,7 +183,14 @@ fn run(command: Command) -> Result<ExitCode> {
             let apt = Apt::new(&cache.join("debs"))?;
             let new = fetch::relock(&apt)?;
             new.write(&lock_path)?;
-            println!("{}: {} {}, {} {}", lock_path.display(), new.kernel.name, new.kernel.version, new.stub.name, new.stub.version);
+            println!(
+                "{}: {} {}, {} {}",
+                lock_path.display(),
+                new.kernel.name,
+                new.kernel.version,
+                new.stub.name,
+                new.stub.version
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -28,19 +28,14 @@ impl ModInfo {
     /// Reads the `.modinfo` section out of an ELF module's bytes.
     pub fn from_elf(bytes: &[u8]) -> Result<ModInfo, String> {
         let file = object::File::parse(bytes).map_err(|e| format!("not an ELF module: {e}"))?;
-        let section = file
-            .section_by_name(".modinfo")
-            .ok_or_else(|| "has no .modinfo section".to_string())?;
+        let section = file.section_by_name(".modinfo").ok_or_else(|| "has no .modinfo section".to_string())?;
         let data = section.data().map_err(|e| format!(".modinfo: {e}"))?;
         Ok(ModInfo::parse(data))
     }
 
     pub fn read(path: &Path) -> Result<ModInfo> {
         let bytes = std::fs::read(path).map_err(Error::io("reading", path))?;
-        ModInfo::from_elf(&bytes).map_err(|message| Error::Modinfo {
-            path: path.to_path_buf(),
-            message,
-        })
+        ModInfo::from_elf(&bytes).map_err(|message| Error::Modinfo { path: path.to_path_buf(), message })
     }
 
     /// The section's strings; unknown keys (license, vermagic, parm...) are ignored.
@@ -53,9 +48,9 @@ impl ModInfo {
             };
             match key {
                 "name" => info.name = Some(normalize(value.trim())),
-                "depends" => info.depends.extend(
-                    value.split(',').map(str::trim).filter(|d| !d.is_empty()).map(normalize),
-                ),
+                "depends" => {
+                    info.depends.extend(value.split(',').map(str::trim).filter(|d| !d.is_empty()).map(normalize))
+                }
                 "softdep" => info.add_softdep(value),
                 "alias" => info.aliases.push(value.trim().to_string()),
                 _ => {}

@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 
 /// Every scheduler IPVS has upstream; a kernel older than one of them (twos is
 /// 6.7+) just lacks that module.
-pub const SCHEDULERS: [&str; 14] = [
-    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
-];
+pub const SCHEDULERS: [&str; 14] =
+    ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
 
 /// One module the appliance asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,10 +27,7 @@ pub struct Want {
 
 impl Want {
     fn optional(name: &str) -> Want {
-        Want {
-            name: normalize(name),
-            required: false,
-        }
+        Want { name: normalize(name), required: false }
     }
 }
 
@@ -41,17 +37,22 @@ pub fn wanted(appliance: &Appliance) -> Vec<Want> {
     // the FAT partitions with the code pages vfat mounts with. nls_ascii is
     // Debian's default FAT iocharset: without it vfat refuses to mount at all.
     let mut wants: Vec<Want> = [
-        "virtio_pci", "virtio_blk", "virtio_net", "e1000", "vfat", "nls_cp437", "nls_utf8", "nls_iso8859-1", "nls_ascii",
+        "virtio_pci",
+        "virtio_blk",
+        "virtio_net",
+        "e1000",
+        "vfat",
+        "nls_cp437",
+        "nls_utf8",
+        "nls_iso8859-1",
+        "nls_ascii",
     ]
     .into_iter()
     .map(Want::optional)
     .collect();
     match &appliance.role {
         Role::Director(director) => {
-            wants.push(Want {
-                name: "ip_vs".into(),
-                required: true,
-            });
+            wants.push(Want { name: "ip_vs".into(), required: true });
             wants.extend(SCHEDULERS.iter().map(|s| Want::optional(&format!("ip_vs_{s}"))));
             if director.services.iter().any(|s| s.service.pe.as_deref() == Some("sip")) {
                 wants.push(Want::optional("ip_vs_pe_sip"));
@@ -62,10 +63,7 @@ pub fn wanted(appliance: &Appliance) -> Vec<Want> {
             // its VIPs, exists only with ipip: without it nothing reaches the
             // workloads, so the build fails rather than the appliance.
             if rs.mode == Forward::Tunnel {
-                wants.push(Want {
-                    name: "ipip".into(),
-                    required: true,
-                });
+                wants.push(Want { name: "ipip".into(), required: true });
             }
         }
     }
@@ -161,11 +159,8 @@ impl ModuleTree {
         let builtin = dir.join("modules.builtin");
         if builtin.is_file() {
             let text = std::fs::read_to_string(&builtin).map_err(Error::io("reading", &builtin))?;
-            tree.builtin = text
-                .lines()
-                .filter_map(|l| l.rsplit('/').next()?.strip_suffix(".ko"))
-                .map(normalize)
-                .collect();
+            tree.builtin =
+                text.lines().filter_map(|l| l.rsplit('/').next()?.strip_suffix(".ko")).map(normalize).collect();
         }
         Ok(tree)
     }
@@ -211,12 +206,7 @@ impl ModuleTree {
             }
             self.aliases = Some(aliases);
         }
-        Ok(self
-            .aliases
-            .as_ref()
-            .and_then(|a| a.get(name))
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.aliases.as_ref().and_then(|a| a.get(name)).cloned().unwrap_or_default())
     }
 
     /// The load order for `wants`: dependencies first, each module once.
@@ -242,18 +232,8 @@ impl ModuleTree {
                 walk.skipped.push(format!("{}: the kernel has no such module", want.name));
             }
         }
-        let modules = walk
-            .order
-            .into_iter()
-            .map(|name| Module {
-                path: self.files[&name].clone(),
-                name,
-            })
-            .collect();
-        Ok(LoadOrder {
-            modules,
-            skipped: walk.skipped,
-        })
+        let modules = walk.order.into_iter().map(|name| Module { path: self.files[&name].clone(), name }).collect();
+        Ok(LoadOrder { modules, skipped: walk.skipped })
     }
 
     fn visit(&mut self, name: &str, walk: &mut Walk) -> Result<()> {
@@ -315,7 +295,10 @@ mod tests {
     #[test]
     fn ipip_is_required_for_a_tunnel_real_server_only() {
         assert_eq!(required(r#"Appliance(role: RealServer(mode: Tunnel, vips: ["192.0.2.10"]))"#), ["ipip"]);
-        assert_eq!(required(r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#), Vec::<String>::new());
+        assert_eq!(
+            required(r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#),
+            Vec::<String>::new()
+        );
         assert_eq!(required(r#"Appliance(role: RealServer(mode: Nat, gateway: "192.0.2.1"))"#), Vec::<String>::new());
         for text in [
             r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#,
@@ -329,14 +312,18 @@ mod tests {
     fn a_kernel_without_ipip_fails_a_tunnel_real_server_with_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let mut tree = ModuleTree::open(dir.path()).unwrap();
-        let err = tree.resolve(&wanted(&appliance(r#"Appliance(role: RealServer(mode: Tunnel, vips: ["192.0.2.10"]))"#))).unwrap_err();
+        let err = tree
+            .resolve(&wanted(&appliance(r#"Appliance(role: RealServer(mode: Tunnel, vips: ["192.0.2.10"]))"#)))
+            .unwrap_err();
         assert!(matches!(err, Error::MissingModule { ref name, .. } if name == "ipip"), "{err}");
         let text = err.to_string();
         assert!(text.contains("has no module ipip"), "{text}");
         assert!(text.contains("a tunnel real server cannot receive its packets without it"), "{text}");
         assert!(text.contains("CONFIG_NET_IPIP"), "{text}");
         // Other roles build on the same kernel (its optional modules skipped).
-        let dr = tree.resolve(&wanted(&appliance(r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#))).unwrap();
+        let dr = tree
+            .resolve(&wanted(&appliance(r#"Appliance(role: RealServer(mode: DirectRouting, vips: ["192.0.2.10"]))"#)))
+            .unwrap();
         assert!(dr.modules.is_empty());
     }
 

@@ -21,19 +21,13 @@ pub struct Extra {
 impl FromStr for Extra {
     type Err = Error;
     fn from_str(spec: &str) -> Result<Extra> {
-        let bad = |message: &str| Error::Extra {
-            spec: spec.to_string(),
-            message: message.to_string(),
-        };
+        let bad = |message: &str| Error::Extra { spec: spec.to_string(), message: message.to_string() };
         // The image path is ours and has no ':'; a host path might.
         let (src, dst) = spec.rsplit_once(':').ok_or_else(|| bad("write it as SRC:DST"))?;
         if src.is_empty() || dst.trim_matches('/').is_empty() {
             return Err(bad("both SRC and DST must be given, and DST cannot be the root"));
         }
-        Ok(Extra {
-            src: PathBuf::from(src),
-            dst: dst.to_string(),
-        })
+        Ok(Extra { src: PathBuf::from(src), dst: dst.to_string() })
     }
 }
 

@@ -21,17 +21,8 @@ const ALIGN: u64 = 0x10_0000;
 /// except that .initrd moves up when a big kernel would run into it.
 pub fn addresses(linux_len: u64) -> [(&'static str, u64); 4] {
     let linux_end = LINUX_VMA + linux_len;
-    let initrd = if linux_end <= INITRD_VMA {
-        INITRD_VMA
-    } else {
-        linux_end.div_ceil(ALIGN) * ALIGN
-    };
-    [
-        (".osrel", OSREL_VMA),
-        (".cmdline", CMDLINE_VMA),
-        (".linux", LINUX_VMA),
-        (".initrd", initrd),
-    ]
+    let initrd = if linux_end <= INITRD_VMA { INITRD_VMA } else { linux_end.div_ceil(ALIGN) * ALIGN };
+    [(".osrel", OSREL_VMA), (".cmdline", CMDLINE_VMA), (".linux", LINUX_VMA), (".initrd", initrd)]
 }
 
 /// The os-release the stub shows (and boot menus list).
@@ -65,9 +56,7 @@ pub fn join(objcopy: &str, parts: &Parts, out: &Path) -> Result<()> {
     let osrel = write("os-release", parts.os_release.as_bytes())?;
     let cmdline = write("cmdline", parts.cmdline.as_bytes())?;
     let initrd = write("initrd", parts.initrd)?;
-    let linux_len = std::fs::metadata(parts.vmlinuz)
-        .map_err(Error::io("reading", parts.vmlinuz))?
-        .len();
+    let linux_len = std::fs::metadata(parts.vmlinuz).map_err(Error::io("reading", parts.vmlinuz))?.len();
     let files = [osrel.as_path(), cmdline.as_path(), parts.vmlinuz, initrd.as_path()];
 
     let mut args: Vec<String> = Vec::new();

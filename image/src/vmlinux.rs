@@ -43,9 +43,7 @@ pub fn extract(bz: &[u8]) -> Result<Vec<u8>, String> {
         [0x02, 0x21, 0x4c, 0x18, ..] => lz4_legacy(payload)?,
         [0x1f, 0x8b, ..] => {
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(payload)
-                .read_to_end(&mut out)
-                .map_err(|e| format!("gzip payload: {e}"))?;
+            flate2::read::GzDecoder::new(payload).read_to_end(&mut out).map_err(|e| format!("gzip payload: {e}"))?;
             out
         }
         [0xfd, b'7', b'z', b'X', b'Z', ..] => return Err("payload is XZ; only LZ4 and gzip are extracted".into()),
@@ -92,10 +90,7 @@ fn le32(b: &[u8], at: usize) -> u32 {
 /// Reads `vmlinuz`, extracts, names the file in errors.
 pub fn extract_file(vmlinuz: &Path) -> Result<Vec<u8>> {
     let bz = std::fs::read(vmlinuz).map_err(Error::io("reading", vmlinuz))?;
-    extract(&bz).map_err(|message| Error::Vmlinux {
-        path: vmlinuz.to_path_buf(),
-        message,
-    })
+    extract(&bz).map_err(|message| Error::Vmlinux { path: vmlinuz.to_path_buf(), message })
 }
 
 #[cfg(test)]

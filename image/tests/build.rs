@@ -106,7 +106,15 @@ fn build_writes_every_output() {
     );
 
     // The summary: sizes and budgets.
-    for line in ["agent", "initramfs", "vmlinuz", "vmlinux", "disk.img", "under 4.00 MiB (budget ok)", "under 3.00 MiB (budget ok)"] {
+    for line in [
+        "agent",
+        "initramfs",
+        "vmlinuz",
+        "vmlinux",
+        "disk.img",
+        "under 4.00 MiB (budget ok)",
+        "under 3.00 MiB (budget ok)",
+    ] {
         assert!(text.contains(line), "summary lacks {line:?}:\n{text}");
     }
     assert!(text.contains("module skipped: ip_vs_twos"), "{text}");
@@ -170,9 +178,7 @@ fn real_debian_build() {
         return;
     }
     let root = common::repo_root();
-    let agent = std::env::var("LVS_IMAGE_AGENT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("out/lvs-agent"));
+    let agent = std::env::var("LVS_IMAGE_AGENT").map(PathBuf::from).unwrap_or_else(|_| root.join("out/lvs-agent"));
     let real_build = |out: &Path| {
         Command::new(env!("CARGO_BIN_EXE_lvs-image"))
             .current_dir(&root)

@@ -13,12 +13,8 @@ const MIB: u64 = 1 << 20;
 /// One partition's bytes and GPT entry, by GPT name.
 fn partition(image: &Path, name: &str) -> (gpt::partition::Partition, Vec<u8>) {
     let disk = gpt::GptConfig::new().writable(false).open(image).unwrap();
-    let p = disk
-        .partitions()
-        .values()
-        .find(|p| p.name == name)
-        .unwrap_or_else(|| panic!("no partition {name}"))
-        .clone();
+    let p =
+        disk.partitions().values().find(|p| p.name == name).unwrap_or_else(|| panic!("no partition {name}")).clone();
     let lb = gpt::disk::LogicalBlockSize::Lb512;
     let mut file = std::fs::File::open(image).unwrap();
     file.seek(SeekFrom::Start(p.bytes_start(lb).unwrap())).unwrap();
@@ -86,12 +82,7 @@ fn same_inputs_same_image() {
 }
 
 fn set_config(image: &Path, config: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lvs-image"))
-        .arg("set-config")
-        .arg(image)
-        .arg(config)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_lvs-image")).arg("set-config").arg(image).arg(config).output().unwrap()
 }
 
 #[test]
@@ -104,18 +95,12 @@ fn set_config_replaces_the_file_and_refuses_an_invalid_one() {
     let new = examples.join("002-dr-rr-director.ron");
     let out = set_config(&image, &new);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(
-        disk::read_file(&image, "lvs-config", "appliance.ron").unwrap(),
-        std::fs::read(&new).unwrap()
-    );
+    assert_eq!(disk::read_file(&image, "lvs-config", "appliance.ron").unwrap(), std::fs::read(&new).unwrap());
     // A shorter file replaces a longer one whole.
     let short = dir.path().join("short.ron");
     std::fs::write(&short, common::TUN_REAL_SERVER).unwrap();
     assert!(set_config(&image, &short).status.success());
-    assert_eq!(
-        disk::read_file(&image, "lvs-config", "appliance.ron").unwrap(),
-        common::TUN_REAL_SERVER.as_bytes()
-    );
+    assert_eq!(disk::read_file(&image, "lvs-config", "appliance.ron").unwrap(), common::TUN_REAL_SERVER.as_bytes());
     // The boot partition is untouched.
     assert!(fat_file(partition(&image, "ESP").1, "EFI/BOOT/BOOTX64.EFI") == fake_uki());
 

@@ -95,12 +95,8 @@ fn layout_follows_boot_md() {
         assert_eq!((e.uid, e.gid, e.mtime), (0, 0, 0), "{}", e.name);
     }
 
-    let get = |name: &str| {
-        entries
-            .iter()
-            .find(|e| e.name == name)
-            .unwrap_or_else(|| panic!("{name} missing from {names:?}"))
-    };
+    let get =
+        |name: &str| entries.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("{name} missing from {names:?}"));
     assert_eq!(get("init").mode, 0o100755);
     assert_eq!(get("init").data, fake_agent());
     assert_eq!(get("etc/lvs/appliance.ron").data, DIRECTOR.as_bytes());

@@ -13,13 +13,7 @@ fn names(order: &lvs_image::modules::LoadOrder) -> Vec<&str> {
 }
 
 fn want(names: &[&str]) -> Vec<Want> {
-    names
-        .iter()
-        .map(|n| Want {
-            name: n.replace('-', "_"),
-            required: *n == "ip_vs",
-        })
-        .collect()
+    names.iter().map(|n| Want { name: n.replace('-', "_"), required: *n == "ip_vs" }).collect()
 }
 
 fn tree(modules: &[Ko]) -> (tempfile::TempDir, ModuleTree) {
@@ -93,11 +87,12 @@ fn schedulers_the_kernel_lacks_are_skipped_with_a_note() {
 
 #[test]
 fn sip_engine_and_tunnel_real_server_add_their_modules() {
-    let sip = DIRECTOR.replace(
-        "forwarding: DirectRouting,",
-        "forwarding: DirectRouting, persistence: Persistence(timeout: \"60s\", engine: Sip),",
-    )
-    .replace("protocol: Tcp", "protocol: Udp");
+    let sip = DIRECTOR
+        .replace(
+            "forwarding: DirectRouting,",
+            "forwarding: DirectRouting, persistence: Persistence(timeout: \"60s\", engine: Sip),",
+        )
+        .replace("protocol: Tcp", "protocol: Udp");
     let (_dir, mut modules) = tree(DEBIAN_LIKE);
     let order = modules.resolve(&wanted(&appliance(&sip))).unwrap();
     assert!(at(&names(&order), "ip_vs_pe_sip") > at(&names(&order), "ip_vs"));
@@ -112,11 +107,8 @@ fn sip_engine_and_tunnel_real_server_add_their_modules() {
 
 #[test]
 fn a_kernel_without_ip_vs_fails_for_a_director() {
-    let without: Vec<Ko> = DEBIAN_LIKE
-        .iter()
-        .filter(|k| !k.1.starts_with("ip_vs"))
-        .map(|k| Ko(k.0, k.1, k.2))
-        .collect();
+    let without: Vec<Ko> =
+        DEBIAN_LIKE.iter().filter(|k| !k.1.starts_with("ip_vs")).map(|k| Ko(k.0, k.1, k.2)).collect();
     let (_dir, mut modules) = tree(&without);
     let err = modules.resolve(&wanted(&appliance(DIRECTOR))).unwrap_err();
     assert!(matches!(err, Error::MissingModule { ref name, .. } if name == "ip_vs"), "{err}");

@@ -17,10 +17,7 @@ pub mod watch;
 
 /// The repository root (the workspace that holds `examples/`).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
 }
 
 /// Writes `text` to `path`, creating its folder: the labs keep what they
@@ -36,9 +33,7 @@ pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), String> {
 pub fn example_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
         .map(|dir| {
-            dir.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-                .collect()
+            dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "ron")).collect()
         })
         .unwrap_or_default();
     files.sort();

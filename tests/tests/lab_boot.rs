@@ -22,15 +22,16 @@ fn director_extras() -> Vec<(PathBuf, String)> {
 fn director_image() -> Image {
     static IMAGE: OnceLock<Result<Image, String>> = OnceLock::new();
     IMAGE
-        .get_or_init(|| images::build("boot-director", "tests/lab/director.ron", &director_extras()).map_err(|e| e.to_string()))
+        .get_or_init(|| {
+            images::build("boot-director", "tests/lab/director.ron", &director_extras()).map_err(|e| e.to_string())
+        })
         .clone()
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn boot_kernel(lab: &Lab, name: &str, image: &Image, append: &str) -> Vm {
     let cmdline = format!("console=ttyS0 panic=-1 {append}");
-    lab.boot(VmSpec::kernel(name, &image.vmlinux, Some(&image.initramfs), &cmdline))
-        .unwrap_or_else(|e| panic!("{e}"))
+    lab.boot(VmSpec::kernel(name, &image.vmlinux, Some(&image.initramfs), &cmdline)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The guest uptime `T=` of a console line.
@@ -85,7 +86,11 @@ fn sigterm_to_pid_1_powers_off_cleanly_within_5_seconds() {
     assert!(uptime(&off) - uptime(&received) < 5.0, "{received} -> {off}");
     assert!(seen.elapsed() < Duration::from_secs(10), "qemu took {:?} to exit after SIGTERM", seen.elapsed());
     // The agent was asked to stop and did, rather than being killed.
-    assert!(vm.console().contains("lvs-agent: T=") && vm.console().contains("received SIGTERM: stopping"), "{}", vm.tail());
+    assert!(
+        vm.console().contains("lvs-agent: T=") && vm.console().contains("received SIGTERM: stopping"),
+        "{}",
+        vm.tail()
+    );
     assert!(!vm.console().contains("did not stop within"), "{}", vm.tail());
     assert!(!vm.console().contains("Kernel panic"), "{}", vm.tail());
     assert!(status.contains("exit status 0"), "{status}");
@@ -117,7 +122,8 @@ fn a_killed_agent_is_restarted_by_pid_1() {
     let image = director_image();
     let lab = lab("boot_agent_restart");
     let vm = boot_kernel(&lab, "director", &image, "lvs.run=/bin/busybox,sh,/lab/kill-agent.sh");
-    let exited = vm.wait_for("agent exited (killed by SIGKILL); restarting in 1s", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let exited =
+        vm.wait_for("agent exited (killed by SIGKILL); restarting in 1s", BOOT).unwrap_or_else(|e| panic!("{e}"));
     let restarted = vm.wait_for("lab: agent restarted: pid", BOOT).unwrap_or_else(|e| panic!("{e}"));
     vm.wait_for("run exited status=0", BOOT).unwrap_or_else(|e| panic!("{e}"));
     let console = vm.console();
@@ -177,9 +183,12 @@ fn real_builds_are_reproducible_and_within_the_size_budgets() {
     let a = std::fs::read(&first.initramfs).unwrap();
     let b = std::fs::read(&second.initramfs).unwrap();
     assert!(a == b, "two builds from the same inputs gave different initramfs files");
-    assert!(std::fs::read(first.dir.join("BOOTX64.EFI")).unwrap() == std::fs::read(second.dir.join("BOOTX64.EFI")).unwrap());
+    assert!(
+        std::fs::read(first.dir.join("BOOTX64.EFI")).unwrap() == std::fs::read(second.dir.join("BOOTX64.EFI")).unwrap()
+    );
     // The budgets of issue 3, on a product image (no test extras).
-    let product = images::build("budget-director", "examples/001-dr-wrr-director.ron", &[]).unwrap_or_else(|e| panic!("{e}"));
+    let product =
+        images::build("budget-director", "examples/001-dr-wrr-director.ron", &[]).unwrap_or_else(|e| panic!("{e}"));
     let initramfs = std::fs::metadata(&product.initramfs).unwrap().len();
     let agent = std::fs::metadata(images::agent_binary().unwrap()).unwrap().len();
     assert!(initramfs < 4 << 20, "initramfs is {initramfs} bytes, over 4 MiB");

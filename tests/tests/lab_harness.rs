@@ -30,11 +30,7 @@ fn qemu_is_found_or_fetched_and_runs() -> Result<(), LabError> {
         qemu.version(),
         qemu.binary().display()
     );
-    assert!(
-        qemu.version().starts_with("QEMU emulator version"),
-        "{}",
-        qemu.version()
-    );
+    assert!(qemu.version().starts_with("QEMU emulator version"), "{}", qemu.version());
     Ok(())
 }
 
@@ -46,10 +42,7 @@ fn namespace_is_private_configured_and_deleted_on_drop() -> Result<(), LabError>
 
     // Only loopback: no host interface is visible in the lab.
     let links = lab.run("ip", &["-o", "link"])?;
-    let names: Vec<&str> = links
-        .lines()
-        .filter_map(|l| l.split(':').nth(1).map(str::trim))
-        .collect();
+    let names: Vec<&str> = links.lines().filter_map(|l| l.split(':').nth(1).map(str::trim)).collect();
     assert_eq!(names, ["lo"], "{links}");
     assert!(links.contains("UP"), "lo is up: {links}");
     assert!(links.contains("MULTICAST"), "lo does multicast: {links}");
@@ -58,10 +51,7 @@ fn namespace_is_private_configured_and_deleted_on_drop() -> Result<(), LabError>
 
     lab.bridge(Some("192.0.2.1/24"))?;
     let addrs = lab.run("ip", &["addr"])?;
-    assert!(
-        addrs.contains("inet 192.0.2.1/24") && addrs.contains("br0"),
-        "{addrs}"
-    );
+    assert!(addrs.contains("inet 192.0.2.1/24") && addrs.contains("br0"), "{addrs}");
 
     // exec reports failures instead of hiding them.
     let out = lab.exec("ip", &["link", "show", "eth-nonexistent"])?;
@@ -69,27 +59,17 @@ fn namespace_is_private_configured_and_deleted_on_drop() -> Result<(), LabError>
     assert!(lab.run("ip", &["link", "show", "eth-nonexistent"]).is_err());
 
     drop(lab);
-    assert!(
-        !ns_path.exists(),
-        "{} is gone after drop",
-        ns_path.display()
-    );
+    assert!(!ns_path.exists(), "{} is gone after drop", ns_path.display());
     Ok(())
 }
 
 #[test]
 fn bridge_addresses_must_be_documentation_ranges() -> Result<(), LabError> {
     let lab = Lab::new("bridge_addresses_must_be_documentation_ranges")?;
-    let err = lab
-        .bridge(Some("10.0.0.1/24"))
-        .expect_err("10/8 is refused");
+    let err = lab.bridge(Some("10.0.0.1/24")).expect_err("10/8 is refused");
     assert!(matches!(err, LabError::Address { .. }), "{err}");
     let err = lab
-        .http_get(
-            "8.8.8.8:80".parse().expect("addr"),
-            "/",
-            Duration::from_secs(1),
-        )
+        .http_get("8.8.8.8:80".parse().expect("addr"), "/", Duration::from_secs(1))
         .expect_err("off-lab address is refused");
     assert!(matches!(err, LabError::Address { .. }), "{err}");
     Ok(())
@@ -105,14 +85,8 @@ fn test_code_is_a_client_inside_the_namespace() -> Result<(), LabError> {
     // another thread serves it.
     let listener = lab
         .in_netns(|| TcpListener::bind("198.51.100.1:0"))?
-        .map_err(|e| LabError::Io {
-            what: "binding in the lab".into(),
-            source: e,
-        })?;
-    let addr = listener.local_addr().map_err(|e| LabError::Io {
-        what: "local_addr".into(),
-        source: e,
-    })?;
+        .map_err(|e| LabError::Io { what: "binding in the lab".into(), source: e })?;
+    let addr = listener.local_addr().map_err(|e| LabError::Io { what: "local_addr".into(), source: e })?;
     let server = std::thread::spawn(move || -> std::io::Result<String> {
         let (mut conn, _) = listener.accept()?;
         let mut request = Vec::new();
@@ -136,23 +110,12 @@ fn seabios_vm_boots_prints_on_the_console_and_is_killed() -> Result<(), LabError
     let mcast = lab.multicast()?;
     assert!(matches!(mcast, Network::Multicast { .. }));
     let started = Instant::now();
-    let vm = lab.boot(
-        VmSpec::firmware_only("bios")
-            .nic(&lan)
-            .nic_with_mac(&mcast, "52:54:00:12:34:56"),
-    )?;
+    let vm = lab.boot(VmSpec::firmware_only("bios").nic(&lan).nic_with_mac(&mcast, "52:54:00:12:34:56"))?;
     let line = vm.wait_for(NO_BOOT, BOOT_TIMEOUT)?;
-    eprintln!(
-        "SeaBIOS reached {line:?} {:.2} s after qemu started",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("SeaBIOS reached {line:?} {:.2} s after qemu started", started.elapsed().as_secs_f64());
     assert_eq!(vm.macs()[1], "52:54:00:12:34:56");
     assert!(vm.macs()[0].starts_with("52:54:00:"));
-    assert!(
-        vm.console().contains("SeaBIOS (version"),
-        "{}",
-        vm.console()
-    );
+    assert!(vm.console().contains("SeaBIOS (version"), "{}", vm.console());
     // The tap qemu opened is on the bridge.
     let taps = lab.run("ip", &["-o", "link", "show", "master", "br0"])?;
     assert!(taps.contains("tap0"), "{taps}");
@@ -163,14 +126,9 @@ fn seabios_vm_boots_prints_on_the_console_and_is_killed() -> Result<(), LabError
     assert_eq!(how, "killed by SIGKILL");
     assert!(!process_exists(pid), "qemu {pid} is gone after kill");
 
-    let log = std::fs::read_to_string(vm.log_path()).map_err(|e| LabError::Io {
-        what: "reading the VM log".into(),
-        source: e,
-    })?;
-    assert!(
-        log.contains(NO_BOOT) && log.contains("qemu exited"),
-        "{log}"
-    );
+    let log = std::fs::read_to_string(vm.log_path())
+        .map_err(|e| LabError::Io { what: "reading the VM log".into(), source: e })?;
+    assert!(log.contains(NO_BOOT) && log.contains("qemu exited"), "{log}");
     Ok(())
 }
 
@@ -186,10 +144,7 @@ fn qemu_is_killed_when_a_test_panics() -> Result<(), LabError> {
     }));
     assert!(outcome.is_err());
     let pid = pid.lock().expect("pid").expect("the VM had started");
-    assert!(
-        !process_exists(pid),
-        "qemu {pid} died with the panicking test"
-    );
+    assert!(!process_exists(pid), "qemu {pid} died with the panicking test");
     Ok(())
 }
 
@@ -200,60 +155,32 @@ fn waits_fail_with_the_console_tail_and_exits_are_seen() -> Result<(), LabError>
     // A marker that never comes: a timeout that quotes the console.
     let vm = lab.boot(VmSpec::firmware_only("stuck"))?;
     vm.wait_for(NO_BOOT, BOOT_TIMEOUT)?;
-    let err = vm
-        .wait_for_next("lvs-agent: T=", Duration::from_millis(500))
-        .expect_err("no agent in SeaBIOS");
+    let err = vm.wait_for_next("lvs-agent: T=", Duration::from_millis(500)).expect_err("no agent in SeaBIOS");
     let text = err.to_string();
     assert!(matches!(err, LabError::MarkerTimeout { .. }), "{text}");
-    assert!(
-        text.starts_with("VM stuck: marker \"lvs-agent: T=\" not seen"),
-        "{text}"
-    );
-    assert!(
-        text.contains("--- last 40 console lines ---") && text.contains(NO_BOOT),
-        "{text}"
-    );
+    assert!(text.starts_with("VM stuck: marker \"lvs-agent: T=\" not seen"), "{text}");
+    assert!(text.contains("--- last 40 console lines ---") && text.contains(NO_BOOT), "{text}");
 
     // A guest that "powers off": SeaBIOS reboots at once when nothing boots
     // (reboot-timeout=0), and -no-reboot turns that into qemu exiting.
-    let vm = lab.boot(
-        VmSpec::firmware_only("exits")
-            .arg("-boot")
-            .arg("reboot-timeout=0"),
-    )?;
+    let vm = lab.boot(VmSpec::firmware_only("exits").arg("-boot").arg("reboot-timeout=0"))?;
     let how = vm.wait_exit(BOOT_TIMEOUT)?;
     assert_eq!(how, "exit status 0", "{}", vm.console());
     assert!(!vm.is_running());
     let started = Instant::now();
-    let err = vm
-        .wait_for("lvs-init: T=", BOOT_TIMEOUT)
-        .expect_err("it has exited");
+    let err = vm.wait_for("lvs-init: T=", BOOT_TIMEOUT).expect_err("it has exited");
     assert!(matches!(err, LabError::ExitedBeforeMarker { .. }), "{err}");
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "no waiting on a dead VM"
-    );
+    assert!(started.elapsed() < Duration::from_secs(1), "no waiting on a dead VM");
     Ok(())
 }
 
 #[test]
 fn a_missing_kernel_is_a_clear_error() -> Result<(), LabError> {
     let lab = Lab::new("a_missing_kernel_is_a_clear_error")?;
-    let err = Vm::boot(
-        &lab,
-        VmSpec::kernel(
-            "nokernel",
-            Path::new("/nonexistent/vmlinux"),
-            None,
-            "console=ttyS0",
-        ),
-    )
-    .err()
-    .expect("no such kernel");
-    assert_eq!(
-        err.to_string(),
-        "VM nokernel: /nonexistent/vmlinux does not exist"
-    );
+    let err = Vm::boot(&lab, VmSpec::kernel("nokernel", Path::new("/nonexistent/vmlinux"), None, "console=ttyS0"))
+        .err()
+        .expect("no such kernel");
+    assert_eq!(err.to_string(), "VM nokernel: /nonexistent/vmlinux does not exist");
     Ok(())
 }
 
@@ -262,22 +189,14 @@ fn ovmf_boots_a_disk_and_prompts_are_waitable() -> Result<(), LabError> {
     let lab = Lab::new("ovmf_boots_a_disk_and_prompts_are_waitable")?;
     // Nothing bootable on it: OVMF falls through to its built-in shell.
     let disk = lab.log_dir().join("blank.img");
-    std::fs::write(&disk, vec![0u8; 1 << 20]).map_err(|e| LabError::Io {
-        what: "writing a blank disk".into(),
-        source: e,
-    })?;
+    std::fs::write(&disk, vec![0u8; 1 << 20])
+        .map_err(|e| LabError::Io { what: "writing a blank disk".into(), source: e })?;
     let mut spec = VmSpec::disk("uefi", &disk);
-    spec.boot = Boot::Disk {
-        image: disk.clone(),
-        snapshot: true,
-    };
+    spec.boot = Boot::Disk { image: disk.clone(), snapshot: true };
     let started = Instant::now();
     let vm = lab.boot(spec)?;
     vm.wait_for("UEFI Interactive Shell", BOOT_TIMEOUT)?;
-    eprintln!(
-        "OVMF reached its shell {:.2} s after qemu started",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("OVMF reached its shell {:.2} s after qemu started", started.elapsed().as_secs_f64());
     // The shell's countdown never ends its line: an unfinished line counts.
     let prompt = vm.wait_for_next("seconds to skip startup.nsh", BOOT_TIMEOUT)?;
     assert!(prompt.starts_with("Press ESC in"), "{prompt}");

@@ -167,7 +167,8 @@ fn export(file: &Path) -> Result<String, String> {
 
 /// `Timeout (tcp tcpfin udp): 900 120 300` as numbers.
 fn timeouts(text: &str) -> Option<[u64; 3]> {
-    let numbers: Vec<u64> = text.trim().rsplit_once(':')?.1.split_whitespace().map(|n| n.parse().ok()).collect::<Option<_>>()?;
+    let numbers: Vec<u64> =
+        text.trim().rsplit_once(':')?.1.split_whitespace().map(|n| n.parse().ok()).collect::<Option<_>>()?;
     numbers.try_into().ok()
 }
 
@@ -188,7 +189,9 @@ fn applied_count(text: &str, verb: &str) -> Result<usize, String> {
     } else {
         let count = last.strip_prefix(verb).and_then(|rest| rest.strip_prefix(' ')).unwrap_or("");
         let count = count.strip_suffix(" changes").or_else(|| count.strip_suffix(" change"));
-        count.and_then(|n| n.parse().ok()).ok_or_else(|| format!("last line {last:?} is not `{verb} N changes` or `no changes`"))?
+        count
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("last line {last:?} is not `{verb} N changes` or `no changes`"))?
     };
     if n != changes.len() {
         return Err(format!("says {n} changes but lists {}", changes.len()));
@@ -221,7 +224,9 @@ fn apply_programs_every_director_config_as_ipvsadm_reads_it_back() {
     let guest_paths: Vec<String> = configs.iter().map(|(_, g)| g.clone()).collect();
     let run = run_script("ipvs_apply", "/lab/ipvs-apply.sh", &guest_paths);
     let mut p = Problems::default();
-    p.check(run.exit_line.ends_with("run exited status=0"), || format!("the guest script ended with {:?}", run.exit_line));
+    p.check(run.exit_line.ends_with("run exited status=0"), || {
+        format!("the guest script ended with {:?}", run.exit_line)
+    });
 
     for (host, guest) in &configs {
         let n = guest.rsplit('/').next().unwrap_or(guest).trim_end_matches(".ron");
@@ -249,7 +254,10 @@ fn apply_programs_every_director_config_as_ipvsadm_reads_it_back() {
             let got = sorted_lines(&save);
             let want = sorted_lines(&ours.join("\n"));
             p.check(got == want, || {
-                format!("{n}: ipvsadm -S -n (sorted) differs from lvs-agent export ipvsadm (sorted):\n{}", line_diff(&got, &want))
+                format!(
+                    "{n}: ipvsadm -S -n (sorted) differs from lvs-agent export ipvsadm (sorted):\n{}",
+                    line_diff(&got, &want)
+                )
             });
         }
         if let Some(thresholds) = section(&mut p, "thresholds") {
@@ -260,7 +268,11 @@ fn apply_programs_every_director_config_as_ipvsadm_reads_it_back() {
                         // `  -> ADDR  Uthreshold Lthreshold ActiveConn InActConn`
                         w.len() >= 4 && w[0] == "->" && w[1] == addr && w[2] == upper && w[3] == lower
                     });
-                    p.check(found, || format!("{n}: ipvsadm -Ln --thresholds shows no {addr} with thresholds {upper}/{lower} ({line})"));
+                    p.check(found, || {
+                        format!(
+                            "{n}: ipvsadm -Ln --thresholds shows no {addr} with thresholds {upper}/{lower} ({line})"
+                        )
+                    });
                 }
             }
         }
@@ -272,7 +284,8 @@ fn apply_programs_every_director_config_as_ipvsadm_reads_it_back() {
         if let (Some(before), Some(after)) = (section(&mut p, "timeout-before"), section(&mut p, "timeout")) {
             match (timeouts(&before), timeouts(&after)) {
                 (Some(before), Some(after)) => {
-                    let set = settings.iter().find_map(|l| l.strip_prefix("--set ")).map(|s| timeouts(&format!(":{s}")));
+                    let set =
+                        settings.iter().find_map(|l| l.strip_prefix("--set ")).map(|s| timeouts(&format!(":{s}")));
                     let mut want = before;
                     if let Some(Some(set)) = set {
                         // 0 in `--set` keeps the kernel's value, as ipvsadm does.
@@ -302,11 +315,16 @@ fn apply_programs_every_director_config_as_ipvsadm_reads_it_back() {
         if let (Some(ours), Some(save)) = (section(&mut p, "save-ipvsadm"), section(&mut p, "save")) {
             let ours: Vec<String> = ours.lines().filter(|l| !l.starts_with("--")).map(without_thresholds).collect();
             let (got, want) = (sorted_lines(&ours.join("\n")), sorted_lines(&save));
-            p.check(got == want, || format!("{n}: lvs-agent save --format ipvsadm differs from ipvsadm -S -n:\n{}", line_diff(&got, &want)));
+            p.check(got == want, || {
+                format!("{n}: lvs-agent save --format ipvsadm differs from ipvsadm -S -n:\n{}", line_diff(&got, &want))
+            });
         }
         for from in ["state", "rules"] {
-            if let (Some(restore), Some(list)) = (section(&mut p, &format!("restore-{from}")), section(&mut p, "list")) {
-                p.check(restore.contains("restored "), || format!("{n}: lvs-agent restore of the saved {from} said:\n{restore}"));
+            if let (Some(restore), Some(list)) = (section(&mut p, &format!("restore-{from}")), section(&mut p, "list"))
+            {
+                p.check(restore.contains("restored "), || {
+                    format!("{n}: lvs-agent restore of the saved {from} said:\n{restore}")
+                });
                 if let Some(restored) = section(&mut p, &format!("restored-{from}")) {
                     p.equal(&format!("{n}: ipvsadm -Ln after restoring the saved {from}"), &restored, &list);
                 }
@@ -361,7 +379,9 @@ fn line_diff(got: &[String], want: &[String]) -> String {
 fn status_reads_rules_made_by_ipvsadm_as_ipvsadm_lists_them() {
     let run = run_script("ipvs_status", "/lab/ipvsadm-rules.sh", &[]);
     let mut p = Problems::default();
-    p.check(run.exit_line.ends_with("run exited status=0"), || format!("the guest script ended with {:?}", run.exit_line));
+    p.check(run.exit_line.ends_with("run exited status=0"), || {
+        format!("the guest script ended with {:?}", run.exit_line)
+    });
     for s in &run.sections.sections {
         if s.name.starts_with("rule-") && !s.name.ends_with(".stderr") {
             p.check(s.status == Some(0), || format!("ipvsadm refused {} (see its section)", s.name));
@@ -392,8 +412,13 @@ fn status_reads_rules_made_by_ipvsadm_as_ipvsadm_lists_them() {
     }
     // The traffic reached IPVS, or the counters compared were all zero.
     if let Some(stats) = run.sections.get("stats/1/ipvsadm") {
-        let counted = stats.text.lines().any(|l| l.starts_with("TCP  192.0.2.9:8080") && l.split_whitespace().nth(2) != Some("0"));
-        p.check(counted, || "no connections counted on 192.0.2.9:8080: the guest's traffic did not go through IPVS".into());
+        let counted = stats
+            .text
+            .lines()
+            .any(|l| l.starts_with("TCP  192.0.2.9:8080") && l.split_whitespace().nth(2) != Some("0"));
+        p.check(counted, || {
+            "no connections counted on 192.0.2.9:8080: the guest's traffic did not go through IPVS".into()
+        });
     }
     p.finish(&run);
 }
@@ -408,11 +433,15 @@ fn edits() -> &'static Run {
 fn one_changed_weight_is_applied_as_one_edit() {
     let run = edits();
     let mut p = Problems::default();
-    p.check(run.exit_line.ends_with("run exited status=0"), || format!("the guest script ended with {:?}", run.exit_line));
+    p.check(run.exit_line.ends_with("run exited status=0"), || {
+        format!("the guest script ended with {:?}", run.exit_line)
+    });
     if let Some(first) = p.section(run, "first") {
         let adds = applied_count(first, "applied");
         let only_adds = first.lines().rev().skip(1).all(|l| l.starts_with("+ "));
-        p.check(matches!(adds, Ok(n) if n > 0) && only_adds, || format!("first apply, to an empty table: want only `+ ` lines ({adds:?}):\n{}", indent(first)));
+        p.check(matches!(adds, Ok(n) if n > 0) && only_adds, || {
+            format!("first apply, to an empty table: want only `+ ` lines ({adds:?}):\n{}", indent(first))
+        });
     }
     for (name, verb) in [("plan", ""), ("second", "applied")] {
         let Some(text) = p.section(run, name) else { continue };
@@ -420,14 +449,15 @@ fn one_changed_weight_is_applied_as_one_edit() {
         let total = if verb.is_empty() { ["1 change", "1 changes"] } else { ["applied 1 change", "applied 1 changes"] };
         let ok = lines.len() == 2 && lines[0].starts_with("~ ") && total.contains(&lines[1]);
         p.check(ok, || format!("{name}: want exactly one `~ ` line and `{}`, got\n{}", total[1], indent(text)));
-        p.check(text.contains("192.0.2.21"), || format!("{name}: the edit does not name the real server 192.0.2.21:\n{}", indent(text)));
+        p.check(text.contains("192.0.2.21"), || {
+            format!("{name}: the edit does not name the real server 192.0.2.21:\n{}", indent(text))
+        });
     }
     if let Some(list) = p.section(run, "list-second") {
-        let weight = list
-            .lines()
-            .find(|l| l.contains("-> 192.0.2.21:80"))
-            .and_then(|l| l.split_whitespace().nth(3));
-        p.check(weight == Some("5"), || format!("after the second apply, ipvsadm shows 192.0.2.21:80 with weight {weight:?}, want 5"));
+        let weight = list.lines().find(|l| l.contains("-> 192.0.2.21:80")).and_then(|l| l.split_whitespace().nth(3));
+        p.check(weight == Some("5"), || {
+            format!("after the second apply, ipvsadm shows 192.0.2.21:80 with weight {weight:?}, want 5")
+        });
     }
     p.finish(run);
 }
@@ -440,7 +470,9 @@ fn one_changed_weight_is_applied_as_one_edit() {
 fn an_edited_config_is_applied_as_exactly_its_edits_and_keeps_the_sync_daemons() {
     let run = edits();
     let mut p = Problems::default();
-    p.check(run.exit_line.ends_with("run exited status=0"), || format!("the guest script ended with {:?}", run.exit_line));
+    p.check(run.exit_line.ends_with("run exited status=0"), || {
+        format!("the guest script ended with {:?}", run.exit_line)
+    });
 
     // Debian's ipvsadm reads the daemons back from the kernel: the master as
     // configured, the backup with the kernel's defaults (eth0's MTU of 1500
@@ -488,7 +520,10 @@ fn an_edited_config_is_applied_as_exactly_its_edits_and_keeps_the_sync_daemons()
         let rules: Vec<&str> = exported.lines().filter(|l| !l.starts_with("--")).collect();
         let (got, want) = (sorted_lines(save), sorted_lines(&rules.join("\n")));
         p.check(got == want, || {
-            format!("ipvsadm -S -n after the second apply differs from lvs-agent export ipvsadm ipvs-edit-2.ron:\n{}", line_diff(&got, &want))
+            format!(
+                "ipvsadm -S -n after the second apply differs from lvs-agent export ipvsadm ipvs-edit-2.ron:\n{}",
+                line_diff(&got, &want)
+            )
         });
     }
     if let Some(after) = p.section(run, "edit/daemon-second") {

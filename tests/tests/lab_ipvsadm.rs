@@ -44,7 +44,12 @@ fn real_ipvsadm_programs_and_lists_the_guest_kernel_table() {
     let all = sections.render();
     let text = |name: &str| sections.text(name).unwrap_or_else(|e| panic!("{e}\n--- console ---\n{}", vm.tail()));
     for s in &sections.sections {
-        assert_eq!(s.status, if s.name.ends_with(".stderr") { None } else { Some(0) }, "section {} failed:\n{all}", s.name);
+        assert_eq!(
+            s.status,
+            if s.name.ends_with(".stderr") { None } else { Some(0) },
+            "section {} failed:\n{all}",
+            s.name
+        );
         assert!(!s.name.ends_with(".stderr"), "ipvsadm wrote to stderr:\n{all}");
     }
     assert!(ran.ends_with("run exited status=0"), "{ran}\n{all}");
@@ -58,11 +63,7 @@ fn real_ipvsadm_programs_and_lists_the_guest_kernel_table() {
          \x20 -> 192.0.2.11:80                Route   2      0          0         \n",
         "{all}"
     );
-    assert_eq!(
-        text("save"),
-        "-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 192.0.2.11:80 -g -w 2\n",
-        "{all}"
-    );
+    assert_eq!(text("save"), "-A -t 192.0.2.10:80 -s rr\n-a -t 192.0.2.10:80 -r 192.0.2.11:80 -g -w 2\n", "{all}");
     assert_eq!(text("sigblk"), "SigBlk:\t0000000000000000\n", "PID 1's children start with signals blocked\n{all}");
     // The kernel's defaults: nothing has set them.
     assert_eq!(text("timeout"), "Timeout (tcp tcpfin udp): 900 120 300\n", "{all}");

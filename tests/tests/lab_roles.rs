@@ -34,7 +34,9 @@ fn run_scenario(name: &str) {
                         Forward::Tunnel => "Tunnel",
                         Forward::Local => "Local",
                     };
-                    let listed = status.lines().any(|l| l.contains(&format!("-> {} ", r.dest.addr)) && l.contains(&format!(" {method} ")));
+                    let listed = status
+                        .lines()
+                        .any(|l| l.contains(&format!("-> {} ", r.dest.addr)) && l.contains(&format!(" {method} ")));
                     if !listed {
                         problems.push(format!("the director's status does not list {} with {method}", r.dest.addr));
                     }

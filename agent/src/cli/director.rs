@@ -2,7 +2,10 @@
 //! its IPVS table.
 
 use super::EXIT_INVALID;
-use lvs_agent::config::{self, model::{Director, Role}};
+use lvs_agent::config::{
+    self,
+    model::{Director, Role},
+};
 use lvs_agent::ipvs::Ownership;
 use std::path::Path;
 

@@ -29,11 +29,7 @@ pub fn run(file: Option<&Path>, strict: bool, output: Option<&Path>) -> Result<i
     for w in &imported.warnings {
         eprintln!("{name}:{w}");
     }
-    let text = format!(
-        "{}{}",
-        from_table::IMPORT_HEADER,
-        config::to_ron(&from_table::director_file(&imported.table))
-    );
+    let text = format!("{}{}", from_table::IMPORT_HEADER, config::to_ron(&from_table::director_file(&imported.table)));
     match output {
         Some(path) => std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),

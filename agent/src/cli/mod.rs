@@ -160,13 +160,12 @@ pub fn run() -> i32 {
         Command::Restore { file } => persist::restore(file.as_deref(), kernel),
         Command::Try { file, within, run_dir } => swap::try_config(&file, within, &run_dir),
         Command::Confirm { run_dir } => swap::confirm(&run_dir),
-        Command::Weight { service, real_server, weight, run_dir } => weight::run(&service, &real_server, &weight, &run_dir),
-        Command::Run { config, state_dir, log_level, run_dir } => Ok(lvs_agent::run::run(&lvs_agent::run::Options {
-            config,
-            state_dir,
-            log_level,
-            run_dir,
-        })),
+        Command::Weight { service, real_server, weight, run_dir } => {
+            weight::run(&service, &real_server, &weight, &run_dir)
+        }
+        Command::Run { config, state_dir, log_level, run_dir } => {
+            Ok(lvs_agent::run::run(&lvs_agent::run::Options { config, state_dir, log_level, run_dir }))
+        }
     };
     result.unwrap_or_else(|e: anyhow::Error| {
         eprintln!("lvs-agent: {e:#}");

@@ -74,7 +74,11 @@ pub fn restore(file: Option<&Path>, kernel: impl FnOnce() -> Result<Box<dyn Ipvs
         match lvs_agent::ipvsadm::import(&text, &lvs_agent::ipvsadm::ImportOptions { strict: true }) {
             Ok(imported) => imported.table,
             Err(e) => {
-                eprintln!("lvs-agent: {}: neither a state file nor ipvsadm rules: {}:{e}", path.display(), path.display());
+                eprintln!(
+                    "lvs-agent: {}: neither a state file nor ipvsadm rules: {}:{e}",
+                    path.display(),
+                    path.display()
+                );
                 return Ok(EXIT_INVALID);
             }
         }

@@ -47,7 +47,8 @@ pub fn confirm(run_dir: &Path) -> Result<i32> {
         bail!("no try is running (nothing in {})", dir.display());
     }
     let pid = agent_pid(run_dir)?;
-    std::fs::write(dir.join(CONFIRMED), b"").with_context(|| format!("cannot write {}", dir.join(CONFIRMED).display()))?;
+    std::fs::write(dir.join(CONFIRMED), b"")
+        .with_context(|| format!("cannot write {}", dir.join(CONFIRMED).display()))?;
     wake(pid, Signal::SIGHUP)?;
     println!("lvs-agent: confirmed; the agent writes the tried config over its config file (see its log)");
     Ok(0)
@@ -55,7 +56,8 @@ pub fn confirm(run_dir: &Path) -> Result<i32> {
 
 pub fn agent_pid(run_dir: &Path) -> Result<Pid> {
     let file = run_dir.join("agent.pid");
-    let text = std::fs::read_to_string(&file).with_context(|| format!("no running agent: cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("no running agent: cannot read {}", file.display()))?;
     let pid: i32 = text.trim().parse().with_context(|| format!("{} does not hold a pid", file.display()))?;
     Ok(Pid::from_raw(pid))
 }

@@ -23,19 +23,11 @@ pub struct Problem {
 
 impl Problem {
     pub fn error(path: Path, message: impl Into<String>) -> Problem {
-        Problem {
-            severity: Severity::Error,
-            path,
-            message: message.into(),
-            help: None,
-        }
+        Problem { severity: Severity::Error, path, message: message.into(), help: None }
     }
 
     pub fn warning(path: Path, message: impl Into<String>) -> Problem {
-        Problem {
-            severity: Severity::Warning,
-            ..Problem::error(path, message)
-        }
+        Problem { severity: Severity::Warning, ..Problem::error(path, message) }
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Problem {
@@ -97,9 +89,5 @@ pub enum ConfigError {
 }
 
 fn render(errors: &[Diagnostic]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }

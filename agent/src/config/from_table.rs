@@ -51,12 +51,9 @@ fn service(vs: &VirtualService) -> file::Service {
     let s = &vs.service;
     let (address, fwmark, family, protocol) = match s.key {
         ServiceKey::Inet { protocol, addr } => (Some(Endpoint::from(addr)), None, None, protocol),
-        ServiceKey::Fwmark { family, mark } => (
-            None,
-            Some(mark),
-            (family == Family::Ipv6).then_some(family),
-            crate::ipvs::Protocol::Tcp,
-        ),
+        ServiceKey::Fwmark { family, mark } => {
+            (None, Some(mark), (family == Family::Ipv6).then_some(family), crate::ipvs::Protocol::Tcp)
+        }
     };
     let forwarding = common_forward(vs);
     file::Service {
@@ -89,12 +86,10 @@ fn service(vs: &VirtualService) -> file::Service {
                 address: Endpoint::from(d.addr),
                 weight: i64::from(d.weight),
                 forwarding: (writable(d.forward) != forwarding).then_some(writable(d.forward)),
-                tunnel: (d.forward == Forward::Tunnel && d.tunnel != TunnelOptions::default()).then(|| {
-                    file::Tunnel {
-                        kind: d.tunnel.kind,
-                        port: (d.tunnel.port != 0).then_some(d.tunnel.port),
-                        checksum: d.tunnel.csum,
-                    }
+                tunnel: (d.forward == Forward::Tunnel && d.tunnel != TunnelOptions::default()).then(|| file::Tunnel {
+                    kind: d.tunnel.kind,
+                    port: (d.tunnel.port != 0).then_some(d.tunnel.port),
+                    checksum: d.tunnel.csum,
                 }),
                 upper_threshold: d.upper_threshold,
                 lower_threshold: d.lower_threshold,

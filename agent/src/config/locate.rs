@@ -27,13 +27,7 @@ pub fn locate(text: &str, options: &ron::Options, path: &Path) -> Option<Positio
     for len in (0..=segs.len()).rev() {
         match options.from_str_seed(text, Walk { path: &segs[..len] }) {
             Err(e) if e.code.to_string() == ARRIVED => {
-                let at = skip_blank(
-                    text,
-                    Position {
-                        line: e.span.start.line,
-                        column: e.span.start.col,
-                    },
-                );
+                let at = skip_blank(text, Position { line: e.span.start.line, column: e.span.start.col });
                 return Some(at);
             }
             _ => continue,
@@ -90,9 +84,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             match self.path.first() {
-                Some(Seg::Field(f)) if *f == key => map.next_value_seed(Walk {
-                    path: &self.path[1..],
-                })?,
+                Some(Seg::Field(f)) if *f == key => map.next_value_seed(Walk { path: &self.path[1..] })?,
                 _ => map.next_value::<IgnoredAny>().map(drop)?,
             }
         }
@@ -103,11 +95,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
         let mut i = 0;
         loop {
             let more = match self.path.first() {
-                Some(Seg::Index(n)) if *n == i => seq
-                    .next_element_seed(Walk {
-                        path: &self.path[1..],
-                    })?
-                    .is_some(),
+                Some(Seg::Index(n)) if *n == i => seq.next_element_seed(Walk { path: &self.path[1..] })?.is_some(),
                 _ => seq.next_element::<IgnoredAny>()?.is_some(),
             };
             if !more {

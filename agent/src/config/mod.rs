@@ -2,8 +2,8 @@
 //! model it is validated into (`model`), and the errors a person sees.
 
 mod diagnostic;
-pub mod from_table;
 pub mod file;
+pub mod from_table;
 mod locate;
 pub mod model;
 mod path;
@@ -29,38 +29,27 @@ pub struct Loaded {
 /// How we read RON: optional fields without `Some(...)`, and enum variants
 /// that wrap a struct written as `Director(vips: ...)` rather than `Director((vips: ...))`.
 pub fn ron_options() -> ron::Options {
-    ron::Options::default()
-        .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
 }
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
     parse(&text, path)
 }
 
 /// Validates config text; `file` is the name errors are reported under.
 pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigError> {
     let options = ron_options();
-    let raw: file::Appliance = options.from_str(text).map_err(|e| ConfigError::Invalid {
-        errors: vec![syntax_diagnostic(text, file, &e)],
-        warnings: Vec::new(),
-    })?;
+    let raw: file::Appliance = options
+        .from_str(text)
+        .map_err(|e| ConfigError::Invalid { errors: vec![syntax_diagnostic(text, file, &e)], warnings: Vec::new() })?;
     let (model, problems) = validate::validate(&raw);
-    let (errors, warnings): (Vec<_>, Vec<_>) = problems
-        .into_iter()
-        .map(|p| place(text, &options, file, p))
-        .partition(|d| d.severity == Severity::Error);
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        problems.into_iter().map(|p| place(text, &options, file, p)).partition(|d| d.severity == Severity::Error);
     match model {
-        Some(model) if errors.is_empty() => Ok(Loaded {
-            file: file.to_path_buf(),
-            raw,
-            model,
-            warnings,
-        }),
+        Some(model) if errors.is_empty() => Ok(Loaded { file: file.to_path_buf(), raw, model, warnings }),
         _ => Err(ConfigError::Invalid { errors, warnings }),
     }
 }
@@ -130,10 +119,7 @@ fn syntax_diagnostic(text: &str, file: &Path, e: &ron::error::SpannedError) -> D
         E::TrailingCharacters => Some("the file holds one Appliance(...); remove what follows it".to_string()),
         _ => None,
     };
-    let at = Position {
-        line: e.span.start.line,
-        column: e.span.start.col,
-    };
+    let at = Position { line: e.span.start.line, column: e.span.start.col };
     // A missing field is placed at the closing parenthesis, which may follow a string.
     let missing = matches!(e.code, E::MissingStructField { .. });
     Diagnostic {

@@ -162,7 +162,8 @@ impl<'de> Deserialize<'de> for StatusSpec {
                 StatusSpec::checked(v, v).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusSpec, E> {
-                let v = u64::try_from(v).map_err(|_| E::custom("a status code is positive; write 200 or \"200-299\""))?;
+                let v =
+                    u64::try_from(v).map_err(|_| E::custom("a status code is positive; write 200 or \"200-299\""))?;
                 self.visit_u64(v)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusSpec, E> {

@@ -58,7 +58,10 @@ mod tests {
         let dest = |a: &str, w| Dest { weight: w, ..Dest::new(a.parse().unwrap()) };
         let before = Table {
             services: vec![
-                VirtualService { service: Service::new(key), dests: vec![dest("192.0.2.21:80", 1), dest("192.0.2.22:80", 1)] },
+                VirtualService {
+                    service: Service::new(key),
+                    dests: vec![dest("192.0.2.21:80", 1), dest("192.0.2.22:80", 1)],
+                },
                 VirtualService { service: Service::new(other), dests: vec![] },
             ],
             ..Table::default()

@@ -5,11 +5,11 @@
 //! sends probes and reports raw outcomes) and the pure core (which turns
 //! outcomes into states and states into a desired table).
 
-pub mod target;
-pub mod probe;
-pub mod engine;
 pub mod desired;
+pub mod engine;
 mod known;
+pub mod probe;
 pub mod reconcile;
 pub mod state;
+pub mod target;
 pub mod targets;

@@ -212,7 +212,9 @@ impl<'k> Reconciler<'k> {
             }
         }
         for (slot, weight) in &carried.weights {
-            if self.director.services.iter().any(|s| s.service.key == slot.service && s.real_servers.iter().any(|r| r.dest.addr == slot.real_server)) {
+            if self.director.services.iter().any(|s| {
+                s.service.key == slot.service && s.real_servers.iter().any(|r| r.dest.addr == slot.real_server)
+            }) {
                 self.overrides.set(*slot, Some(*weight));
             }
         }
@@ -269,7 +271,9 @@ impl<'k> Reconciler<'k> {
     /// server without a port has the service's. The error lists what there is.
     pub fn slot(&self, service: &str, real_server: Endpoint) -> Result<(Slot, u32), WeightError> {
         let names = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(", ");
-        let Some(spec) = self.director.services.iter().find(|s| s.service.key.to_string().eq_ignore_ascii_case(service)) else {
+        let Some(spec) =
+            self.director.services.iter().find(|s| s.service.key.to_string().eq_ignore_ascii_case(service))
+        else {
             let known = names(&mut self.director.services.iter().map(|s| s.service.key.to_string()));
             return Err(WeightError::NoService { service: service.to_string(), known });
         };
@@ -285,7 +289,12 @@ impl<'k> Reconciler<'k> {
 
     /// Sets (Some) or clears (None) an operator's weight for one real server
     /// (health still decides: a server that is down stays out until it is up).
-    pub fn set_weight(&mut self, service: &str, real_server: Endpoint, weight: Option<u32>) -> Result<Report, WeightError> {
+    pub fn set_weight(
+        &mut self,
+        service: &str,
+        real_server: Endpoint,
+        weight: Option<u32>,
+    ) -> Result<Report, WeightError> {
         let (slot, configured) = self.slot(service, real_server)?;
         self.overrides.set(slot, weight);
         let what = match weight {

@@ -112,7 +112,15 @@ impl fmt::Display for Line<'_> {
             (Status::Down, 1) => "failure",
             (Status::Down, _) => "failures",
         };
-        write!(f, "{} {} {} after {} {what}: {}", target.addr, check_name(&target.check), t.to.word(), t.after, t.detail)
+        write!(
+            f,
+            "{} {} {} after {} {what}: {}",
+            target.addr,
+            check_name(&target.check),
+            t.to.word(),
+            t.after,
+            t.detail
+        )
     }
 }
 
@@ -162,7 +170,13 @@ mod tests {
     fn the_log_line_names_target_check_count_and_reason() {
         let target = Target {
             addr: "192.0.2.21:80".parse().unwrap(),
-            check: Check::Http { path: "/".into(), host: None, expect_status: vec![200..=200], expect_body: None, max_bytes: 65536 },
+            check: Check::Http {
+                path: "/".into(),
+                host: None,
+                expect_status: vec![200..=200],
+                expect_body: None,
+                max_bytes: 65536,
+            },
             interval: Duration::from_secs(2),
             timeout: Duration::from_secs(1),
         };

@@ -94,9 +94,7 @@ mod tests {
     use std::path::Path;
 
     fn director(services: &str) -> Director {
-        let text = format!(
-            r#"Appliance(role: Director(vips: [], services: [{services}]))"#
-        );
+        let text = format!(r#"Appliance(role: Director(vips: [], services: [{services}]))"#);
         let loaded = crate::config::parse(&text, Path::new("t.ron")).unwrap();
         let Role::Director(d) = loaded.model.role else { panic!() };
         d
@@ -122,7 +120,10 @@ mod tests {
         assert_eq!(p.target_of(&a), p.target_of(&b));
         // Other rise: same probe, judged apart.
         assert_ne!(p.watch_of(&a), p.watch_of(&b));
-        assert_eq!(p.watches_of(p.target_of(&a).unwrap()).collect::<Vec<_>>(), [p.watch_of(&a).unwrap(), p.watch_of(&b).unwrap()]);
+        assert_eq!(
+            p.watches_of(p.target_of(&a).unwrap()).collect::<Vec<_>>(),
+            [p.watch_of(&a).unwrap(), p.watch_of(&b).unwrap()]
+        );
         assert_eq!(p.watches_of(99).count(), 0);
         assert_ne!(p.target_of(&slot("192.0.2.82:80", "192.0.2.21:80")), p.target_of(&a));
         // Unchecked: not a slot of any probe.

@@ -42,10 +42,8 @@ pub fn handle(mut stream: TcpStream, site: &Site, limits: &Limits) {
     let head_only = req.method == Method::Head;
     let written = match (req.method, site) {
         (Method::Other, _) => return finish(stream, Status::MethodNotAllowed, false),
-        (_, Site::Body(body)) => {
-            write_head(&mut stream, Status::Ok, "text/plain; charset=utf-8", body.len() as u64)
-                .and_then(|()| if head_only { Ok(()) } else { stream.write_all(body.as_bytes()) })
-        }
+        (_, Site::Body(body)) => write_head(&mut stream, Status::Ok, "text/plain; charset=utf-8", body.len() as u64)
+            .and_then(|()| if head_only { Ok(()) } else { stream.write_all(body.as_bytes()) }),
         (_, Site::Root(root)) => match resolve::relative(&req.path).and_then(|rel| root.file(&rel)) {
             Ok((file, len, path)) => write_head(&mut stream, Status::Ok, content_type::of(&path), len).and_then(|()| {
                 if head_only {
@@ -108,8 +106,13 @@ fn write_head(stream: &mut TcpStream, status: Status, content_type: &str, len: u
 /// Answers with `status` and a one-line body naming it (none for HEAD).
 pub fn finish(mut stream: TcpStream, status: Status, head_only: bool) {
     let body = format!("{} {}\n", status.code(), status.reason());
-    let written = write_head(&mut stream, status, "text/plain; charset=utf-8", body.len() as u64)
-        .and_then(|()| if head_only { Ok(()) } else { stream.write_all(body.as_bytes()) });
+    let written = write_head(&mut stream, status, "text/plain; charset=utf-8", body.len() as u64).and_then(|()| {
+        if head_only {
+            Ok(())
+        } else {
+            stream.write_all(body.as_bytes())
+        }
+    });
     if written.is_ok() {
         linger(stream);
     }

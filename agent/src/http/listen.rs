@@ -2,7 +2,9 @@
 //! socket where the kernel has IPv6, so that a VIP on lo or tunl0 (DR and TUN
 //! modes) is served like any other address.
 
-use nix::sys::socket::{bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage};
+use nix::sys::socket::{
+    bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage,
+};
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
@@ -10,7 +12,9 @@ use std::os::fd::AsRawFd;
 /// `[::]:port` taking IPv4 too, or `0.0.0.0:port` on a kernel without IPv6.
 pub fn all_addresses(port: u16) -> io::Result<TcpListener> {
     match on(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port))) {
-        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EAFNOSUPPORT as i32) => on(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))),
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EAFNOSUPPORT as i32) => {
+            on(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))
+        }
         other => other,
     }
 }

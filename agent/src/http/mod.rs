@@ -81,8 +81,8 @@ pub fn serve_on(addr: SocketAddr, content: &HttpContent, limits: Limits) -> Resu
 fn site(content: &HttpContent) -> Result<Site, HttpError> {
     Ok(match content {
         HttpContent::Body(body) => Site::Body(body.clone()),
-        HttpContent::Root(path) => Site::Root(
-            resolve::Root::open(path).map_err(|source| HttpError::Root { path: path.clone(), source })?,
-        ),
+        HttpContent::Root(path) => {
+            Site::Root(resolve::Root::open(path).map_err(|source| HttpError::Root { path: path.clone(), source })?)
+        }
     })
 }

@@ -71,9 +71,9 @@ impl Root {
     fn open_beneath(&self, rel: &Path) -> Result<File, Status> {
         // O_NONBLOCK: opening a fifo must not wait for a writer.
         let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
-        let how = OpenHow::new()
-            .flags(flags)
-            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        let how = OpenHow::new().flags(flags).resolve(
+            ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
         match openat2(&self.dir, rel, how) {
             Ok(fd) => Ok(File::from(fd)),
             // Kernels before 5.6, and seccomp filters that do not know openat2.
@@ -92,7 +92,9 @@ impl Root {
             match std::fs::symlink_metadata(&at) {
                 Ok(m) if m.file_type().is_symlink() => return Err(Status::Forbidden),
                 Ok(_) => {}
-                Err(e) => return Err(e.raw_os_error().map_or(Status::InternalError, |n| status_of(Errno::from_raw(n)))),
+                Err(e) => {
+                    return Err(e.raw_os_error().map_or(Status::InternalError, |n| status_of(Errno::from_raw(n))))
+                }
             }
         }
         std::fs::OpenOptions::new()

@@ -26,7 +26,8 @@ impl HttpServer {
     pub(super) fn start(listener: TcpListener, site: Site, limits: Limits) -> Result<HttpServer, HttpError> {
         let addr = listener.local_addr().map_err(HttpError::Listen)?;
         listener.set_nonblocking(true).map_err(HttpError::Listen)?;
-        let (woken, wake) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| HttpError::Listen(e.into()))?;
+        let (woken, wake) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| HttpError::Listen(e.into()))?;
         let thread = std::thread::Builder::new()
             .name(format!("http-{}", addr.port()))
             .spawn(move || accept_loop(listener, woken, Arc::new(site), Arc::new(limits)))

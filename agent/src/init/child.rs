@@ -15,7 +15,9 @@ pub fn unblock_signals(command: &mut Command) -> &mut Command {
     // SAFETY: the closure runs in the forked child before exec and only calls
     // sigprocmask, which is async-signal-safe, and allocates nothing.
     unsafe {
-        command.pre_exec(|| sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None).map_err(std::io::Error::from));
+        command.pre_exec(|| {
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None).map_err(std::io::Error::from)
+        });
     }
     command
 }

@@ -26,9 +26,7 @@ impl Cmdline {
                         "lvs.loglevel={value} is not error, warn, info, debug or trace; keeping the config's level"
                     )),
                 },
-                "lvs.run" if !value.is_empty() => {
-                    c.run = Some(value.split(',').map(str::to_string).collect())
-                }
+                "lvs.run" if !value.is_empty() => c.run = Some(value.split(',').map(str::to_string).collect()),
                 _ => {}
             }
         }

@@ -75,8 +75,10 @@ fn boot(running: &mut Running) -> Stop {
     let patience = Duration::from_secs(2);
     let sysfs = Path::new("/sys");
     let dev = Path::new("/dev");
-    let has_config = mount::mount_by_label(&mut sys, sysfs, dev, mount::CONFIG_LABEL, Path::new("/config"), true, patience);
-    let has_state = mount::mount_by_label(&mut sys, sysfs, dev, mount::STATE_LABEL, Path::new("/state"), false, patience);
+    let has_config =
+        mount::mount_by_label(&mut sys, sysfs, dev, mount::CONFIG_LABEL, Path::new("/config"), true, patience);
+    let has_state =
+        mount::mount_by_label(&mut sys, sysfs, dev, mount::STATE_LABEL, Path::new("/state"), false, patience);
 
     let config = cmdline.config.clone().unwrap_or_else(|| {
         if has_config && Path::new(PARTITION_CONFIG).exists() {

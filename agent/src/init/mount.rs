@@ -44,8 +44,10 @@ pub fn find_partition(sysfs: &Path, label: &str) -> Option<String> {
 fn has_disk(sysfs: &Path) -> bool {
     std::fs::read_dir(sysfs.join("class/block"))
         .map(|d| {
-            d.filter_map(|e| e.ok())
-                .any(|e| !e.file_name().to_string_lossy().starts_with("ram") && !e.file_name().to_string_lossy().starts_with("loop"))
+            d.filter_map(|e| e.ok()).any(|e| {
+                !e.file_name().to_string_lossy().starts_with("ram")
+                    && !e.file_name().to_string_lossy().starts_with("loop")
+            })
         })
         .unwrap_or(false)
 }

@@ -135,7 +135,12 @@ impl Supervisor {
                             // A killed agent cannot remove it; a stale one would lie to readers.
                             let _ = std::fs::remove_file(&self.ready_file);
                             let delay = backoff.after_exit(started_at.elapsed());
-                            crate::note!(warn, "agent exited ({}); restarting in {}s", describe(&status), delay.as_secs());
+                            crate::note!(
+                                warn,
+                                "agent exited ({}); restarting in {}s",
+                                describe(&status),
+                                delay.as_secs()
+                            );
                             restart_at = Some(Instant::now() + delay);
                         } else if Some(pid) == running.hook {
                             running.hook = None;

@@ -106,7 +106,9 @@ impl FakeIpvs {
                 }
                 match existing {
                     Some(i) => services[i].service = s.clone(),
-                    None => services.push(ServiceEntry { service: s.clone(), stats: Stats::default(), dests: Vec::new() }),
+                    None => {
+                        services.push(ServiceEntry { service: s.clone(), stats: Stats::default(), dests: Vec::new() })
+                    }
                 }
             }
             Change::DelService(key) => {
@@ -284,15 +286,24 @@ mod tests {
         assert_eq!(s[0].dests[0].active_conns, 2, "connections are not counters");
         assert_eq!(s[1].stats.conns, 5, "the other service keeps its counters");
         fake.zero(None).unwrap();
-        assert!(fake.state().services.iter().all(|e| e.stats == Stats::default() && e.dests[0].stats == Stats::default()));
+        assert!(fake
+            .state()
+            .services
+            .iter()
+            .all(|e| e.stats == Stats::default() && e.dests[0].stats == Stats::default()));
     }
 
     #[test]
     fn zero_of_an_unknown_service_names_it_and_the_errno() {
         let mut fake = counted();
         let err = fake.zero(Some(&key(8080))).unwrap_err();
-        assert!(matches!(err, IpvsError::Command { command: Command::Zero(Some(k)), errno: Errno::ESRCH } if k == key(8080)));
-        assert_eq!(err.to_string(), "cannot zero the counters of TCP 192.0.2.1:8080: ESRCH (3): the service does not exist");
+        assert!(
+            matches!(err, IpvsError::Command { command: Command::Zero(Some(k)), errno: Errno::ESRCH } if k == key(8080))
+        );
+        assert_eq!(
+            err.to_string(),
+            "cannot zero the counters of TCP 192.0.2.1:8080: ESRCH (3): the service does not exist"
+        );
         assert_eq!(fake.state().services[0].stats.conns, 5, "nothing was zeroed");
     }
 
@@ -330,8 +341,11 @@ mod tests {
         let err = fake.apply(&[Change::StartDaemon(SyncDaemon::new(SyncState::Master, "eth0", 1))]).unwrap_err();
         assert!(matches!(err.error, IpvsError::Refused { errno: Errno::EINVAL, .. }), "{err}");
         assert!(err.to_string().contains("another address family"), "{err}");
-        fake.apply(&[Change::DelDest(key(80), v6.addr), Change::StartDaemon(SyncDaemon::new(SyncState::Master, "eth0", 1))])
-            .unwrap();
+        fake.apply(&[
+            Change::DelDest(key(80), v6.addr),
+            Change::StartDaemon(SyncDaemon::new(SyncState::Master, "eth0", 1)),
+        ])
+        .unwrap();
         let refused = fake.apply(&[Change::AddDest(key(80), v6)]).unwrap_err();
         assert!(matches!(refused.error, IpvsError::Refused { errno: Errno::EINVAL, .. }), "{refused}");
     }

@@ -18,8 +18,8 @@ pub enum FamilyError {
 
 /// The family's id, which every IPVS message is addressed to.
 pub fn resolve() -> Result<u16, FamilyError> {
-    let (router, _) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())
-        .map_err(|e| FamilyError::Socket(e.to_string()))?;
+    let (router, _) =
+        NlRouter::connect(NlFamily::Generic, None, Groups::empty()).map_err(|e| FamilyError::Socket(e.to_string()))?;
     router.resolve_genl_family(NAME).map_err(|e| {
         FamilyError::Missing(match &e {
             // The kernel's answer is an errno; the rest of neli's message is the request echoed back.

@@ -26,6 +26,6 @@ pub use scheduler::{SchedFlags, Scheduler};
 pub use snapshot::{DestEntry, Info, ServiceEntry, Snapshot, Stats};
 pub use sync::{sync, SyncError};
 pub use table::{
-    Dest, Family, Forward, PersistMask, Persistence, Protocol, Service, ServiceKey, SyncDaemon,
-    SyncState, Table, Timeouts, TunnelCsum, TunnelKind, TunnelOptions, VirtualService,
+    Dest, Family, Forward, PersistMask, Persistence, Protocol, Service, ServiceKey, SyncDaemon, SyncState, Table,
+    Timeouts, TunnelCsum, TunnelKind, TunnelOptions, VirtualService,
 };

@@ -100,7 +100,11 @@ pub fn plan(desired: &Table, observed: &Table, owns: Ownership) -> Vec<Change> {
 /// A 0 in the desired table means "leave as it is", and 0 is what is sent for it.
 fn timeouts_to_set(want: &Timeouts, have: &Timeouts) -> Option<Timeouts> {
     let pick = |w: u32, h: u32| if w != 0 && w != h { w } else { 0 };
-    let t = Timeouts { tcp: pick(want.tcp, have.tcp), tcp_fin: pick(want.tcp_fin, have.tcp_fin), udp: pick(want.udp, have.udp) };
+    let t = Timeouts {
+        tcp: pick(want.tcp, have.tcp),
+        tcp_fin: pick(want.tcp_fin, have.tcp_fin),
+        udp: pick(want.udp, have.udp),
+    };
     (!t.is_unset()).then_some(t)
 }
 

@@ -107,12 +107,7 @@ impl FromStr for Scheduler {
             .iter()
             .find(|k| k.name() == s)
             .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "unknown scheduler `{s}`; the kernel has {}",
-                    Self::known_names()
-                )
-            })
+            .ok_or_else(|| format!("unknown scheduler `{s}`; the kernel has {}", Self::known_names()))
     }
 }
 

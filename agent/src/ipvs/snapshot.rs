@@ -78,10 +78,7 @@ impl Snapshot {
             services: self
                 .services
                 .iter()
-                .map(|s| VirtualService {
-                    service: s.service.clone(),
-                    dests: s.dests.iter().map(|d| d.dest).collect(),
-                })
+                .map(|s| VirtualService { service: s.service.clone(), dests: s.dests.iter().map(|d| d.dest).collect() })
                 .collect(),
             timeouts: self.timeouts,
             daemons: self.daemons.clone(),

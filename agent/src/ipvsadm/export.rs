@@ -28,7 +28,8 @@ pub fn export(table: &Table) -> (String, Vec<ExportWarning>) {
         service_lines(&mut out, &mut warnings, vs);
     }
     for d in &table.daemons {
-        let _ = write!(out, "--start-daemon {} --mcast-interface {} --syncid {}", d.state.name(), d.interface, d.sync_id);
+        let _ =
+            write!(out, "--start-daemon {} --mcast-interface {} --syncid {}", d.state.name(), d.interface, d.sync_id);
         if let Some(len) = d.sync_maxlen {
             let _ = write!(out, " --sync-maxlen {len}");
         }

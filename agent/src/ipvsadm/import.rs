@@ -10,9 +10,8 @@
 use super::args::Args;
 use crate::config::values::Endpoint;
 use crate::ipvs::{
-    Dest, Family, Forward, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service,
-    ServiceKey, SyncDaemon, SyncState, Table, TunnelCsum, TunnelKind, TunnelOptions,
-    VirtualService,
+    Dest, Family, Forward, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service, ServiceKey, SyncDaemon,
+    SyncState, Table, TunnelCsum, TunnelKind, TunnelOptions, VirtualService,
 };
 use std::fmt;
 use std::net::IpAddr;
@@ -71,11 +70,7 @@ pub fn import(input: &str, options: &ImportOptions) -> Result<Imported, ImportEr
     let mut out = Imported::default();
     for (i, text) in input.lines().enumerate() {
         let line = i + 1;
-        let error = |message: String| ImportError {
-            line,
-            text: text.trim().to_string(),
-            message,
-        };
+        let error = |message: String| ImportError { line, text: text.trim().to_string(), message };
         let words = match ipvsadm_words(text) {
             Words::None => continue,
             Words::Other(cmd) => {
@@ -95,10 +90,9 @@ pub fn import(input: &str, options: &ImportOptions) -> Result<Imported, ImportEr
             Ok(Some(note)) => out.warnings.push(ImportWarning { line, message: note }),
             Err(Reject::Bad(message)) => return Err(error(message)),
             Err(Reject::Refused(message)) if options.strict => return Err(error(message)),
-            Err(Reject::Refused(message)) => out.warnings.push(ImportWarning {
-                line,
-                message: format!("skipped: {message}"),
-            }),
+            Err(Reject::Refused(message)) => {
+                out.warnings.push(ImportWarning { line, message: format!("skipped: {message}") })
+            }
         }
     }
     Ok(out)
@@ -221,7 +215,11 @@ fn apply(table: &mut Table, a: &Args) -> Step {
             mcast_group,
             mcast_port: a.mcast_port,
             mcast_ttl: a.mcast_ttl,
-            ..SyncDaemon::new(state, a.mcast_interface.clone().unwrap_or_else(|| "eth0".to_string()), a.syncid.unwrap_or(0))
+            ..SyncDaemon::new(
+                state,
+                a.mcast_interface.clone().unwrap_or_else(|| "eth0".to_string()),
+                a.syncid.unwrap_or(0),
+            )
         });
         return Ok(None);
     }
@@ -229,7 +227,11 @@ fn apply(table: &mut Table, a: &Args) -> Step {
         let state = sync_state(state)?;
         let before = table.daemons.len();
         table.daemons.retain(|d| d.state != state);
-        return if table.daemons.len() == before { refused(format!("no {} sync daemon runs", state.name())) } else { Ok(None) };
+        return if table.daemons.len() == before {
+            refused(format!("no {} sync daemon runs", state.name()))
+        } else {
+            Ok(None)
+        };
     }
     // -L, -S, -Z, -R, -h, -v: they read, zero counters or print; the rules stay as they are.
     Ok(None)
@@ -256,16 +258,10 @@ fn key(a: &Args) -> Result<ServiceKey, Reject> {
                 return bad("-6 goes with -f only: an address says its own family");
             }
             let ep = endpoint(text)?;
-            Ok(ServiceKey::Inet {
-                protocol: *protocol,
-                addr: ep.with_default_port(0),
-            })
+            Ok(ServiceKey::Inet { protocol: *protocol, addr: ep.with_default_port(0) })
         }
         ([], Some(0)) => bad("fwmark 0 marks no packet; use 1 or more"),
-        ([], Some(mark)) => Ok(ServiceKey::Fwmark {
-            family: if a.ipv6 { Family::Ipv6 } else { Family::Ipv4 },
-            mark,
-        }),
+        ([], Some(mark)) => Ok(ServiceKey::Fwmark { family: if a.ipv6 { Family::Ipv6 } else { Family::Ipv4 }, mark }),
         ([], None) => bad("no service given: use -t, -u, --sctp-service or -f"),
         _ => bad("give exactly one of -t, -u, --sctp-service and -f"),
     }
@@ -347,7 +343,11 @@ fn dest_command(table: &mut Table, a: &Args) -> Step {
     if a.delete_server {
         let before = vs.dests.len();
         vs.dests.retain(|d| d.addr != addr);
-        return if vs.dests.len() == before { refused(format!("no such real server {addr} in {key}")) } else { Ok(None) };
+        return if vs.dests.len() == before {
+            refused(format!("no such real server {addr} in {key}"))
+        } else {
+            Ok(None)
+        };
     }
     let forward = match (a.gatewaying, a.ipip, a.masquerading) {
         (_, false, false) => Forward::DirectRouting,

@@ -120,17 +120,18 @@ pub fn desired(appliance: &Appliance) -> Desired {
                     let default: IpNet = if gw.is_ipv4() { "0.0.0.0/0" } else { "::/0" }.parse().expect("literal");
                     let has_default = routes.iter().any(|r| r.destination == default);
                     if !has_default {
-                        routes.push(Route { destination: default, gateway: Some(gw), interface: None, metric: default_metric(&default) });
+                        routes.push(Route {
+                            destination: default,
+                            gateway: Some(gw),
+                            interface: None,
+                            metric: default_metric(&default),
+                        });
                     }
                 }
             }
         },
     }
-    Desired {
-        links: links.into_iter().map(|(name, mtu)| Link { name, mtu }).collect(),
-        addresses,
-        routes,
-    }
+    Desired { links: links.into_iter().map(|(name, mtu)| Link { name, mtu }).collect(), addresses, routes }
 }
 
 fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
@@ -212,7 +213,8 @@ mod tests {
         assert_eq!(d.routes[0].to_string(), "route default via 192.0.2.2 metric 0");
         assert!(d.addresses.iter().all(|a| a.interface == "eth0"));
 
-        let d = desired(&parse(&base.replace("ROUTES", r#"routes: [Route(to: "default", via: "192.0.2.1", metric: 5)],"#)));
+        let d =
+            desired(&parse(&base.replace("ROUTES", r#"routes: [Route(to: "default", via: "192.0.2.1", metric: 5)],"#)));
         assert_eq!(d.routes.len(), 1);
         assert_eq!(d.routes[0].to_string(), "route default via 192.0.2.1 metric 5");
     }

@@ -39,12 +39,7 @@ impl From<rtnetlink::Error> for Failure {
 }
 
 pub async fn execute(handle: &Handle, observed: &Observed, change: &Change) -> Result<(), Failure> {
-    let index = |name: &str| {
-        observed
-            .link(name)
-            .map(|l| l.index)
-            .ok_or(Failure::Errno(Errno::ENODEV))
-    };
+    let index = |name: &str| observed.link(name).map(|l| l.index).ok_or(Failure::Errno(Errno::ENODEV));
     match change {
         Change::LinkUp { name } => {
             let msg = LinkUnspec::new_with_index(index(name)?).up().build();
@@ -60,8 +55,12 @@ pub async fn execute(handle: &Handle, observed: &Observed, change: &Change) -> R
         Change::DelAddress(a) => {
             let i = index(&a.interface)?;
             let msg = match a.net.addr() {
-                IpAddr::V4(v4) => AddressMessageBuilder::<Ipv4Addr>::new().index(i).address(v4, a.net.prefix_len()).build(),
-                IpAddr::V6(v6) => AddressMessageBuilder::<Ipv6Addr>::new().index(i).address(v6, a.net.prefix_len()).build(),
+                IpAddr::V4(v4) => {
+                    AddressMessageBuilder::<Ipv4Addr>::new().index(i).address(v4, a.net.prefix_len()).build()
+                }
+                IpAddr::V6(v6) => {
+                    AddressMessageBuilder::<Ipv6Addr>::new().index(i).address(v6, a.net.prefix_len()).build()
+                }
             };
             // Gone already is what was wanted.
             match handle.address().del(msg).execute().await.map_err(Failure::from) {

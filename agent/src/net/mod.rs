@@ -52,10 +52,7 @@ pub fn apply(appliance: &Appliance, record_dir: &Path) -> Result<NetReport, NetE
     let garbled = warning.is_some();
     let mut report = NetReport { notes: warning.into_iter().collect(), ..NetReport::default() };
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .map_err(NetError::Runtime)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().map_err(NetError::Runtime)?;
     let (connection, handle, _) = {
         // The socket registers with the runtime's reactor, so it is made inside it.
         let _inside = runtime.enter();
@@ -63,9 +60,7 @@ pub fn apply(appliance: &Appliance, record_dir: &Path) -> Result<NetReport, NetE
     };
     runtime.spawn(connection);
 
-    let observed = runtime
-        .block_on(observed::dump(&handle))
-        .map_err(|e| NetError::Dump(e.to_string()))?;
+    let observed = runtime.block_on(observed::dump(&handle)).map_err(|e| NetError::Dump(e.to_string()))?;
     let plan = plan::plan(&desired, &observed, &owned).map_err(NetError::NoSuchInterface)?;
     for (address, why) in &plan.kept {
         report.notes.push(format!("kept {address}, which the config no longer names: {why}"));

@@ -56,10 +56,7 @@ pub async fn dump(handle: &Handle) -> Result<Observed, rtnetlink::Error> {
             observed.addresses.push(a);
         }
     }
-    for query in [
-        RouteMessageBuilder::<Ipv4Addr>::new().build(),
-        RouteMessageBuilder::<Ipv6Addr>::new().build(),
-    ] {
+    for query in [RouteMessageBuilder::<Ipv4Addr>::new().build(), RouteMessageBuilder::<Ipv6Addr>::new().build()] {
         let mut routes = handle.route().get(query).execute();
         while let Some(msg) = routes.try_next().await? {
             observed.routes.extend(route(&msg, &observed));

@@ -93,17 +93,11 @@ pub fn plan(desired: &Desired, observed: &Observed, owned: &Owned) -> Result<Pla
         }
     }
 
-    let add_addresses = desired
-        .addresses
-        .iter()
-        .filter(|a| !observed.addresses.contains(a))
-        .map(|a| Change::AddAddress(a.clone()));
+    let add_addresses =
+        desired.addresses.iter().filter(|a| !observed.addresses.contains(a)).map(|a| Change::AddAddress(a.clone()));
 
-    let stale_addresses: Vec<&Address> = owned
-        .addresses
-        .iter()
-        .filter(|a| !desired.addresses.contains(a) && observed.addresses.contains(a))
-        .collect();
+    let stale_addresses: Vec<&Address> =
+        owned.addresses.iter().filter(|a| !desired.addresses.contains(a) && observed.addresses.contains(a)).collect();
     let mut del_addresses = Vec::new();
     for a in &stale_addresses {
         match takes_along(a, observed, &stale_addresses) {
@@ -141,13 +135,8 @@ pub fn plan(desired: &Desired, observed: &Observed, owned: &Owned) -> Result<Pla
     // Links first (a route needs its link up); old routes go before new ones so
     // a changed gateway with the same metric is not refused as a duplicate;
     // addresses go last, after the routes that may use them.
-    out.changes = links
-        .into_iter()
-        .chain(add_addresses)
-        .chain(del_routes)
-        .chain(add_routes)
-        .chain(del_addresses)
-        .collect();
+    out.changes =
+        links.into_iter().chain(add_addresses).chain(del_routes).chain(add_routes).chain(del_addresses).collect();
     Ok(out)
 }
 
@@ -260,7 +249,11 @@ mod tests {
     fn adds_what_is_missing_in_dependency_order() {
         let desired = Desired {
             links: vec![Link { name: "eth0".into(), mtu: Some(9000) }, Link { name: "eth0.100".into(), mtu: None }],
-            addresses: vec![addr("eth0", "192.0.2.2/24"), addr("eth0", "192.0.2.10/32"), addr("eth0.100", "198.51.100.2/24")],
+            addresses: vec![
+                addr("eth0", "192.0.2.2/24"),
+                addr("eth0", "192.0.2.10/32"),
+                addr("eth0.100", "198.51.100.2/24"),
+            ],
             routes: vec![route("0.0.0.0/0", Some("192.0.2.1"), None, 0)],
         };
         let plan = plan(&desired, &machine(), &Owned::default()).unwrap();
@@ -303,10 +296,7 @@ mod tests {
         };
         let desired = Desired { links: vec![], addresses: vec![addr("eth0", "192.0.2.2/24")], routes: vec![] };
         let p = plan(&desired, &observed, &owned).unwrap();
-        assert_eq!(
-            lines(&p),
-            ["- route 198.51.100.0/24 via 192.0.2.1 metric 0", "- address 192.0.2.10/32 on eth0"]
-        );
+        assert_eq!(lines(&p), ["- route 198.51.100.0/24 via 192.0.2.1 metric 0", "- address 192.0.2.10/32 on eth0"]);
         // An address the config names that was there before is not the agent's
         // either: dropping it from the config leaves it.
         let empty = Desired::default();
@@ -331,7 +321,8 @@ mod tests {
         let mut observed = machine();
         observed.routes.push(route("0.0.0.0/0", Some("192.0.2.1"), Some("eth0"), 0));
         let owned = Owned { addresses: vec![], routes: vec![route("0.0.0.0/0", Some("192.0.2.1"), None, 0)] };
-        let desired = Desired { routes: vec![route("0.0.0.0/0", Some("192.0.2.1"), Some("eth0"), 0)], ..Desired::default() };
+        let desired =
+            Desired { routes: vec![route("0.0.0.0/0", Some("192.0.2.1"), Some("eth0"), 0)], ..Desired::default() };
         assert_eq!(plan(&desired, &observed, &owned).unwrap(), Plan::default());
     }
 

@@ -42,10 +42,12 @@ pub fn store(dir: &Path, owned: &Owned) -> std::io::Result<()> {
 // Address("interface", "net"), Route("destination", "gateway", "interface", "metric"):
 // an empty field is None.
 fn to_rows(owned: &Owned) -> Vec<Row> {
-    let addresses = owned.addresses.iter().map(|a| ("Address".to_string(), vec![a.interface.clone(), a.net.to_string()]));
+    let addresses =
+        owned.addresses.iter().map(|a| ("Address".to_string(), vec![a.interface.clone(), a.net.to_string()]));
     let routes = owned.routes.iter().map(|r| {
         let gateway = r.gateway.map(|g| g.to_string()).unwrap_or_default();
-        let fields = vec![r.destination.to_string(), gateway, r.interface.clone().unwrap_or_default(), r.metric.to_string()];
+        let fields =
+            vec![r.destination.to_string(), gateway, r.interface.clone().unwrap_or_default(), r.metric.to_string()];
         ("Route".to_string(), fields)
     });
     addresses.chain(routes).collect()
@@ -97,7 +99,8 @@ mod tests {
         };
         store(&dir.path().join("sub"), &owned).unwrap();
         assert_eq!(load(&dir.path().join("sub")), (owned, None));
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from(FILE_NAME)], "no temporary file is left behind");
     }
 

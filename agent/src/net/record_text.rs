@@ -92,7 +92,10 @@ pub fn load<T: Default>(file: &Path, parse: impl FnOnce(&str) -> Option<T>, lost
     match std::fs::read_to_string(file) {
         Ok(text) => match parse(&text) {
             Some(record) => (record, None),
-            None => (T::default(), Some(format!("{} is not a record this agent wrote: it is ignored, so {lost}", file.display()))),
+            None => (
+                T::default(),
+                Some(format!("{} is not a record this agent wrote: it is ignored, so {lost}", file.display())),
+            ),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (T::default(), None),
         Err(e) => (T::default(), Some(format!("cannot read {} ({e}): {lost}", file.display()))),
@@ -118,7 +121,15 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused() {
-        for text in ["", "[", "Owned(addresses: [])", "[\n  A(\"x\"\n]", "[\n  A(\"x\" \"y\"),\n]", "[\n  A(\"x\\q\"),\n]", "[\n  A(x),\n]"] {
+        for text in [
+            "",
+            "[",
+            "Owned(addresses: [])",
+            "[\n  A(\"x\"\n]",
+            "[\n  A(\"x\" \"y\"),\n]",
+            "[\n  A(\"x\\q\"),\n]",
+            "[\n  A(x),\n]",
+        ] {
             assert_eq!(parse(text), None, "{text:?}");
         }
     }

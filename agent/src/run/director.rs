@@ -40,8 +40,15 @@ pub struct Keeper {
 enum Msg {
     /// From the probe engine of one generation (a reload starts the next).
     Outcomes(u64, Vec<Outcome>),
-    Reload { director: Box<Director>, config: SavedConfig, done: Sender<Result<String, String>> },
-    Weight { request: Request, done: Sender<Result<String, String>> },
+    Reload {
+        director: Box<Director>,
+        config: SavedConfig,
+        done: Sender<Result<String, String>>,
+    },
+    Weight {
+        request: Request,
+        done: Sender<Result<String, String>>,
+    },
     Stop,
 }
 
@@ -94,7 +101,9 @@ impl Keeper {
         let (done, answer) = mpsc::channel();
         self.tx.send(msg(done)).map_err(|_| "the IPVS thread is gone".to_string())?;
         self.wake();
-        answer.recv_timeout(ANSWER_WAIT).map_err(|_| format!("the IPVS thread did not answer within {ANSWER_WAIT:?}"))?
+        answer
+            .recv_timeout(ANSWER_WAIT)
+            .map_err(|_| format!("the IPVS thread did not answer within {ANSWER_WAIT:?}"))?
     }
 
     /// The thread waits parked, not in a blocking receive (see `next`).
@@ -171,7 +180,13 @@ impl Probing {
         let interval = reconciler.full_check_interval();
         let queued = Arc::new(AtomicUsize::new(0));
         // Two full rounds of outcomes, as the engine's own channel holds.
-        let sink = ToKeeper { tx: tx.clone(), keeper: std::thread::current(), generation, queued: queued.clone(), budget: 2 * probed + engine::BATCH_MAX };
+        let sink = ToKeeper {
+            tx: tx.clone(),
+            keeper: std::thread::current(),
+            generation,
+            queued: queued.clone(),
+            budget: 2 * probed + engine::BATCH_MAX,
+        };
         let handle = match engine::start_with(targets, Options { tick: None }, Box::new(sink)) {
             Ok(handle) => {
                 crate::note!(info, "health: probing {probed} endpoints; full check every {interval:?}");
@@ -266,7 +281,8 @@ fn keep(start: Start, connect: Connect, rx: Receiver<Msg>, tx: Sender<Msg>, firs
         }
     };
 
-    let observed = kernel.dump().map_err(|e| crate::note!(error, "cannot read the IPVS table: {e}")).unwrap_or_default();
+    let observed =
+        kernel.dump().map_err(|e| crate::note!(error, "cannot read the IPVS table: {e}")).unwrap_or_default();
     let restored = saved.as_ref().and_then(|state| restore_table(&mut *kernel, state, &director, &observed));
     let mut carried = saved.as_ref().map(|s| saved::carried(s, &director)).unwrap_or_default();
     let mut saver = Saver { store, config, failing: false };
@@ -514,10 +530,15 @@ mod tests {
         assert_eq!(kernel.weights(), [2], "programmed before start returns");
         // Someone runs `ipvsadm -C`: the next full check (1 s) puts it back, with no probe running.
         let flushed = Instant::now();
-        kernel.0.lock().unwrap().apply(&[Change::DelService(crate::ipvs::ServiceKey::Inet {
-            protocol: crate::ipvs::Protocol::Tcp,
-            addr: "192.0.2.80:80".parse().unwrap(),
-        })]).unwrap();
+        kernel
+            .0
+            .lock()
+            .unwrap()
+            .apply(&[Change::DelService(crate::ipvs::ServiceKey::Inet {
+                protocol: crate::ipvs::Protocol::Tcp,
+                addr: "192.0.2.80:80".parse().unwrap(),
+            })])
+            .unwrap();
         kernel.wait_for(&[2], Duration::from_secs(5));
         assert!(flushed.elapsed() < Duration::from_millis(3500), "repaired after {:?}", flushed.elapsed());
         // Full checks are spaced: no dump storm while nothing happens.
@@ -536,7 +557,10 @@ mod tests {
         keeper.set_weight(request("192.0.2.21", "7")).unwrap();
         assert_eq!(kernel.weights(), [7]);
         let saved = Store::new(state.path()).load().unwrap().unwrap();
-        assert_eq!(saved.weights.iter().map(|w| (w.service.as_str(), w.weight)).collect::<Vec<_>>(), [("TCP 192.0.2.80:80", 7)]);
+        assert_eq!(
+            saved.weights.iter().map(|w| (w.service.as_str(), w.weight)).collect::<Vec<_>>(),
+            [("TCP 192.0.2.80:80", 7)]
+        );
         let refused = keeper.set_weight(request("192.0.2.22", "7")).unwrap_err();
         assert_eq!(refused, "TCP 192.0.2.80:80 has no real server 192.0.2.22:80 (it has: 192.0.2.21:80)");
         keeper.set_weight(request("192.0.2.21", "clear")).unwrap();

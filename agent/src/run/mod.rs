@@ -14,10 +14,10 @@ pub mod weight;
 use crate::config::{self, file::LogLevel, Loaded};
 use crate::state::format::fnv1a64;
 use crate::state::{now_ms, SavedConfig, StateFile, Store};
-use services::Services;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use services::Services;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
@@ -209,7 +209,11 @@ impl Agent<'_> {
             swap::Step::Trying(t) => {
                 if self.trying != Some(t.deadline_ms) {
                     let left = t.deadline_ms.saturating_sub(now_ms()) / 1000;
-                    crate::note!(info, "config: trying {} for {left} s; `lvs-agent confirm` keeps it", t.candidate.display());
+                    crate::note!(
+                        info,
+                        "config: trying {} for {left} s; `lvs-agent confirm` keeps it",
+                        t.candidate.display()
+                    );
                     if self.swap_to(&t.candidate, "a try") {
                         self.trying = Some(t.deadline_ms);
                     } else {
@@ -221,7 +225,12 @@ impl Agent<'_> {
             swap::Step::Expired(t) => {
                 let _ = swap::clear(&self.opts.run_dir);
                 if self.trying.take().is_some() {
-                    crate::note!(warn, "config: the try of {} was not confirmed in time; going back to {}", t.candidate.display(), config.display());
+                    crate::note!(
+                        warn,
+                        "config: the try of {} was not confirmed in time; going back to {}",
+                        t.candidate.display(),
+                        config.display()
+                    );
                     self.fingerprint = swap::fingerprint(&config);
                     self.swap_to(&config, "the try expired");
                 }
@@ -295,7 +304,8 @@ impl Agent<'_> {
 }
 
 fn read_config(path: &Path) -> Result<Current, config::ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| config::ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| config::ConfigError::Read { path: path.to_path_buf(), source })?;
     let loaded = config::parse(&text, path)?;
     Ok(Current { path: path.to_path_buf(), text, loaded })
 }
@@ -328,7 +338,8 @@ fn saved_config(state: Option<&StateFile>) -> Option<Current> {
 
 fn write_pid(run_dir: &Path) {
     let pid = run_dir.join("agent.pid");
-    let written = std::fs::create_dir_all(run_dir).and_then(|()| std::fs::write(&pid, format!("{}\n", std::process::id())));
+    let written =
+        std::fs::create_dir_all(run_dir).and_then(|()| std::fs::write(&pid, format!("{}\n", std::process::id())));
     if let Err(e) = written {
         crate::note!(warn, "cannot write {}: {e}", pid.display());
     }

@@ -62,7 +62,12 @@ impl Services {
                 self
             }
             _ => {
-                crate::note!(info, "config: {path} makes this a {}: stopping the {}'s services", new.loaded.model.role.name(), old.loaded.model.role.name());
+                crate::note!(
+                    info,
+                    "config: {path} makes this a {}: stopping the {}'s services",
+                    new.loaded.model.role.name(),
+                    old.loaded.model.role.name()
+                );
                 self.stop();
                 let started = Services::start(new, store, None);
                 crate::note!(info, "config: applied {path}");

@@ -37,16 +37,21 @@ impl Request {
             name.push_str(word);
         }
         let service = match name.contains(' ') {
-            false if name.is_empty() => return Err("empty service: name it as the log does (\"TCP 192.0.2.80:80\")".into()),
+            false if name.is_empty() => {
+                return Err("empty service: name it as the log does (\"TCP 192.0.2.80:80\")".into())
+            }
             false => format!("TCP {name}"),
             true => name,
         };
         let real_server = real_server.trim().parse().map_err(|e| format!("real server {e}"))?;
         let weight = match weight.trim() {
             w if w.eq_ignore_ascii_case("clear") => None,
-            w => Some(w.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                format!("weight `{w}`: write 0 to 2147483647, or `clear`")
-            })? as u32),
+            w => Some(
+                w.parse::<i32>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| format!("weight `{w}`: write 0 to 2147483647, or `clear`"))? as u32,
+            ),
         };
         Ok(Request { service, real_server, weight })
     }
@@ -82,7 +87,10 @@ mod tests {
     #[test]
     fn a_request_names_the_service_as_the_log_does_and_checks_the_rest() {
         let r = Request::parse("  TCP   192.0.2.80:80 ", "192.0.2.21", "7").unwrap();
-        assert_eq!((r.service.as_str(), r.real_server.to_string(), r.weight), ("TCP 192.0.2.80:80", "192.0.2.21".into(), Some(7)));
+        assert_eq!(
+            (r.service.as_str(), r.real_server.to_string(), r.weight),
+            ("TCP 192.0.2.80:80", "192.0.2.21".into(), Some(7))
+        );
         assert_eq!(Request::parse("192.0.2.80:80", "192.0.2.21:8080", "clear").unwrap().service, "TCP 192.0.2.80:80");
         assert_eq!(Request::parse("fwm 5 IPv6", "[2001:db8::21]", "CLEAR").unwrap().weight, None);
         assert_eq!(Request::parse("FWM 5", "192.0.2.21", "2147483647").unwrap().weight, Some(2147483647));

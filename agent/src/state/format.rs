@@ -68,7 +68,14 @@ pub struct SavedWeight {
 
 impl StateFile {
     pub fn new(written_at_ms: u64) -> StateFile {
-        StateFile { version: VERSION, written_at_ms, config: None, health: Vec::new(), weights: Vec::new(), table: None }
+        StateFile {
+            version: VERSION,
+            written_at_ms,
+            config: None,
+            health: Vec::new(),
+            weights: Vec::new(),
+            table: None,
+        }
     }
 }
 
@@ -144,8 +151,16 @@ mod tests {
                 applied_at_ms: 1_763_700_000_000,
                 text: "// a \"quoted\" comment\nAppliance()\n".into(),
             }),
-            health: vec![SavedHealth { service: "TCP 192.0.2.80:80".into(), real_server: "192.0.2.21:80".parse().unwrap(), up: false }],
-            weights: vec![SavedWeight { service: "TCP 192.0.2.80:80".into(), real_server: "192.0.2.22:80".parse().unwrap(), weight: 3 }],
+            health: vec![SavedHealth {
+                service: "TCP 192.0.2.80:80".into(),
+                real_server: "192.0.2.21:80".parse().unwrap(),
+                up: false,
+            }],
+            weights: vec![SavedWeight {
+                service: "TCP 192.0.2.80:80".into(),
+                real_server: "192.0.2.22:80".parse().unwrap(),
+                weight: 3,
+            }],
             table: Some(table),
         }
     }

@@ -9,7 +9,12 @@ use crate::health::targets::Slot;
 use crate::ipvs::{ServiceKey, Table};
 use std::collections::BTreeMap;
 
-pub fn state_file(written_at_ms: u64, config: Option<SavedConfig>, carried: &Carried, table: Option<&Table>) -> StateFile {
+pub fn state_file(
+    written_at_ms: u64,
+    config: Option<SavedConfig>,
+    carried: &Carried,
+    table: Option<&Table>,
+) -> StateFile {
     StateFile {
         config,
         health: carried
@@ -24,7 +29,11 @@ pub fn state_file(written_at_ms: u64, config: Option<SavedConfig>, carried: &Car
         weights: carried
             .weights
             .iter()
-            .map(|(slot, weight)| SavedWeight { service: slot.service.to_string(), real_server: slot.real_server, weight: *weight })
+            .map(|(slot, weight)| SavedWeight {
+                service: slot.service.to_string(),
+                real_server: slot.real_server,
+                weight: *weight,
+            })
             .collect(),
         table: table.map(crate::config::from_table::director_file),
         ..StateFile::new(written_at_ms)
@@ -34,7 +43,8 @@ pub fn state_file(written_at_ms: u64, config: Option<SavedConfig>, carried: &Car
 /// The saved health and weights of the services this director still has
 /// (matched by their `ipvsadm -Ln` name).
 pub fn carried(state: &StateFile, director: &Director) -> Carried {
-    let keys: BTreeMap<String, ServiceKey> = director.services.iter().map(|s| (s.service.key.to_string(), s.service.key)).collect();
+    let keys: BTreeMap<String, ServiceKey> =
+        director.services.iter().map(|s| (s.service.key.to_string(), s.service.key)).collect();
     let slot = |service: &str, real_server| keys.get(service).map(|key| Slot { service: *key, real_server });
     Carried {
         health: state
@@ -134,8 +144,10 @@ mod tests {
     fn services_the_config_no_longer_has_are_dropped() {
         let carried = Carried { health: [(slot("192.0.2.21:80"), Status::Up)].into(), ..Carried::default() };
         let state = state_file(5, None, &carried, None);
-        let other = director(r#"Appliance(role: Director(services: [Service(address: "192.0.2.81:80", health: Tcp(),
-            real_servers: [RealServer(address: "192.0.2.21:80")])]))"#);
+        let other = director(
+            r#"Appliance(role: Director(services: [Service(address: "192.0.2.81:80", health: Tcp(),
+            real_servers: [RealServer(address: "192.0.2.21:80")])]))"#,
+        );
         assert_eq!(super::carried(&state, &other), Carried::default());
     }
 

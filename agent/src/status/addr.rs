@@ -60,8 +60,7 @@ pub fn ntop6(ip: &Ipv6Addr) -> String {
         if i != 0 {
             out.push(':');
         }
-        let embeds_v4 = best
-            .is_some_and(|(base, len)| base == 0 && (len == 6 || (len == 5 && words[5] == 0xffff)));
+        let embeds_v4 = best.is_some_and(|(base, len)| base == 0 && (len == 6 || (len == 5 && words[5] == 0xffff)));
         if i == 6 && embeds_v4 {
             let o = ip.octets();
             out.push_str(&Ipv4Addr::new(o[12], o[13], o[14], o[15]).to_string());
@@ -100,9 +99,6 @@ mod tests {
     #[test]
     fn ports_follow_the_address() {
         assert_eq!(addr_port(&"192.0.2.1:80".parse().unwrap()), "192.0.2.1:80");
-        assert_eq!(
-            addr_port(&"[2001:db8::1]:443".parse().unwrap()),
-            "[2001:db8::1]:443"
-        );
+        assert_eq!(addr_port(&"[2001:db8::1]:443".parse().unwrap()), "[2001:db8::1]:443");
     }
 }

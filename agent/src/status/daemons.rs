@@ -8,10 +8,7 @@ use std::net::IpAddr;
 /// `Timeout (tcp tcpfin udp): 900 120 300`, with its newline.
 pub fn render_timeouts(t: &Timeouts) -> String {
     // ipvsadm prints the three with %d.
-    format!(
-        "Timeout (tcp tcpfin udp): {} {} {}\n",
-        t.tcp as i32, t.tcp_fin as i32, t.udp as i32
-    )
+    format!("Timeout (tcp tcpfin udp): {} {} {}\n", t.tcp as i32, t.tcp_fin as i32, t.udp as i32)
 }
 
 /// A sync daemon as the kernel reports it. Since Linux 4.3 the kernel also
@@ -52,13 +49,7 @@ impl From<&SyncDaemon> for DaemonStatus {
 pub fn render_daemons(daemons: &[DaemonStatus]) -> String {
     let mut out = String::new();
     for d in daemons {
-        let _ = write!(
-            out,
-            "{} sync daemon (mcast={}, syncid={}",
-            d.state.name(),
-            d.interface,
-            d.sync_id
-        );
+        let _ = write!(out, "{} sync daemon (mcast={}, syncid={}", d.state.name(), d.interface, d.sync_id);
         if let Some(len) = d.sync_maxlen.filter(|v| *v != 0) {
             let _ = write!(out, ", maxlen={len}");
         }

@@ -42,8 +42,8 @@ use super::daemons::DaemonStatus;
 use super::layout::{sched_flag_names, service_name, tunnel_info};
 use super::{order, Options};
 use crate::ipvs::{
-    DestEntry, Family, Forward, Info, PersistMask, Persistence, Protocol, ServiceEntry, ServiceKey,
-    Snapshot, Stats, Timeouts, TunnelCsum, TunnelKind,
+    DestEntry, Family, Forward, Info, PersistMask, Persistence, Protocol, ServiceEntry, ServiceKey, Snapshot, Stats,
+    Timeouts, TunnelCsum, TunnelKind,
 };
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -206,21 +206,13 @@ impl From<&Stats> for StatsView {
 
 impl From<&Info> for InfoView {
     fn from(i: &Info) -> Self {
-        InfoView {
-            version: i.version_string(),
-            version_code: i.version,
-            conn_tab_size: i.conn_tab_size,
-        }
+        InfoView { version: i.version_string(), version_code: i.version, conn_tab_size: i.conn_tab_size }
     }
 }
 
 impl From<&Timeouts> for TimeoutsView {
     fn from(t: &Timeouts) -> Self {
-        TimeoutsView {
-            tcp: t.tcp,
-            tcp_fin: t.tcp_fin,
-            udp: t.udp,
-        }
+        TimeoutsView { tcp: t.tcp, tcp_fin: t.tcp_fin, udp: t.udp }
     }
 }
 
@@ -252,10 +244,7 @@ impl From<&ServiceKey> for ServiceKeyView {
                 address: ntop(&addr.ip()),
                 port: addr.port(),
             },
-            ServiceKey::Fwmark { family: f, mark } => ServiceKeyView::Fwmark {
-                family: family(*f),
-                fwmark: *mark,
-            },
+            ServiceKey::Fwmark { family: f, mark } => ServiceKeyView::Fwmark { family: family(*f), fwmark: *mark },
         }
     }
 }
@@ -267,11 +256,7 @@ impl From<&Persistence> for PersistenceView {
             PersistMask::V4(m) => (m.to_string(), u32::from(m).leading_ones() as u8),
             PersistMask::V6(len) => (len.to_string(), len),
         };
-        PersistenceView {
-            timeout: p.timeout,
-            netmask,
-            prefix_len,
-        }
+        PersistenceView { timeout: p.timeout, netmask, prefix_len }
     }
 }
 
@@ -319,18 +304,12 @@ pub fn service_view(entry: &ServiceEntry, opts: &Options) -> ServiceView {
         name: service_name(&svc.key),
         key: ServiceKeyView::from(&svc.key),
         scheduler: svc.scheduler.name().to_string(),
-        sched_flags: sched_flag_names(&svc.scheduler, &svc.sched_flags)
-            .into_iter()
-            .map(String::from)
-            .collect(),
+        sched_flags: sched_flag_names(&svc.scheduler, &svc.sched_flags).into_iter().map(String::from).collect(),
         persistence: svc.persistence.as_ref().map(PersistenceView::from),
         one_packet: svc.one_packet,
         pe: svc.pe.clone().filter(|pe| !pe.is_empty()),
         stats: StatsView::from(&entry.stats),
-        dests: order::dests(&entry.dests, opts.nosort)
-            .into_iter()
-            .map(dest_view)
-            .collect(),
+        dests: order::dests(&entry.dests, opts.nosort).into_iter().map(dest_view).collect(),
     }
 }
 
@@ -344,11 +323,7 @@ impl StatusView {
                 .map(|s| service_view(s, opts))
                 .collect(),
             timeouts: TimeoutsView::from(&snapshot.timeouts),
-            daemons: snapshot
-                .daemons
-                .iter()
-                .map(|d| DaemonView::from(&DaemonStatus::from(d)))
-                .collect(),
+            daemons: snapshot.daemons.iter().map(|d| DaemonView::from(&DaemonStatus::from(d))).collect(),
         }
     }
 }

@@ -9,18 +9,14 @@ use super::numbers::largenum;
 use super::order;
 use super::{Format, Options};
 use crate::ipvs::{
-    DestEntry, Family, Forward, Info, PersistMask, SchedFlags, Scheduler, ServiceEntry, ServiceKey,
-    Stats, TunnelCsum, TunnelKind, TunnelOptions,
+    DestEntry, Family, Forward, Info, PersistMask, SchedFlags, Scheduler, ServiceEntry, ServiceKey, Stats, TunnelCsum,
+    TunnelKind, TunnelOptions,
 };
 use std::fmt::Write;
 
 pub fn version_line(info: &Info) -> String {
     // ipvsadm prints the size with %d.
-    format!(
-        "IP Virtual Server version {} (size={})\n",
-        info.version_string(),
-        info.conn_tab_size as i32
-    )
+    format!("IP Virtual Server version {} (size={})\n", info.version_string(), info.conn_tab_size as i32)
 }
 
 const PROT_LOCAL: &str = "Prot LocalAddress:Port";
@@ -55,14 +51,8 @@ pub fn title(opts: &Options) -> String {
 pub fn service_name(key: &ServiceKey) -> String {
     match key {
         // ipvsadm prints the mark with %d.
-        ServiceKey::Fwmark {
-            family: Family::Ipv4,
-            mark,
-        } => format!("FWM  {}", *mark as i32),
-        ServiceKey::Fwmark {
-            family: Family::Ipv6,
-            mark,
-        } => format!("FWM  {} IPv6", *mark as i32),
+        ServiceKey::Fwmark { family: Family::Ipv4, mark } => format!("FWM  {}", *mark as i32),
+        ServiceKey::Fwmark { family: Family::Ipv6, mark } => format!("FWM  {} IPv6", *mark as i32),
         ServiceKey::Inet { protocol, addr } => {
             // ipvsadm cuts IPv4 names at 33 bytes; none is that long, but keep the rule.
             let mut name = format!("{:<4} {}", protocol.label(), addr_port(addr));
@@ -78,11 +68,7 @@ pub fn service_name(key: &ServiceKey) -> String {
 /// third; every other scheduler gets `flag-N` for all three.
 pub fn sched_flag_names(scheduler: &Scheduler, flags: &SchedFlags) -> Vec<&'static str> {
     let named = |prefix: &str| -> Vec<&'static str> {
-        let (fallback, port) = if prefix == "sh" {
-            ("sh-fallback", "sh-port")
-        } else {
-            ("mh-fallback", "mh-port")
-        };
+        let (fallback, port) = if prefix == "sh" { ("sh-fallback", "sh-port") } else { ("mh-fallback", "mh-port") };
         [(flags.fallback, fallback), (flags.port, port)]
             .into_iter()
             .filter_map(|(set, name)| set.then_some(name))
@@ -91,14 +77,10 @@ pub fn sched_flag_names(scheduler: &Scheduler, flags: &SchedFlags) -> Vec<&'stat
     match scheduler.name() {
         "sh" => named("sh"),
         "mh" => named("mh"),
-        _ => [
-            (flags.fallback, "flag-1"),
-            (flags.port, "flag-2"),
-            (flags.flag3, "flag-3"),
-        ]
-        .into_iter()
-        .filter_map(|(set, name)| set.then_some(name))
-        .collect(),
+        _ => [(flags.fallback, "flag-1"), (flags.port, "flag-2"), (flags.flag3, "flag-3")]
+            .into_iter()
+            .filter_map(|(set, name)| set.then_some(name))
+            .collect(),
     }
 }
 
@@ -144,11 +126,7 @@ pub fn service(out: &mut String, entry: &ServiceEntry, opts: &Options) {
             // ipvsadm opens the parentheses for any flag bit, even one it then
             // does not name (bit 3 under sh or mh), leaving "()".
             if !svc.sched_flags.is_empty() {
-                let _ = write!(
-                    out,
-                    " ({})",
-                    sched_flag_names(&svc.scheduler, &svc.sched_flags).join(",")
-                );
+                let _ = write!(out, " ({})", sched_flag_names(&svc.scheduler, &svc.sched_flags).join(","));
             }
             if let Some(p) = &svc.persistence {
                 let _ = write!(out, " persistent {}", p.timeout);
@@ -208,11 +186,7 @@ fn dest(out: &mut String, d: &DestEntry, opts: &Options) {
         Format::Rate => {
             // The first three rates are plain %8llu in ipvsadm, never scaled.
             let s = &d.stats;
-            let _ = write!(
-                out,
-                "  -> {name:<28} {:>8} {:>8} {:>8}",
-                s.cps, s.inpps, s.outpps
-            );
+            let _ = write!(out, "  -> {name:<28} {:>8} {:>8} {:>8}", s.cps, s.inpps, s.outpps);
             out.push_str(&largenum(s.inbps, opts.exact));
             out.push_str(&largenum(s.outbps, opts.exact));
             writeln!(out)
@@ -222,19 +196,14 @@ fn dest(out: &mut String, d: &DestEntry, opts: &Options) {
             "  -> {name:<28} {:<10} {:<10} {active:<10} {inactive:<10}",
             d.dest.upper_threshold, d.dest.lower_threshold
         ),
-        _ if opts.persistent_conn => writeln!(
-            out,
-            "  -> {name:<28} {:<9} {:<11} {active:<10} {inactive:<10}",
-            d.dest.weight, d.persistent_conns
-        ),
+        _ if opts.persistent_conn => {
+            writeln!(out, "  -> {name:<28} {:<9} {:<11} {active:<10} {inactive:<10}", d.dest.weight, d.persistent_conns)
+        }
         _ if opts.tun_info => writeln!(
             out,
             "  -> {name:<28} {fwd:<7} {:<13} {weight:<6} {active:<10} {inactive:<10}",
             tunnel_info(d.dest.forward, &d.dest.tunnel)
         ),
-        _ => writeln!(
-            out,
-            "  -> {name:<28} {fwd:<7} {weight:<6} {active:<10} {inactive:<10}"
-        ),
+        _ => writeln!(out, "  -> {name:<28} {fwd:<7} {weight:<6} {active:<10} {inactive:<10}"),
     };
 }

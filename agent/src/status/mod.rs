@@ -18,8 +18,8 @@ mod tests_text;
 
 pub use daemons::{render_daemons, render_timeouts, DaemonStatus};
 pub use json::{
-    DaemonView, DestView, InfoView, PersistenceView, ServiceKeyView, ServiceView, StatsView,
-    StatusView, TimeoutsView, TunnelView, JSON_SCHEMA_VERSION,
+    DaemonView, DestView, InfoView, PersistenceView, ServiceKeyView, ServiceView, StatsView, StatusView, TimeoutsView,
+    TunnelView, JSON_SCHEMA_VERSION,
 };
 
 use crate::ipvs::{ServiceEntry, Snapshot};

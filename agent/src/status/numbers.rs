@@ -7,11 +7,7 @@
 pub fn largenum(value: u64, exact: bool) -> String {
     if exact {
         let digits = value.to_string();
-        let width = if digits.len() <= 8 {
-            9
-        } else {
-            digits.len() + 1
-        };
+        let width = if digits.len() <= 8 { 9 } else { digits.len() + 1 };
         return format!("{digits:>width$}");
     }
     match value {

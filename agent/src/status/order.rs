@@ -23,9 +23,7 @@ fn words(ip: Option<IpAddr>) -> [u32; 4] {
         Some(IpAddr::V4(v4)) => [u32::from(v4), 0, 0, 0],
         Some(IpAddr::V6(v6)) => {
             let o = v6.octets();
-            std::array::from_fn(|i| {
-                u32::from_be_bytes([o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3]])
-            })
+            std::array::from_fn(|i| u32::from_be_bytes([o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3]]))
         }
     }
 }
@@ -34,12 +32,7 @@ fn words(ip: Option<IpAddr>) -> [u32; 4] {
 fn diff_addr(family: Family, a: [u32; 4], b: [u32; 4]) -> i32 {
     match family {
         Family::Ipv4 => diff_u32(a[0], b[0]),
-        Family::Ipv6 => a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| diff_u32(*x, y))
-            .find(|r| *r != 0)
-            .unwrap_or(0),
+        Family::Ipv6 => a.iter().zip(b).map(|(x, y)| diff_u32(*x, y)).find(|r| *r != 0).unwrap_or(0),
     }
 }
 
@@ -54,12 +47,9 @@ fn af_number(family: Family) -> i32 {
 fn cmp_services(a: &ServiceEntry, b: &ServiceEntry) -> i32 {
     let parts = |key: &ServiceKey| -> (u32, Family, i32, Option<SocketAddr>) {
         match *key {
-            ServiceKey::Inet { protocol, addr } => (
-                0,
-                Family::of(&addr.ip()),
-                i32::from(protocol.number()),
-                Some(addr),
-            ),
+            ServiceKey::Inet { protocol, addr } => {
+                (0, Family::of(&addr.ip()), i32::from(protocol.number()), Some(addr))
+            }
             ServiceKey::Fwmark { family, mark } => (mark, family, 0, None),
         }
     };
@@ -82,11 +72,7 @@ fn cmp_services(a: &ServiceEntry, b: &ServiceEntry) -> i32 {
 /// libipvs's `ipvs_cmp_dests`: address (by the first one's family), then port.
 fn cmp_dests(a: &DestEntry, b: &DestEntry) -> i32 {
     let (sa, sb) = (a.dest.addr, b.dest.addr);
-    let r = diff_addr(
-        Family::of(&sa.ip()),
-        words(Some(sa.ip())),
-        words(Some(sb.ip())),
-    );
+    let r = diff_addr(Family::of(&sa.ip()), words(Some(sa.ip())), words(Some(sb.ip())));
     if r != 0 {
         return r;
     }
@@ -149,18 +135,11 @@ mod tests {
     use crate::ipvs::{Dest, Protocol, Service, Stats};
 
     fn svc(key: ServiceKey) -> ServiceEntry {
-        ServiceEntry {
-            service: Service::new(key),
-            stats: Stats::default(),
-            dests: vec![],
-        }
+        ServiceEntry { service: Service::new(key), stats: Stats::default(), dests: vec![] }
     }
 
     fn tcp(addr: &str) -> ServiceEntry {
-        svc(ServiceKey::Inet {
-            protocol: Protocol::Tcp,
-            addr: addr.parse().unwrap(),
-        })
+        svc(ServiceKey::Inet { protocol: Protocol::Tcp, addr: addr.parse().unwrap() })
     }
 
     fn keys(list: &[&ServiceEntry]) -> Vec<String> {
@@ -170,22 +149,13 @@ mod tests {
     #[test]
     fn inet_before_fwmark_and_ipv4_before_ipv6() {
         let list = vec![
-            svc(ServiceKey::Fwmark {
-                family: Family::Ipv4,
-                mark: 2,
-            }),
+            svc(ServiceKey::Fwmark { family: Family::Ipv4, mark: 2 }),
             tcp("[2001:db8::1]:80"),
-            svc(ServiceKey::Inet {
-                protocol: Protocol::Udp,
-                addr: "10.0.0.1:53".parse().unwrap(),
-            }),
+            svc(ServiceKey::Inet { protocol: Protocol::Udp, addr: "10.0.0.1:53".parse().unwrap() }),
             tcp("10.0.0.2:80"),
             tcp("10.0.0.1:443"),
             tcp("10.0.0.1:80"),
-            svc(ServiceKey::Fwmark {
-                family: Family::Ipv4,
-                mark: 1,
-            }),
+            svc(ServiceKey::Fwmark { family: Family::Ipv4, mark: 1 }),
         ];
         assert_eq!(
             keys(&services(&list, false)),
@@ -206,20 +176,14 @@ mod tests {
     fn addresses_far_apart_compare_as_ipvsadm_does() {
         // 192.168.0.1 - 10.0.0.1 overflows an int and comes out negative.
         let list = vec![tcp("10.0.0.1:80"), tcp("192.168.0.1:80")];
-        assert_eq!(
-            keys(&services(&list, false)),
-            ["TCP 192.168.0.1:80", "TCP 10.0.0.1:80"]
-        );
+        assert_eq!(keys(&services(&list, false)), ["TCP 192.168.0.1:80", "TCP 10.0.0.1:80"]);
     }
 
     #[test]
     fn dests_by_address_then_port() {
         let d = |a: &str| DestEntry::new(Dest::new(a.parse().unwrap()));
         let list = vec![d("10.0.0.3:80"), d("10.0.0.2:8080"), d("10.0.0.2:80")];
-        let got: Vec<String> = dests(&list, false)
-            .iter()
-            .map(|d| d.dest.addr.to_string())
-            .collect();
+        let got: Vec<String> = dests(&list, false).iter().map(|d| d.dest.addr.to_string()).collect();
         assert_eq!(got, ["10.0.0.2:80", "10.0.0.2:8080", "10.0.0.3:80"]);
     }
 }

@@ -1,18 +1,13 @@
 //! The JSON document: its fields, their spelling, and that it reads back.
 
-use super::tests_text::{
-    counters_table, dest, dr_nat_tun, entry, fwmark, persistent, snapshot, tcp,
-};
+use super::tests_text::{counters_table, dest, dr_nat_tun, entry, fwmark, persistent, snapshot, tcp};
 use super::{render, render_service, Format, Options, StatusView, JSON_SCHEMA_VERSION};
 use crate::ipvs::{Family, Forward, SyncDaemon, SyncState, TunnelCsum, TunnelKind, TunnelOptions};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 fn json() -> Options {
-    Options {
-        format: Format::Json,
-        ..Options::default()
-    }
+    Options { format: Format::Json, ..Options::default() }
 }
 
 fn parse(text: &str) -> Value {
@@ -43,19 +38,10 @@ fn status_json_has_every_field_even_when_empty() {
     let mut snap = dr_nat_tun();
     snap.daemons.push(SyncDaemon::new(SyncState::Master, "eth0", 1));
     let v = parse(&render(&snap, &json()));
-    assert_eq!(
-        keys(&v),
-        set(&["schema_version", "info", "services", "timeouts", "daemons"])
-    );
+    assert_eq!(keys(&v), set(&["schema_version", "info", "services", "timeouts", "daemons"]));
     assert_eq!(v["schema_version"], JSON_SCHEMA_VERSION);
-    assert_eq!(
-        v["info"],
-        serde_json::json!({"version": "1.2.1", "version_code": 66049, "conn_tab_size": 4096})
-    );
-    assert_eq!(
-        v["timeouts"],
-        serde_json::json!({"tcp": 900, "tcp_fin": 120, "udp": 300})
-    );
+    assert_eq!(v["info"], serde_json::json!({"version": "1.2.1", "version_code": 66049, "conn_tab_size": 4096}));
+    assert_eq!(v["timeouts"], serde_json::json!({"tcp": 900, "tcp_fin": 120, "udp": 300}));
     assert_eq!(
         v["daemons"][0],
         serde_json::json!({"state": "master", "interface": "eth0", "sync_id": 1, "sync_maxlen": null,
@@ -64,24 +50,11 @@ fn status_json_has_every_field_even_when_empty() {
     let svc = &v["services"][0];
     assert_eq!(
         keys(svc),
-        set(&[
-            "name",
-            "key",
-            "scheduler",
-            "sched_flags",
-            "persistence",
-            "one_packet",
-            "pe",
-            "stats",
-            "dests"
-        ])
+        set(&["name", "key", "scheduler", "sched_flags", "persistence", "one_packet", "pe", "stats", "dests"])
     );
     assert_eq!(
         keys(&svc["stats"]),
-        set(&[
-            "conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps", "inpps", "outpps", "inbps",
-            "outbps"
-        ])
+        set(&["conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps", "inpps", "outpps", "inbps", "outbps"])
     );
     assert_eq!(
         keys(&svc["dests"][0]),
@@ -117,24 +90,13 @@ fn status_json_service_and_dests_in_listing_order() {
     assert_eq!(svc["persistence"], Value::Null);
     assert_eq!(svc["pe"], Value::Null);
     assert_eq!(svc["one_packet"], false);
-    let forwards: Vec<&str> = svc["dests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["forward"].as_str().unwrap())
-        .collect();
+    let forwards: Vec<&str> = svc["dests"].as_array().unwrap().iter().map(|d| d["forward"].as_str().unwrap()).collect();
     assert_eq!(forwards, ["Route", "Masq", "Tunnel"]);
     let nat = &svc["dests"][1];
-    assert_eq!(
-        (nat["address"].as_str(), nat["port"].as_u64()),
-        (Some("192.0.2.11"), Some(8080))
-    );
+    assert_eq!((nat["address"].as_str(), nat["port"].as_u64()), (Some("192.0.2.11"), Some(8080)));
     assert_eq!(nat["tunnel"], Value::Null);
     let tun = &svc["dests"][2];
-    assert_eq!(
-        tun["tunnel"],
-        serde_json::json!({"type": "ipip", "port": 0, "csum": "nocsum", "info": "ipip"})
-    );
+    assert_eq!(tun["tunnel"], serde_json::json!({"type": "ipip", "port": 0, "csum": "nocsum", "info": "ipip"}));
     assert_eq!(tun["active_conns"], 1234567);
     assert_eq!(tun["weight"], 100);
 }
@@ -144,36 +106,20 @@ fn status_json_persistence_pe_fwmark_ipv6_tunnel() {
     let mut sip = persistent(tcp("192.0.2.1:5060"), 360, "255.255.255.0");
     sip.pe = Some("sip".into());
     let mut gue = dest("[2001:db8::10]:0", Forward::Tunnel, 1);
-    gue.dest.tunnel = TunnelOptions {
-        kind: TunnelKind::Gue,
-        port: 6080,
-        csum: TunnelCsum::RemoteChecksum,
-    };
+    gue.dest.tunnel = TunnelOptions { kind: TunnelKind::Gue, port: 6080, csum: TunnelCsum::RemoteChecksum };
     gue.dest.upper_threshold = 10;
     gue.persistent_conns = 4;
     let v6 = persistent(fwmark(Family::Ipv6, 42), 60, "64");
-    let v = parse(&render(
-        &snapshot(vec![entry(v6, vec![gue]), entry(sip, vec![])]),
-        &json(),
-    ));
+    let v = parse(&render(&snapshot(vec![entry(v6, vec![gue]), entry(sip, vec![])]), &json()));
 
     let sip = &v["services"][0];
-    assert_eq!(
-        sip["persistence"],
-        serde_json::json!({"timeout": 360, "netmask": "255.255.255.0", "prefix_len": 24})
-    );
+    assert_eq!(sip["persistence"], serde_json::json!({"timeout": 360, "netmask": "255.255.255.0", "prefix_len": 24}));
     assert_eq!(sip["pe"], "sip");
 
     let fwm = &v["services"][1];
     assert_eq!(fwm["name"], "FWM  42 IPv6");
-    assert_eq!(
-        fwm["key"],
-        serde_json::json!({"type": "fwmark", "family": "ipv6", "fwmark": 42})
-    );
-    assert_eq!(
-        fwm["persistence"],
-        serde_json::json!({"timeout": 60, "netmask": "64", "prefix_len": 64})
-    );
+    assert_eq!(fwm["key"], serde_json::json!({"type": "fwmark", "family": "ipv6", "fwmark": 42}));
+    assert_eq!(fwm["persistence"], serde_json::json!({"timeout": 60, "netmask": "64", "prefix_len": 64}));
     let d = &fwm["dests"][0];
     assert_eq!(d["name"], "[2001:db8::10]:0");
     assert_eq!(d["address"], "2001:db8::10");
@@ -191,14 +137,8 @@ fn status_json_counters_are_exact() {
     let v = parse(&render(&counters_table(), &json()));
     let tcp = &v["services"][0];
     assert_eq!(tcp["name"], "TCP  192.0.2.1:80");
-    assert_eq!(
-        tcp["stats"]["outbytes"].as_u64(),
-        Some(98_765_432_109_876_543)
-    );
-    assert_eq!(
-        tcp["dests"][0]["stats"]["inpps"].as_u64(),
-        Some(123_456_789)
-    );
+    assert_eq!(tcp["stats"]["outbytes"].as_u64(), Some(98_765_432_109_876_543));
+    assert_eq!(tcp["dests"][0]["stats"]["inpps"].as_u64(), Some(123_456_789));
 }
 
 #[test]
@@ -210,10 +150,7 @@ fn status_json_one_service() {
 
 #[test]
 fn status_json_nosort_keeps_dump_order() {
-    let opts = Options {
-        nosort: true,
-        ..json()
-    };
+    let opts = Options { nosort: true, ..json() };
     let v = parse(&render(&dr_nat_tun(), &opts));
     assert_eq!(v["services"][0]["dests"][0]["address"], "192.0.2.12");
 }

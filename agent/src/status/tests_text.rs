@@ -3,20 +3,14 @@
 //! The expected strings were produced by applying ipvsadm's own printf formats
 //! (read from Debian's binary) with a C-compatible formatter, not by this code.
 
-use super::{
-    render, render_daemons, render_service, render_timeouts, DaemonStatus, Format, Options,
-};
+use super::{render, render_daemons, render_service, render_timeouts, DaemonStatus, Format, Options};
 use crate::ipvs::{
-    Dest, DestEntry, Family, Forward, Info, PersistMask, Persistence, Protocol, SchedFlags,
-    Scheduler, Service, ServiceEntry, ServiceKey, Snapshot, Stats, SyncDaemon, SyncState, Timeouts,
-    TunnelCsum, TunnelKind, TunnelOptions,
+    Dest, DestEntry, Family, Forward, Info, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service,
+    ServiceEntry, ServiceKey, Snapshot, Stats, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelKind, TunnelOptions,
 };
 
 pub fn inet(protocol: Protocol, addr: &str) -> ServiceKey {
-    ServiceKey::Inet {
-        protocol,
-        addr: addr.parse().unwrap(),
-    }
+    ServiceKey::Inet { protocol, addr: addr.parse().unwrap() }
 }
 
 pub fn tcp(addr: &str) -> Service {
@@ -34,10 +28,7 @@ pub fn with_sched(mut s: Service, scheduler: Scheduler) -> Service {
 
 pub fn persistent(mut s: Service, timeout: u32, mask: &str) -> Service {
     let family = s.key.family();
-    s.persistence = Some(Persistence {
-        timeout,
-        netmask: PersistMask::parse(mask, family).unwrap(),
-    });
+    s.persistence = Some(Persistence { timeout, netmask: PersistMask::parse(mask, family).unwrap() });
     s
 }
 
@@ -55,22 +46,14 @@ pub fn conns(mut d: DestEntry, active: u32, inactive: u32) -> DestEntry {
 }
 
 pub fn entry(service: Service, dests: Vec<DestEntry>) -> ServiceEntry {
-    ServiceEntry {
-        service,
-        stats: Stats::default(),
-        dests,
-    }
+    ServiceEntry { service, stats: Stats::default(), dests }
 }
 
 pub fn snapshot(services: Vec<ServiceEntry>) -> Snapshot {
     Snapshot {
         info: Info::default(),
         services,
-        timeouts: Timeouts {
-            tcp: 900,
-            tcp_fin: 120,
-            udp: 300,
-        },
+        timeouts: Timeouts { tcp: 900, tcp_fin: 120, udp: 300 },
         daemons: vec![],
     }
 }
@@ -89,11 +72,7 @@ fn with(f: impl FnOnce(&mut Options)) -> Options {
 #[track_caller]
 fn same(got: String, want: &str) {
     if got != want {
-        panic!(
-            "listing differs\n--- got\n{}\n--- want\n{}",
-            got.replace(' ', "·"),
-            want.replace(' ', "·")
-        );
+        panic!("listing differs\n--- got\n{}\n--- want\n{}", got.replace(' ', "·"), want.replace(' ', "·"));
     }
 }
 
@@ -121,10 +100,7 @@ fn status_empty_table_is_titles_only() {
 
 #[test]
 fn status_one_service_has_no_version_line() {
-    same(
-        render_service(&dr_nat_tun().services[0], &plain()),
-        ONE_SERVICE,
-    );
+    same(render_service(&dr_nat_tun().services[0], &plain()), ONE_SERVICE);
 }
 
 #[test]
@@ -141,26 +117,9 @@ fn status_persistence_and_masks() {
             persistent(tcp("192.0.2.1:0"), 360, "255.255.255.0"),
             vec![dest("192.0.2.10:0", Forward::DirectRouting, 1)],
         ),
-        entry(
-            persistent(with_sched(tcp("192.0.2.2:443"), Scheduler::Rr), 300, "32"),
-            vec![],
-        ),
-        entry(
-            persistent(
-                with_sched(tcp("[2001:db8::2]:443"), Scheduler::Rr),
-                600,
-                "128",
-            ),
-            vec![],
-        ),
-        entry(
-            persistent(
-                with_sched(tcp("[2001:db8::1]:443"), Scheduler::Rr),
-                600,
-                "/64",
-            ),
-            vec![],
-        ),
+        entry(persistent(with_sched(tcp("192.0.2.2:443"), Scheduler::Rr), 300, "32"), vec![]),
+        entry(persistent(with_sched(tcp("[2001:db8::2]:443"), Scheduler::Rr), 600, "128"), vec![]),
+        entry(persistent(with_sched(tcp("[2001:db8::1]:443"), Scheduler::Rr), 600, "/64"), vec![]),
     ]);
     same(render(&snap, &plain()), PERSIST);
 }
@@ -175,10 +134,7 @@ fn status_fwmark_v4_and_v6() {
         ),
         entry(
             fwmark(Family::Ipv4, 7),
-            vec![
-                dest("192.0.2.11:0", Forward::DirectRouting, 0),
-                dest("192.0.2.10:0", Forward::DirectRouting, 1),
-            ],
+            vec![dest("192.0.2.11:0", Forward::DirectRouting, 0), dest("192.0.2.10:0", Forward::DirectRouting, 1)],
         ),
     ]);
     same(render(&snap, &plain()), FWMARK);
@@ -187,10 +143,8 @@ fn status_fwmark_v4_and_v6() {
 #[test]
 fn status_fwmark_above_int_max_prints_and_sorts_as_signed() {
     // ipvsadm prints the mark with %d and sorts by an int difference.
-    let snap = snapshot(vec![
-        entry(fwmark(Family::Ipv4, 7), vec![]),
-        entry(fwmark(Family::Ipv4, 3_000_000_000), vec![]),
-    ]);
+    let snap =
+        snapshot(vec![entry(fwmark(Family::Ipv4, 7), vec![]), entry(fwmark(Family::Ipv4, 3_000_000_000), vec![])]);
     let text = render(&snap, &plain());
     let services: Vec<&str> = text.lines().skip(3).collect();
     assert_eq!(services, ["FWM  -1294967296 wlc", "FWM  7 wlc"]);
@@ -201,15 +155,7 @@ fn status_ipv6_service() {
     let snap = snapshot(vec![entry(
         tcp("[2001:db8::1]:80"),
         vec![
-            conns(
-                dest(
-                    "[2001:db8:1234:5678:9abc:def0:1234:5678]:80",
-                    Forward::DirectRouting,
-                    1,
-                ),
-                5,
-                0,
-            ),
+            conns(dest("[2001:db8:1234:5678:9abc:def0:1234:5678]:80", Forward::DirectRouting, 1), 5, 0),
             dest("[2001:db8::10]:80", Forward::Nat, 1),
         ],
     )]);
@@ -218,11 +164,7 @@ fn status_ipv6_service() {
 
 #[test]
 fn status_scheduler_flags() {
-    let flags = |fallback, port, flag3| SchedFlags {
-        fallback,
-        port,
-        flag3,
-    };
+    let flags = |fallback, port, flag3| SchedFlags { fallback, port, flag3 };
     let mut sh = with_sched(tcp("192.0.2.1:80"), Scheduler::Sh);
     sh.sched_flags = flags(true, true, false);
     let mut mh = persistent(with_sched(tcp("192.0.2.2:80"), Scheduler::Mh), 60, "32");
@@ -232,12 +174,7 @@ fn status_scheduler_flags() {
     sh3.sched_flags = flags(false, false, true);
     let mut rr = with_sched(tcp("192.0.2.4:80"), Scheduler::Rr);
     rr.sched_flags = flags(true, false, true);
-    let snap = snapshot(vec![
-        entry(sh, vec![]),
-        entry(mh, vec![]),
-        entry(sh3, vec![]),
-        entry(rr, vec![]),
-    ]);
+    let snap = snapshot(vec![entry(sh, vec![]), entry(mh, vec![]), entry(sh3, vec![]), entry(rr, vec![])]);
     same(render(&snap, &plain()), SCHED_FLAGS);
 }
 
@@ -252,16 +189,8 @@ fn status_one_packet_pe_sip_and_sctp() {
     // Not persistent: ipvsadm shows no pe.
     let mut sip_np = udp("192.0.2.2:5060");
     sip_np.pe = Some("sip".into());
-    let sctp = with_sched(
-        Service::new(inet(Protocol::Sctp, "192.0.2.1:9999")),
-        Scheduler::Wrr,
-    );
-    let snap = snapshot(vec![
-        entry(sctp, vec![]),
-        entry(sip_np, vec![]),
-        entry(sip, vec![]),
-        entry(dns, vec![]),
-    ]);
+    let sctp = with_sched(Service::new(inet(Protocol::Sctp, "192.0.2.1:9999")), Scheduler::Wrr);
+    let snap = snapshot(vec![entry(sctp, vec![]), entry(sip_np, vec![]), entry(sip, vec![]), entry(dns, vec![])]);
     same(render(&snap, &plain()), OPS_PE_SCTP);
 }
 
@@ -278,18 +207,12 @@ fn thresholds_table() -> Snapshot {
 
 #[test]
 fn status_thresholds() {
-    same(
-        render(&thresholds_table(), &with(|o| o.thresholds = true)),
-        THRESHOLDS,
-    );
+    same(render(&thresholds_table(), &with(|o| o.thresholds = true)), THRESHOLDS);
 }
 
 #[test]
 fn status_persistent_conn() {
-    same(
-        render(&thresholds_table(), &with(|o| o.persistent_conn = true)),
-        PERSISTENT_CONN,
-    );
+    same(render(&thresholds_table(), &with(|o| o.persistent_conn = true)), PERSISTENT_CONN);
 }
 
 #[test]
@@ -312,35 +235,11 @@ fn status_tun_info() {
     let snap = snapshot(vec![entry(
         tcp("192.0.2.1:80"),
         vec![
-            tunnel(
-                "[2001:db8::15]:80",
-                TunnelKind::Ipip,
-                0,
-                TunnelCsum::NoChecksum,
-                1,
-            ),
-            tunnel(
-                "192.0.2.14:80",
-                TunnelKind::Gue,
-                5555,
-                TunnelCsum::RemoteChecksum,
-                1,
-            ),
+            tunnel("[2001:db8::15]:80", TunnelKind::Ipip, 0, TunnelCsum::NoChecksum, 1),
+            tunnel("192.0.2.14:80", TunnelKind::Gue, 5555, TunnelCsum::RemoteChecksum, 1),
             tunnel("192.0.2.13:80", TunnelKind::Gre, 0, TunnelCsum::Checksum, 1),
-            tunnel(
-                "192.0.2.12:80",
-                TunnelKind::Gue,
-                6080,
-                TunnelCsum::NoChecksum,
-                3,
-            ),
-            tunnel(
-                "192.0.2.11:80",
-                TunnelKind::Ipip,
-                0,
-                TunnelCsum::NoChecksum,
-                1,
-            ),
+            tunnel("192.0.2.12:80", TunnelKind::Gue, 6080, TunnelCsum::NoChecksum, 3),
+            tunnel("192.0.2.11:80", TunnelKind::Ipip, 0, TunnelCsum::NoChecksum, 1),
             dest("192.0.2.10:80", Forward::DirectRouting, 1),
         ],
     )]);
@@ -386,14 +285,7 @@ pub fn counters_table() -> Snapshot {
     v4.stats = big;
     let mut v6 = entry(
         tcp("[2001:db8::1]:80"),
-        vec![with_stats(
-            dest(
-                "[2001:db8:1234:5678:9abc:def0:1234:5678]:80",
-                Forward::DirectRouting,
-                1,
-            ),
-            small,
-        )],
+        vec![with_stats(dest("[2001:db8:1234:5678:9abc:def0:1234:5678]:80", Forward::DirectRouting, 1), small)],
     );
     v6.stats = small;
     let mut fwm = entry(fwmark(Family::Ipv4, 7), vec![]);
@@ -403,10 +295,7 @@ pub fn counters_table() -> Snapshot {
 
 #[test]
 fn status_stats_scaled() {
-    same(
-        render(&counters_table(), &with(|o| o.format = Format::Stats)),
-        STATS,
-    );
+    same(render(&counters_table(), &with(|o| o.format = Format::Stats)), STATS);
 }
 
 #[test]
@@ -420,10 +309,7 @@ fn status_stats_exact() {
 
 #[test]
 fn status_rate_scaled() {
-    same(
-        render(&counters_table(), &with(|o| o.format = Format::Rate)),
-        RATE,
-    );
+    same(render(&counters_table(), &with(|o| o.format = Format::Rate)), RATE);
 }
 
 #[test]
@@ -445,21 +331,14 @@ fn status_stats_win_over_rate() {
 #[test]
 fn status_version_line_follows_info() {
     let mut snap = snapshot(vec![]);
-    snap.info = Info {
-        version: 0x010200,
-        conn_tab_size: 1 << 20,
-    };
+    snap.info = Info { version: 0x010200, conn_tab_size: 1 << 20 };
     assert!(render(&snap, &plain()).starts_with("IP Virtual Server version 1.2.0 (size=1048576)\n"));
 }
 
 #[test]
 fn status_timeouts() {
     assert_eq!(
-        render_timeouts(&Timeouts {
-            tcp: 900,
-            tcp_fin: 120,
-            udp: 300
-        }),
+        render_timeouts(&Timeouts { tcp: 900, tcp_fin: 120, udp: 300 }),
         "Timeout (tcp tcpfin udp): 900 120 300\n"
     );
 }

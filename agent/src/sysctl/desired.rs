@@ -81,7 +81,10 @@ mod tests {
             ))
         };
         assert_eq!(checked(""), ["net.ipv4.ip_forward = 1", "net.ipv4.vs.expire_nodest_conn = 1"]);
-        assert_eq!(checked("expire_nodest_conn: false"), ["net.ipv4.ip_forward = 1", "net.ipv4.vs.expire_nodest_conn = 0"]);
+        assert_eq!(
+            checked("expire_nodest_conn: false"),
+            ["net.ipv4.ip_forward = 1", "net.ipv4.vs.expire_nodest_conn = 0"]
+        );
         let unchecked = names(
             r#"Appliance(role: Director(services: [Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21:80")])]))"#,
         );

@@ -188,7 +188,12 @@ pub fn set_all(settings: &[Setting], root: &Path, record_dir: &Path) -> Result<S
                 }
                 continue;
             }
-            report.changes.push(SysctlChange { name: name.clone(), from: current, to: s.value.clone(), put_back: false });
+            report.changes.push(SysctlChange {
+                name: name.clone(),
+                from: current,
+                to: s.value.clone(),
+                put_back: false,
+            });
         }
         if let Some(entry) = book.changed.get_mut(&s.key) {
             entry.wrote = s.value.clone();
@@ -217,24 +222,32 @@ pub fn put_back_all(settings: &[Setting], root: &Path, record_dir: &Path) -> Res
             path: path.to_path_buf(),
             source,
         };
-        let current = match key_path(root, &entry.key).and_then(|p| read(&p).map(|v| (p.clone(), v)).map_err(|e| (p, e))) {
-            Ok((path, current)) => Some((path, current)),
-            Err((_, e)) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err((path, e)) => {
-                // Kept in the record: the next apply tries again.
-                failures.push(fail(&path, e));
-                continue;
-            }
-        };
+        let current =
+            match key_path(root, &entry.key).and_then(|p| read(&p).map(|v| (p.clone(), v)).map_err(|e| (p, e))) {
+                Ok((path, current)) => Some((path, current)),
+                Err((_, e)) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err((path, e)) => {
+                    // Kept in the record: the next apply tries again.
+                    failures.push(fail(&path, e));
+                    continue;
+                }
+            };
         match current {
-            None => report.notes.push(format!("sysctl {name} is gone (its interface was removed?): nothing to put back")),
+            None => {
+                report.notes.push(format!("sysctl {name} is gone (its interface was removed?): nothing to put back"))
+            }
             Some((_, current)) if current == entry.original => {}
             Some((path, current)) if current == entry.wrote => {
                 if let Err(e) = write(&path, &entry.original) {
                     failures.push(fail(&path, e));
                     continue;
                 }
-                report.changes.push(SysctlChange { name: name.clone(), from: current, to: entry.original.clone(), put_back: true });
+                report.changes.push(SysctlChange {
+                    name: name.clone(),
+                    from: current,
+                    to: entry.original.clone(),
+                    put_back: true,
+                });
             }
             Some((_, current)) => report.notes.push(format!(
                 "left sysctl {name} at {current}: it was changed after the agent set it to {} (it was {} before)",
@@ -253,7 +266,8 @@ fn key_path(root: &Path, key: &[String]) -> Result<PathBuf, (PathBuf, std::io::E
     let mut path = root.to_path_buf();
     for c in key {
         if c.is_empty() || c == "." || c == ".." || c.contains('/') {
-            let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("`{c}` is not a sysctl name component"));
+            let e =
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("`{c}` is not a sysctl name component"));
             return Err((path, e));
         }
         path.push(c);
@@ -327,7 +341,15 @@ mod tests {
         let root = tree(&[("net/ipv4/ip_forward", "0\n"), ("net/ipv4/vs/conntrack", "1\n")]);
         let settings = [set(&["net", "ipv4", "ip_forward"], "1"), set(&["net", "ipv4", "vs", "conntrack"], "1")];
         let changes = write_all(&settings, root.path()).unwrap();
-        assert_eq!(changes, vec![SysctlChange { name: "net.ipv4.ip_forward".into(), from: "0".into(), to: "1".into(), put_back: false }]);
+        assert_eq!(
+            changes,
+            vec![SysctlChange {
+                name: "net.ipv4.ip_forward".into(),
+                from: "0".into(),
+                to: "1".into(),
+                put_back: false
+            }]
+        );
         assert_eq!(std::fs::read_to_string(root.path().join("net/ipv4/ip_forward")).unwrap(), "1\n");
         assert_eq!(write_all(&settings, root.path()).unwrap(), vec![], "a second write changes nothing");
     }
@@ -347,20 +369,38 @@ mod tests {
             set(&["net", "ipv4", "conf", "eth0.100", "arp_ignore"], "1"),
         ];
         let report = set_all(&first, root, rec).unwrap();
-        assert_eq!(lines(&report.changes), ["~ sysctl net.ipv4.ip_forward 0 -> 1", "~ sysctl net.ipv4.conf.eth0/100.arp_ignore 0 -> 1"]);
+        assert_eq!(
+            lines(&report.changes),
+            ["~ sysctl net.ipv4.ip_forward 0 -> 1", "~ sysctl net.ipv4.conf.eth0/100.arp_ignore 0 -> 1"]
+        );
         let (changed, _) = record::load(rec);
         assert_eq!(
-            changed.keys.iter().map(|e| (desired::display_name(&e.key), e.original.as_str(), e.wrote.as_str())).collect::<Vec<_>>(),
-            [("net.ipv4.ip_forward".to_string(), "0", "1"), ("net.ipv4.conf.eth0/100.arp_ignore".to_string(), "0", "1")]
+            changed
+                .keys
+                .iter()
+                .map(|e| (desired::display_name(&e.key), e.original.as_str(), e.wrote.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("net.ipv4.ip_forward".to_string(), "0", "1"),
+                ("net.ipv4.conf.eth0/100.arp_ignore".to_string(), "0", "1")
+            ]
         );
         let on_disk = std::fs::read_to_string(record::path(rec)).unwrap();
         assert_eq!(set_all(&first, root, rec).unwrap(), SysctlReport::default());
-        assert_eq!(put_back_all(&first, root, rec).unwrap(), SysctlReport::default(), "all still set: nothing to put back");
+        assert_eq!(
+            put_back_all(&first, root, rec).unwrap(),
+            SysctlReport::default(),
+            "all still set: nothing to put back"
+        );
         assert_eq!(std::fs::read_to_string(record::path(rec)).unwrap(), on_disk, "the record is not rewritten");
 
         // The config changes a value: the original stays the first one seen.
-        let second = [set(&["net", "ipv4", "ip_forward"], "0"), set(&["net", "ipv4", "conf", "eth0.100", "arp_ignore"], "2")];
-        assert_eq!(lines(&set_all(&second, root, rec).unwrap().changes), ["~ sysctl net.ipv4.ip_forward 1 -> 0", "~ sysctl net.ipv4.conf.eth0/100.arp_ignore 1 -> 2"]);
+        let second =
+            [set(&["net", "ipv4", "ip_forward"], "0"), set(&["net", "ipv4", "conf", "eth0.100", "arp_ignore"], "2")];
+        assert_eq!(
+            lines(&set_all(&second, root, rec).unwrap().changes),
+            ["~ sysctl net.ipv4.ip_forward 1 -> 0", "~ sysctl net.ipv4.conf.eth0/100.arp_ignore 1 -> 2"]
+        );
         assert_eq!(record::load(rec).0.keys[1].original, "0");
         assert_eq!(record::load(rec).0.keys[1].wrote, "2");
 
@@ -383,7 +423,8 @@ mod tests {
         let root = tree(&[("net/ipv4/ip_forward", "0\n"), ("net/ipv4/conf/v0.100/arp_ignore", "0\n")]);
         let record = tempfile::tempdir().unwrap();
         let (root, rec) = (root.path(), record.path());
-        let settings = [set(&["net", "ipv4", "ip_forward"], "1"), set(&["net", "ipv4", "conf", "v0.100", "arp_ignore"], "1")];
+        let settings =
+            [set(&["net", "ipv4", "ip_forward"], "1"), set(&["net", "ipv4", "conf", "v0.100", "arp_ignore"], "1")];
         set_all(&settings, root, rec).unwrap();
         std::fs::write(root.join("net/ipv4/ip_forward"), "7\n").unwrap(); // a person's value
         std::fs::remove_dir_all(root.join("net/ipv4/conf/v0.100")).unwrap();
@@ -404,7 +445,8 @@ mod tests {
     fn a_record_that_cannot_be_written_is_an_error_but_the_values_are_set() {
         let root = tree(&[("net/ipv4/ip_forward", "0\n"), ("net/ipv4/conf/all/arp_ignore", "0\n")]);
         let blocker = tempfile::NamedTempFile::new().unwrap(); // a file where the record's folder should be
-        let settings = [set(&["net", "ipv4", "ip_forward"], "1"), set(&["net", "ipv4", "conf", "all", "arp_ignore"], "1")];
+        let settings =
+            [set(&["net", "ipv4", "ip_forward"], "1"), set(&["net", "ipv4", "conf", "all", "arp_ignore"], "1")];
         let err = set_all(&settings, root.path(), &blocker.path().join("sysctl")).unwrap_err();
         assert_eq!(err.failures.len(), 1, "{err}");
         assert!(err.to_string().starts_with("cannot record the sysctls the agent changed"), "{err}");

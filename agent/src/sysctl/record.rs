@@ -55,7 +55,10 @@ pub fn store(dir: &Path, changed: &Changed) -> std::io::Result<()> {
         .iter()
         .map(|e| ("Changed".to_string(), vec![e.key.join("/"), e.original.clone(), e.wrote.clone()]))
         .collect();
-    let text = record_text::format("lvs-agent: the sysctls it changed (path under /proc/sys, value before, value written)", &rows);
+    let text = record_text::format(
+        "lvs-agent: the sysctls it changed (path under /proc/sys, value before, value written)",
+        &rows,
+    );
     crate::atomic_file::write(&path(dir), text.as_bytes())
 }
 
@@ -91,13 +94,19 @@ mod tests {
         store(dir.path(), &changed).unwrap();
         assert_eq!(load(dir.path()), (changed, None));
         let odd = Changed {
-            keys: vec![Entry { key: vec!["kernel".into(), "x".into()], original: "a\tb \"c\" \\ d\n".into(), wrote: String::new() }],
+            keys: vec![Entry {
+                key: vec!["kernel".into(), "x".into()],
+                original: "a\tb \"c\" \\ d\n".into(),
+                wrote: String::new(),
+            }],
         };
         store(dir.path(), &odd).unwrap();
         assert_eq!(load(dir.path()), (odd, None), "tabs, quotes, backslashes and empty values survive");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from(FILE_NAME)], "no temporary file is left behind");
-        for garbled in ["[\n    (\"net/ipv4/ip_forward\", \"0\"),\n]\n", "[\n    (\"net/../x\", \"0\", \"1\"),\n]\n", "[\n"] {
+        for garbled in
+            ["[\n    (\"net/ipv4/ip_forward\", \"0\"),\n]\n", "[\n    (\"net/../x\", \"0\", \"1\"),\n]\n", "[\n"]
+        {
             std::fs::write(path(dir.path()), garbled).unwrap();
             assert!(load(dir.path()).1.is_some(), "{garbled:?}");
         }

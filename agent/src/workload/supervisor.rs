@@ -30,10 +30,17 @@ struct Slot<P> {
 enum State<P> {
     /// To be started at this time.
     Waiting(Instant),
-    Running { process: P, since: Instant },
+    Running {
+        process: P,
+        since: Instant,
+    },
     /// Ended, and its policy leaves it down.
     Finished(Option<Exit>),
-    Stopping { process: P, term_at: Instant, killed_at: Option<Instant> },
+    Stopping {
+        process: P,
+        term_at: Instant,
+        killed_at: Option<Instant>,
+    },
     Stopped(Outcome),
 }
 
@@ -67,7 +74,12 @@ impl<S: Spawner, C: Clock> Supervisor<S, C> {
                         State::Running { process, since: now }
                     }
                     Err(e) => {
-                        crate::note!(error, "workload {}: cannot start {}: {e}", slot.spec.name, slot.spec.command.display());
+                        crate::note!(
+                            error,
+                            "workload {}: cannot start {}: {e}",
+                            slot.spec.name,
+                            slot.spec.command.display()
+                        );
                         slot.ended(None, Duration::ZERO, now)
                     }
                 },

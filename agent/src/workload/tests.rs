@@ -203,7 +203,10 @@ fn a_process_that_survives_sigkill_is_given_up_on() {
 fn the_report_reads_as_sentences() {
     let report = StopReport {
         workloads: vec![
-            Stopped { name: "web".into(), outcome: Outcome::Exited { exit: Exit::Signal(15), after: Duration::from_millis(20) } },
+            Stopped {
+                name: "web".into(),
+                outcome: Outcome::Exited { exit: Exit::Signal(15), after: Duration::from_millis(20) },
+            },
             Stopped { name: "db".into(), outcome: Outcome::Killed { after: Duration::from_secs(5) } },
         ],
     };

@@ -21,14 +21,10 @@ pub fn ip(v6: bool) -> BoxedStrategy<IpAddr> {
 pub fn key() -> impl Strategy<Value = ServiceKey> {
     prop_oneof![
         (prop_oneof![Just(Protocol::Tcp), Just(Protocol::Udp), Just(Protocol::Sctp)], any::<bool>(), 1u16..)
-            .prop_flat_map(|(protocol, v6, port)| ip(v6).prop_map(move |a| ServiceKey::Inet {
-                protocol,
-                addr: SocketAddr::new(a, port)
-            })),
-        (any::<bool>(), 1u32..).prop_map(|(v6, mark)| ServiceKey::Fwmark {
-            family: if v6 { Family::Ipv6 } else { Family::Ipv4 },
-            mark
-        }),
+            .prop_flat_map(|(protocol, v6, port)| ip(v6)
+                .prop_map(move |a| ServiceKey::Inet { protocol, addr: SocketAddr::new(a, port) })),
+        (any::<bool>(), 1u32..)
+            .prop_map(|(v6, mark)| ServiceKey::Fwmark { family: if v6 { Family::Ipv6 } else { Family::Ipv4 }, mark }),
     ]
 }
 
@@ -51,7 +47,8 @@ pub fn service() -> impl Strategy<Value = Service> {
             });
             let pe_ok = matches!(key, ServiceKey::Inet { protocol: Protocol::Udp, .. });
             Service {
-                one_packet: one_packet && matches!(key, ServiceKey::Inet { protocol: Protocol::Udp, .. } | ServiceKey::Fwmark { .. }),
+                one_packet: one_packet
+                    && matches!(key, ServiceKey::Inet { protocol: Protocol::Udp, .. } | ServiceKey::Fwmark { .. }),
                 pe: (pe_ok && persistence.is_some()).then(|| "sip".to_string()),
                 key,
                 scheduler,
@@ -91,7 +88,8 @@ pub fn dest(key: ServiceKey) -> impl Strategy<Value = Dest> {
                         1 => TunnelOptions {
                             kind: TunnelKind::Gue,
                             port: tun_port,
-                            csum: [TunnelCsum::NoChecksum, TunnelCsum::Checksum, TunnelCsum::RemoteChecksum][csum as usize],
+                            csum: [TunnelCsum::NoChecksum, TunnelCsum::Checksum, TunnelCsum::RemoteChecksum]
+                                [csum as usize],
                         },
                         _ => TunnelOptions {
                             kind: TunnelKind::Gre,

@@ -126,8 +126,11 @@ fn main() {
     let noop = seconds("agent-noop");
     let restore = seconds("ipvsadm-restore");
     let per_rule_s = with_per_rule.then(|| seconds("ipvsadm-per-rule"));
-    let runs: &[&str] =
-        if with_per_rule { &["agent-apply", "ipvsadm-restore", "ipvsadm-per-rule"] } else { &["agent-apply", "ipvsadm-restore"] };
+    let runs: &[&str] = if with_per_rule {
+        &["agent-apply", "ipvsadm-restore", "ipvsadm-per-rule"]
+    } else {
+        &["agent-apply", "ipvsadm-restore"]
+    };
     for &run in runs {
         let n: usize = field(&format!("{run}-rules"))[0].parse().unwrap_or(0);
         if n != rule_count {

@@ -19,7 +19,8 @@ fn t(line: &str) -> Option<f64> {
 
 fn read(path: &Path) -> Option<Boot> {
     let text = std::fs::read_to_string(path).ok()?;
-    let method = if text.lines().next()?.contains("-kernel") { "PVH: vmlinux + initramfs" } else { "OVMF: GPT disk + UKI" };
+    let method =
+        if text.lines().next()?.contains("-kernel") { "PVH: vmlinux + initramfs" } else { "OVMF: GPT disk + UKI" };
     let started = text.lines().find(|l| l.contains("lvs-init: T=") && l.ends_with(" started")).and_then(t)?;
     let modules = text.lines().find(|l| l.contains("lvs-init: T=") && l.contains("modules loaded (")).and_then(t)?;
     let ready = text.lines().find(|l| l.contains("lvs-agent: T=") && l.ends_with(" ready")).and_then(t)?;

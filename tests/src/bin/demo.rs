@@ -52,7 +52,11 @@ fn main() -> ExitCode {
         );
     }
     for (rs, body) in plan.real_servers.iter().zip(&plan.bodies) {
-        println!("   real server {} at {}, VIP on lo, answers {body:?}", rs.hostname(), rs.own_address().map(|a| a.to_string()).unwrap_or_default());
+        println!(
+            "   real server {} at {}, VIP on lo, answers {body:?}",
+            rs.hostname(),
+            rs.own_address().map(|a| a.to_string()).unwrap_or_default()
+        );
     }
     println!("   client {}: a VM sending HTTP GETs through busybox nc (tests/lab/roles/client.sh)", plan.client);
 
@@ -71,7 +75,10 @@ fn main() -> ExitCode {
     println!();
     match &outcome.status {
         Ok(text) => {
-            println!("== on the director {}: lvs-agent status, then lvs-agent status --stats", plan.director.hostname());
+            println!(
+                "== on the director {}: lvs-agent status, then lvs-agent status --stats",
+                plan.director.hostname()
+            );
             print!("{text}");
         }
         Err(e) => println!("== the director's status could not be read: {e}"),

@@ -34,10 +34,8 @@ fn relock() -> Result<(), LabError> {
         }
     }
     let path = lock_path();
-    std::fs::write(&path, Lock { pins }.render()).map_err(|e| LabError::Io {
-        what: format!("writing {}", path.display()),
-        source: e,
-    })?;
+    std::fs::write(&path, Lock { pins }.render())
+        .map_err(|e| LabError::Io { what: format!("writing {}", path.display()), source: e })?;
     println!("wrote {}", path.display());
     Ok(())
 }

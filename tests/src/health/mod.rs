@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use lvs_agent::config::model::{HttpContent, Role};
 
-pub use crate::watch::{Check, Machine};
 use crate::watch::files::{load, machine};
+pub use crate::watch::{Check, Machine};
 pub use run::{run, Outcome};
 pub use timeline::{judge, Bounds, Step, Timeline};
 
@@ -75,11 +75,19 @@ impl Check {
     }
 
     pub fn bounds(&self, allowance: Duration) -> Bounds {
-        Bounds { down: (self.down_within() + allowance).as_secs_f64(), up: (self.up_within() + allowance).as_secs_f64() }
+        Bounds {
+            down: (self.down_within() + allowance).as_secs_f64(),
+            up: (self.up_within() + allowance).as_secs_f64(),
+        }
     }
 }
 
-pub const FILES: [&str; 4] = ["tests/lab/health/director.ron", "tests/lab/health/rs1.ron", "tests/lab/health/rs2.ron", "tests/lab/health/sorry.ron"];
+pub const FILES: [&str; 4] = [
+    "tests/lab/health/director.ron",
+    "tests/lab/health/rs1.ron",
+    "tests/lab/health/rs2.ron",
+    "tests/lab/health/sorry.ron",
+];
 
 /// Loads the four files and checks that they make the lab the test assumes:
 /// the director's one service goes by DR to exactly rs1 and rs2, both probed
@@ -101,7 +109,9 @@ pub fn plan() -> Result<Plan, String> {
         return Err(format!("{d}: the client's answers assume rr, the service runs {:?}", svc.service.scheduler));
     }
     if svc.when_down != lvs_agent::config::file::WhenDown::Quiesce {
-        return Err(format!("{d}: the test looks for a failed real server at weight 0, which needs `when_down: Quiesce`"));
+        return Err(format!(
+            "{d}: the test looks for a failed real server at weight 0, which needs `when_down: Quiesce`"
+        ));
     }
     let director = Machine { body: String::new(), ..machine(d, &director_cfg.model)? };
 
@@ -143,7 +153,13 @@ pub fn plan() -> Result<Plan, String> {
         }
     }
     let check = match (&a.health, &b.health) {
-        (Some(x), Some(y)) if x.target.check == y.target.check && Check::of(x) == Check::of(y) && matches!(x.target.check, lvs_agent::health::target::Check::Http { .. }) => Check::of(x),
+        (Some(x), Some(y))
+            if x.target.check == y.target.check
+                && Check::of(x) == Check::of(y)
+                && matches!(x.target.check, lvs_agent::health::target::Check::Http { .. }) =>
+        {
+            Check::of(x)
+        }
         _ => return Err(format!("{d}: both real servers need the one HTTP check")),
     };
     let sorry_dest = svc.sorry_server.as_ref().map(|s| s.addr).ok_or_else(|| format!("{d}: no sorry_server"))?;
@@ -155,7 +171,15 @@ pub fn plan() -> Result<Plan, String> {
         return Err(format!("the client cannot tell the answers apart: {bodies:?}"));
     }
     let real_servers: [Machine; 2] = real_servers.try_into().map_err(|_| "two real servers".to_string())?;
-    Ok(Plan { director, real_servers, sorry, service, dests: [a.dest.addr, b.dest.addr, sorry_dest], weights: [a.dest.weight, b.dest.weight], check })
+    Ok(Plan {
+        director,
+        real_servers,
+        sorry,
+        service,
+        dests: [a.dest.addr, b.dest.addr, sorry_dest],
+        weights: [a.dest.weight, b.dest.weight],
+        check,
+    })
 }
 
 impl Plan {
@@ -179,12 +203,18 @@ mod tests {
         assert_eq!(p.labels(), ["rs1", "rs2", "sorry"]);
         assert_eq!(p.bodies(), ["rs1\n", "rs2\n", "sorry\n"]);
         assert_eq!(p.service, "192.0.2.80:80".parse().unwrap());
-        for ip in [p.director.address, p.real_servers[0].address, p.real_servers[1].address, p.sorry.address, p.service.ip()] {
+        for ip in
+            [p.director.address, p.real_servers[0].address, p.real_servers[1].address, p.sorry.address, p.service.ip()]
+        {
             crate::lab::ensure_lab_address(ip).unwrap();
         }
         // The run must fit in about a minute: each step waits at most its
         // bound, and the test holds a few seconds after each.
-        assert!(p.check.down_within() <= Duration::from_secs(4) && p.check.up_within() <= Duration::from_secs(3), "{:?}", p.check);
+        assert!(
+            p.check.down_within() <= Duration::from_secs(4) && p.check.up_within() <= Duration::from_secs(3),
+            "{:?}",
+            p.check
+        );
     }
 
     #[test]

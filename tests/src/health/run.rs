@@ -79,7 +79,12 @@ impl Outcome {
             let ready = vm.ready.map_or("never ready".to_string(), |t| format!("ready at {t:.1} s"));
             out.push_str(&vm_section(&vm.name, Some(&ready), &vm.log, &vm.agent_lines));
         }
-        out.push_str(&format!("--- configs as booted: {}/*.ron; build {:.1} s, whole run {:.1} s ---\n", self.log_dir.display(), self.build_secs, self.total_secs));
+        out.push_str(&format!(
+            "--- configs as booted: {}/*.ron; build {:.1} s, whole run {:.1} s ---\n",
+            self.log_dir.display(),
+            self.build_secs,
+            self.total_secs
+        ));
         out
     }
 
@@ -120,11 +125,19 @@ pub fn run(plan: &Plan, test_name: &str, say: &(dyn Fn(&str) + Sync)) -> Result<
         let text = std::fs::read_to_string(repo.join(m.file)).map_err(|e| format!("reading {}: {e}", m.file))?;
         crate::write_file(&config, &text)?;
         let extras = match i {
-            0 => vec![(bb.clone(), "/bin/busybox".into()), images::agent_cli_link().map_err(|e| e.to_string())?, (repo.join("tests/lab/health/status.sh"), "/lab/status.sh".into())],
+            0 => vec![
+                (bb.clone(), "/bin/busybox".into()),
+                images::agent_cli_link().map_err(|e| e.to_string())?,
+                (repo.join("tests/lab/health/status.sh"), "/lab/status.sh".into()),
+            ],
             1 | 2 => {
                 let index = dir.join(format!("{}.www/index.html", m.name));
                 crate::write_file(&index, &m.body)?;
-                vec![(bb.clone(), "/bin/busybox".into()), (index, "/www/index.html".into()), (repo.join("tests/lab/health/control.sh"), "/lab/control.sh".into())]
+                vec![
+                    (bb.clone(), "/bin/busybox".into()),
+                    (index, "/www/index.html".into()),
+                    (repo.join("tests/lab/health/control.sh"), "/lab/control.sh".into()),
+                ]
             }
             _ => Vec::new(),
         };
@@ -189,7 +202,12 @@ pub fn run(plan: &Plan, test_name: &str, say: &(dyn Fn(&str) + Sync)) -> Result<
             // reconciler log after ready may not, and the kernel is quiet.
             let lines = vm.console_lines();
             let ready_at = lines.iter().position(|l| is_ready(l)).unwrap_or(lines.len());
-            let agent_lines = lines.into_iter().enumerate().filter(|(i, l)| *i > ready_at || is_agent_line(l)).map(|(_, l)| l).collect();
+            let agent_lines = lines
+                .into_iter()
+                .enumerate()
+                .filter(|(i, l)| *i > ready_at || is_agent_line(l))
+                .map(|(_, l)| l)
+                .collect();
             VmReport { name: vm.name().to_string(), log: vm.log_path().to_path_buf(), ready: *ready, agent_lines }
         })
         .collect();
@@ -240,7 +258,9 @@ fn steps(lab: &Lab, plan: &Plan, t0: Instant, tl: &mut Timeline, say: &(dyn Fn(&
                     say(&format!("{}: {reply}", plan.real_servers[i].name));
                     break;
                 }
-                Err(e) if Instant::now() >= deadline => return Err(format!("{}'s control port: {e}", plan.real_servers[i].name)),
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(format!("{}'s control port: {e}", plan.real_servers[i].name))
+                }
                 Err(_) => std::thread::sleep(Duration::from_millis(200)),
             }
         }

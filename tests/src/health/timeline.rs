@@ -9,8 +9,8 @@
 
 use std::net::SocketAddr;
 
-pub use crate::watch::{Request, Verdict, Who};
 use crate::watch::{status, Lines};
+pub use crate::watch::{Request, Verdict, Who};
 
 // Who answered a request: indexes into the plan's labels.
 pub const RS1: Who = 0;
@@ -182,7 +182,8 @@ pub fn judge(tl: &Timeline, dests: &Dests, bounds: &Bounds, labels: &[String; 3]
         Err(e) => format!("failure ({e})"),
     };
     let Some(baseline) = tl.baseline else {
-        v.problems.push("the table never showed both real servers up and no sorry server: nothing else was tried".into());
+        v.problems
+            .push("the table never showed both real servers up and no sorry server: nothing else was tried".into());
         return v;
     };
 
@@ -195,7 +196,14 @@ pub fn judge(tl: &Timeline, dests: &Dests, bounds: &Bounds, labels: &[String; 3]
         answers: Vec<Who>,
         all_answer: bool,
     }
-    let mut windows = vec![Window { from: baseline, to: f64::INFINITY, what: "both up, before any stop".into(), state: BOTH_UP, answers: vec![RS1, RS2], all_answer: true }];
+    let mut windows = vec![Window {
+        from: baseline,
+        to: f64::INFINITY,
+        what: "both up, before any stop".into(),
+        state: BOTH_UP,
+        answers: vec![RS1, RS2],
+        all_answer: true,
+    }];
     for (k, step) in STEPS.iter().enumerate() {
         let Some(action) = tl.actions.iter().find(|a| a.step == *step) else {
             v.problems.push(format!("step {} ({}) was not reached", k + 1, step.describe()));
@@ -210,14 +218,28 @@ pub fn judge(tl: &Timeline, dests: &Dests, bounds: &Bounds, labels: &[String; 3]
             let previous = STEPS[k - 1].answers();
             let mut may: Vec<Who> = previous.to_vec();
             may.extend(step.answers());
-            windows.push(Window { from: action.sent, to: f64::INFINITY, what: format!("{} until its detection", step.describe()), state: step.state(), answers: may, all_answer: false });
+            windows.push(Window {
+                from: action.sent,
+                to: f64::INFINITY,
+                what: format!("{} until its detection", step.describe()),
+                state: step.state(),
+                answers: may,
+                all_answer: false,
+            });
         }
         let bound = bounds.of(*step);
         match first_poll(&tl.polls, dests, step.state(), action.sent) {
             Some(p) => {
                 let took = p.got - action.sent;
                 let what = if step.goes_down() { "detected" } else { "back" };
-                v.marks.push((p.got, format!("step {}: {} {what} in the table {took:.2} s after the action (bound {bound:.2} s)", k + 1, step.describe())));
+                v.marks.push((
+                    p.got,
+                    format!(
+                        "step {}: {} {what} in the table {took:.2} s after the action (bound {bound:.2} s)",
+                        k + 1,
+                        step.describe()
+                    ),
+                ));
                 if took > bound {
                     v.problems.push(format!(
                         "step {} ({}): the table showed it {took:.2} s after the action (sent at {:.3}, poll answered at {:.3}); the bound is {bound:.2} s",
@@ -232,19 +254,35 @@ pub fn judge(tl: &Timeline, dests: &Dests, bounds: &Bounds, labels: &[String; 3]
                         w.to = p.got;
                     }
                 }
-                windows.push(Window { from: p.got, to: tl.end, what: format!("after step {} ({}) showed", k + 1, step.describe()), state: step.state(), answers: step.answers().to_vec(), all_answer: true });
+                windows.push(Window {
+                    from: p.got,
+                    to: tl.end,
+                    what: format!("after step {} ({}) showed", k + 1, step.describe()),
+                    state: step.state(),
+                    answers: step.answers().to_vec(),
+                    all_answer: true,
+                });
                 // A server that came back must answer the client within the same bound.
                 if *step == Step::ContRs1 {
                     let first = tl.requests.iter().find(|r| r.start >= action.sent && r.answer == Ok(RS1));
                     match first {
                         Some(r) => {
                             let took = r.end - action.sent;
-                            v.marks.push((r.end, format!("step {}: first answer from {} again, {took:.2} s after the action", k + 1, labels[RS1])));
+                            v.marks.push((
+                                r.end,
+                                format!(
+                                    "step {}: first answer from {} again, {took:.2} s after the action",
+                                    k + 1,
+                                    labels[RS1]
+                                ),
+                            ));
                             if took > bound {
                                 v.problems.push(format!("step {}: {} answered the client again only {took:.2} s after the action; the bound is {bound:.2} s", k + 1, labels[RS1]));
                             }
                         }
-                        None => v.problems.push(format!("step {}: {} never answered the client again", k + 1, labels[RS1])),
+                        None => {
+                            v.problems.push(format!("step {}: {} never answered the client again", k + 1, labels[RS1]))
+                        }
                     }
                 }
             }
@@ -272,7 +310,15 @@ pub fn judge(tl: &Timeline, dests: &Dests, bounds: &Bounds, labels: &[String; 3]
             .collect();
         let allowed: Vec<&str> = w.answers.iter().map(|&i| labels[i].as_str()).collect();
         if !bad.is_empty() {
-            v.problems.push(format!("{} [{:.3}, {to:.3}): requests answered other than by {} ({} of {}): {}", w.what, w.from, allowed.join(" or "), bad.len(), requests.len(), bad.join(", ")));
+            v.problems.push(format!(
+                "{} [{:.3}, {to:.3}): requests answered other than by {} ({} of {}): {}",
+                w.what,
+                w.from,
+                allowed.join(" or "),
+                bad.len(),
+                requests.len(),
+                bad.join(", ")
+            ));
         }
         if w.all_answer {
             v.require_answers(&format!("{} [{:.3}, {to:.3})", w.what, w.from), &requests, &w.answers, labels);
@@ -280,7 +326,14 @@ pub fn judge(tl: &Timeline, dests: &Dests, bounds: &Bounds, labels: &[String; 3]
             for p in tl.polls.iter().filter(|p| p.sent >= w.from && p.sent < to) {
                 match &p.table {
                     Ok(t) if dests.holds(w.state, t) => {}
-                    Ok(t) => v.problems.push(format!("{} [{:.3}, {to:.3}): the poll at {:.3} shows {}, not {}", w.what, w.from, p.got, render_table(t, dests, labels), render_state(w.state, labels))),
+                    Ok(t) => v.problems.push(format!(
+                        "{} [{:.3}, {to:.3}): the poll at {:.3} shows {}, not {}",
+                        w.what,
+                        w.from,
+                        p.got,
+                        render_table(t, dests, labels),
+                        render_state(w.state, labels)
+                    )),
                     Err(e) => v.problems.push(format!("{}: the poll at {:.3} failed: {e}", w.what, p.sent)),
                 }
             }
@@ -333,7 +386,14 @@ mod tests {
     use super::*;
 
     fn dests() -> Dests {
-        Dests { addr: ["192.0.2.21:80".parse().unwrap(), "192.0.2.22:80".parse().unwrap(), "192.0.2.30:80".parse().unwrap()], weights: [1, 1] }
+        Dests {
+            addr: [
+                "192.0.2.21:80".parse().unwrap(),
+                "192.0.2.22:80".parse().unwrap(),
+                "192.0.2.30:80".parse().unwrap(),
+            ],
+            weights: [1, 1],
+        }
     }
 
     fn labels() -> [String; 3] {
@@ -404,7 +464,11 @@ mod tests {
     #[test]
     fn late_detection_is_a_problem() {
         let v = judge(&good_run(3.6), &dests(), &BOUNDS, &labels());
-        assert!(v.problems.iter().any(|p| p.contains("step 1 (stop rs1's httpd): the table showed it 3.70 s")), "{:#?}", v.problems);
+        assert!(
+            v.problems.iter().any(|p| p.contains("step 1 (stop rs1's httpd): the table showed it 3.70 s")),
+            "{:#?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -416,7 +480,13 @@ mod tests {
         tl.actions.truncate(1);
         tl.end = 20.0;
         let v = judge(&tl, &dests(), &BOUNDS, &labels());
-        assert!(v.problems.iter().any(|p| p.contains("step 1 (stop rs1's httpd): no poll showed rs1 at 0, rs2 up, no sorry")), "{:#?}", v.problems);
+        assert!(
+            v.problems
+                .iter()
+                .any(|p| p.contains("step 1 (stop rs1's httpd): no poll showed rs1 at 0, rs2 up, no sorry")),
+            "{:#?}",
+            v.problems
+        );
         assert!(!v.problems.iter().any(|p| p.contains("step 2")), "{:#?}", v.problems);
     }
 
@@ -433,7 +503,14 @@ mod tests {
         let r = tl.requests.iter_mut().find(|r| (r.start - 15.0).abs() < 1e-6).unwrap();
         r.answer = Err("timed out".into());
         let v = judge(&tl, &dests(), &BOUNDS, &labels());
-        assert!(v.problems.iter().any(|p| p.starts_with("after step 1 (stop rs1's httpd) showed") && p.contains("15.000 failure (timed out)")), "{:#?}", v.problems);
+        assert!(
+            v.problems
+                .iter()
+                .any(|p| p.starts_with("after step 1 (stop rs1's httpd) showed")
+                    && p.contains("15.000 failure (timed out)")),
+            "{:#?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -441,7 +518,11 @@ mod tests {
         let mut tl = good_run(2.0);
         tl.requests.iter_mut().find(|r| (r.start - 16.0).abs() < 1e-6).unwrap().answer = Ok(RS1);
         let v = judge(&tl, &dests(), &BOUNDS, &labels());
-        assert!(v.problems.iter().any(|p| p.contains("other than by rs2") && p.contains("16.000 rs1")), "{:#?}", v.problems);
+        assert!(
+            v.problems.iter().any(|p| p.contains("other than by rs2") && p.contains("16.000 rs1")),
+            "{:#?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -451,7 +532,13 @@ mod tests {
             p.table = Ok(table(0, 1, Some(1)));
         }
         let v = judge(&tl, &dests(), &BOUNDS, &labels());
-        assert!(v.problems.iter().any(|p| p.contains("step 4 (continue rs2's httpd): no poll showed rs1 at 0, rs2 up, no sorry")), "{:#?}", v.problems);
+        assert!(
+            v.problems
+                .iter()
+                .any(|p| p.contains("step 4 (continue rs2's httpd): no poll showed rs1 at 0, rs2 up, no sorry")),
+            "{:#?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -461,7 +548,13 @@ mod tests {
             r.answer = Err("connection refused".into());
         }
         let v = judge(&tl, &dests(), &BOUNDS, &labels());
-        assert!(v.problems.iter().any(|p| p.starts_with("after step 3 (stop both httpd) showed") && p.contains("other than by sorry")), "{:#?}", v.problems);
+        assert!(
+            v.problems
+                .iter()
+                .any(|p| p.starts_with("after step 3 (stop both httpd) showed") && p.contains("other than by sorry")),
+            "{:#?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -469,7 +562,11 @@ mod tests {
         let mut tl = good_run(2.0);
         tl.polls.iter_mut().find(|p| (p.sent - 16.0).abs() < 0.01).unwrap().table = Ok(table(1, 1, None));
         let v = judge(&tl, &dests(), &BOUNDS, &labels());
-        assert!(v.problems.iter().any(|p| p.contains("shows rs1 1, rs2 1, not rs1 at 0, rs2 up, no sorry")), "{:#?}", v.problems);
+        assert!(
+            v.problems.iter().any(|p| p.contains("shows rs1 1, rs2 1, not rs1 at 0, rs2 up, no sorry")),
+            "{:#?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -485,6 +582,9 @@ mod tests {
         let status = status::sample(&[("192.0.2.21:80", 0, 0, 3), ("192.0.2.22:80", 1, 0, 2)]);
         assert_eq!(Table::parse(&status).unwrap(), table(0, 1, None));
         assert!(Table::parse("sh: lvs-agent: not found").is_err());
-        assert_eq!(Table::parse("IP Virtual Server\n  -> 192.0.2.21:80 Route\n"), Err("no weight in \"  -> 192.0.2.21:80 Route\"".into()));
+        assert_eq!(
+            Table::parse("IP Virtual Server\n  -> 192.0.2.21:80 Route\n"),
+            Err("no weight in \"  -> 192.0.2.21:80 Route\"".into())
+        );
     }
 }

@@ -64,12 +64,8 @@ impl Sections {
                 if let Some(section) = &open {
                     return Err(bad(i + 1, format!("BEGIN {name} inside section {}", section.name)));
                 }
-                open = Some(Section {
-                    name: name.trim().to_string(),
-                    text: String::new(),
-                    status: None,
-                    complete: false,
-                });
+                open =
+                    Some(Section { name: name.trim().to_string(), text: String::new(), status: None, complete: false });
             } else if let Some(rest) = bare.strip_prefix(END) {
                 let mut words = rest.split_whitespace();
                 let name = words.next().unwrap_or_default();
@@ -111,10 +107,7 @@ impl Sections {
                 message: format!("section {name} was cut short (no END line)"),
                 capture: self.render(),
             }),
-            None => Err(LabError::Capture {
-                message: format!("no section {name}"),
-                capture: self.render(),
-            }),
+            None => Err(LabError::Capture { message: format!("no section {name}"), capture: self.render() }),
         }
     }
 
@@ -160,7 +153,8 @@ mod tests {
 
     #[test]
     fn sections_with_status_and_missing_newline() {
-        let text = "noise\r\n=== BEGIN a\r\nx\r\n\r\ny\r\n=== END a status=0\r\n=== BEGIN b\nz\n=== END b status=3 noeol\n";
+        let text =
+            "noise\r\n=== BEGIN a\r\nx\r\n\r\ny\r\n=== END a status=0\r\n=== BEGIN b\nz\n=== END b status=3 noeol\n";
         let s = Sections::parse(&clean(text.as_bytes())).unwrap();
         assert_eq!(s.names(), ["a", "b"]);
         assert_eq!(s.text("a").unwrap(), "x\n\ny\n");

@@ -23,15 +23,12 @@ where
     let netns = netns_path.display().to_string();
     std::thread::scope(|scope| {
         let handle = scope.spawn(|| -> Result<T> {
-            let file = File::open(netns_path)
-                .map_err(|e| LabError::io(format!("opening namespace {netns}"), e))?;
+            let file = File::open(netns_path).map_err(|e| LabError::io(format!("opening namespace {netns}"), e))?;
             setns(&file, CloneFlags::CLONE_NEWNET)
                 .map_err(|e| LabError::io(format!("entering namespace {netns}"), e.into()))?;
             Ok(f())
         });
-        handle
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
@@ -40,19 +37,14 @@ pub fn ensure_lab_address(ip: IpAddr) -> Result<()> {
     let ok = match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            v4.is_loopback()
-                || o[..3] == [192, 0, 2]
-                || o[..3] == [198, 51, 100]
-                || o[..3] == [203, 0, 113]
+            v4.is_loopback() || o[..3] == [192, 0, 2] || o[..3] == [198, 51, 100] || o[..3] == [203, 0, 113]
         }
         IpAddr::V6(v6) => v6.is_loopback() || v6.segments()[..2] == [0x2001, 0x0db8],
     };
     if ok {
         Ok(())
     } else {
-        Err(LabError::Address {
-            addr: ip.to_string(),
-        })
+        Err(LabError::Address { addr: ip.to_string() })
     }
 }
 
@@ -71,25 +63,16 @@ impl HttpResponse {
 
     /// The first header named `name`, ignoring case.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
 /// One HTTP/1.0 GET from inside the namespace; `timeout` bounds the connect
 /// and each read and write.
-pub fn http_get(
-    netns_path: &Path,
-    addr: SocketAddr,
-    path: &str,
-    timeout: Duration,
-) -> Result<HttpResponse> {
+pub fn http_get(netns_path: &Path, addr: SocketAddr, path: &str, timeout: Duration) -> Result<HttpResponse> {
     let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     let raw = tcp_exchange(netns_path, addr, request.as_bytes(), timeout)?;
-    parse_response(&raw)
-        .map_err(|m| netns_error(netns_path, &format!("HTTP GET http://{addr}{path}"), m))
+    parse_response(&raw).map_err(|m| netns_error(netns_path, &format!("HTTP GET http://{addr}{path}"), m))
 }
 
 /// Like [`http_get`], but the connection leaves from `source`, an address the
@@ -105,20 +88,13 @@ pub fn http_get_from(
     ensure_lab_address(source)?;
     let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     let raw = exchange(netns_path, Some(source), addr, request.as_bytes(), timeout)?;
-    parse_response(&raw).map_err(|m| {
-        netns_error(netns_path, &format!("HTTP GET http://{addr}{path} from {source}"), m)
-    })
+    parse_response(&raw).map_err(|m| netns_error(netns_path, &format!("HTTP GET http://{addr}{path} from {source}"), m))
 }
 
 /// Retries [`http_get`] until it gets any response or `total` has passed: for
 /// a service in a VM that is still starting. Each failure is reported in the
 /// final error.
-pub fn http_get_until(
-    netns_path: &Path,
-    addr: SocketAddr,
-    path: &str,
-    total: Duration,
-) -> Result<HttpResponse> {
+pub fn http_get_until(netns_path: &Path, addr: SocketAddr, path: &str, total: Duration) -> Result<HttpResponse> {
     let deadline = Instant::now() + total;
     let mut attempts = 0u32;
     loop {
@@ -142,12 +118,7 @@ pub fn http_get_until(
 
 /// Connects to `addr` from inside the namespace, sends `request`, shuts the
 /// write side and reads until the peer closes.
-pub fn tcp_exchange(
-    netns_path: &Path,
-    addr: SocketAddr,
-    request: &[u8],
-    timeout: Duration,
-) -> Result<Vec<u8>> {
+pub fn tcp_exchange(netns_path: &Path, addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Vec<u8>> {
     exchange(netns_path, None, addr, request, timeout)
 }
 
@@ -183,7 +154,9 @@ fn exchange(
 /// std cannot bind before connecting; nix can. Linux bounds a blocking
 /// connect by SO_SNDTIMEO, which stands in for connect_timeout.
 fn connect_from(source: IpAddr, addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
-    use nix::sys::socket::{bind, connect, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
+    use nix::sys::socket::{
+        bind, connect, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage,
+    };
     use std::os::fd::AsRawFd;
     let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
     let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
@@ -206,10 +179,7 @@ fn connect_from(source: IpAddr, addr: SocketAddr, timeout: Duration) -> std::io:
 
 fn netns_error(netns_path: &Path, what: &str, message: String) -> LabError {
     LabError::Netns {
-        netns: netns_path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        netns: netns_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         what: what.to_string(),
         message,
     }
@@ -219,13 +189,7 @@ fn parse_response(raw: &[u8]) -> std::result::Result<HttpResponse, String> {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| {
-            format!(
-                "no end of headers in {} bytes: {:?}",
-                raw.len(),
-                preview(raw)
-            )
-        })?;
+        .ok_or_else(|| format!("no end of headers in {} bytes: {:?}", raw.len(), preview(raw)))?;
     let head = String::from_utf8_lossy(&raw[..split]);
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -235,15 +199,9 @@ fn parse_response(raw: &[u8]) -> std::result::Result<HttpResponse, String> {
         .and_then(|s| s.parse::<u16>().ok())
         .filter(|_| status_line.starts_with("HTTP/"))
         .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Ok(HttpResponse {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    })
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    Ok(HttpResponse { status, headers, body: raw[split + 4..].to_vec() })
 }
 
 fn preview(raw: &[u8]) -> String {
@@ -256,34 +214,17 @@ mod tests {
 
     #[test]
     fn only_documentation_ranges_and_loopback() {
-        for ok in [
-            "192.0.2.7",
-            "198.51.100.1",
-            "203.0.113.254",
-            "127.0.0.1",
-            "::1",
-            "2001:db8::5",
-        ] {
+        for ok in ["192.0.2.7", "198.51.100.1", "203.0.113.254", "127.0.0.1", "::1", "2001:db8::5"] {
             assert!(ensure_lab_address(ok.parse().expect("ip")).is_ok(), "{ok}");
         }
-        for bad in [
-            "10.0.0.1",
-            "192.168.1.1",
-            "8.8.8.8",
-            "192.0.3.1",
-            "2001:db9::1",
-        ] {
-            assert!(
-                ensure_lab_address(bad.parse().expect("ip")).is_err(),
-                "{bad}"
-            );
+        for bad in ["10.0.0.1", "192.168.1.1", "8.8.8.8", "192.0.3.1", "2001:db9::1"] {
+            assert!(ensure_lab_address(bad.parse().expect("ip")).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn parses_a_response() {
-        let r = parse_response(b"HTTP/1.0 200 OK\r\nServer: x\r\nContent-Length: 2\r\n\r\nhi")
-            .expect("parses");
+        let r = parse_response(b"HTTP/1.0 200 OK\r\nServer: x\r\nContent-Length: 2\r\n\r\nhi").expect("parses");
         assert_eq!(r.status, 200);
         assert_eq!(r.header("server"), Some("x"));
         assert_eq!(r.body_text(), "hi");

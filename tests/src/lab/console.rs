@@ -117,20 +117,12 @@ impl Console {
     /// its index and text. The unfinished last line counts too (as the index
     /// it will have). Ends early once qemu has exited and both streams are
     /// drained, since no more lines can come.
-    pub(crate) fn wait_for(
-        &self,
-        marker: &str,
-        from: usize,
-        timeout: Duration,
-    ) -> Result<(usize, String), WaitEnd> {
+    pub(crate) fn wait_for(&self, marker: &str, from: usize, timeout: Duration) -> Result<(usize, String), WaitEnd> {
         let deadline = Instant::now() + timeout;
         let mut s = self.state();
         let mut next = from;
         loop {
-            if let Some(i) = s.lines[next.min(s.lines.len())..]
-                .iter()
-                .position(|l| l.contains(marker))
-            {
+            if let Some(i) = s.lines[next.min(s.lines.len())..].iter().position(|l| l.contains(marker)) {
                 let at = next + i;
                 return Ok((at, s.lines[at].clone()));
             }
@@ -147,11 +139,7 @@ impl Console {
             if left.is_zero() {
                 return Err(WaitEnd::Timeout);
             }
-            s = self
-                .changed
-                .wait_timeout(s, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            s = self.changed.wait_timeout(s, left).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
 
@@ -167,11 +155,7 @@ impl Console {
             if left.is_zero() {
                 return None;
             }
-            s = self
-                .changed
-                .wait_timeout(s, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            s = self.changed.wait_timeout(s, left).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
 
@@ -253,10 +237,7 @@ mod tests {
 
     #[test]
     fn strips_terminal_control() {
-        assert_eq!(
-            clean_line(b"\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2)\r\n"),
-            "SeaBIOS (version 1.16.2)"
-        );
+        assert_eq!(clean_line(b"\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2)\r\n"), "SeaBIOS (version 1.16.2)");
         assert_eq!(clean_line(b"a\tb\x07c"), "a\tbc");
         assert_eq!(clean_line(b"cut\x1b["), "cut");
     }
@@ -277,13 +258,9 @@ mod tests {
                 c.push("lvs-init: T=2.0 started".into());
             })
         };
-        let (i, line) = c
-            .wait_for("ready", 0, Duration::from_secs(5))
-            .unwrap_or_else(|_| panic!("ready"));
+        let (i, line) = c.wait_for("ready", 0, Duration::from_secs(5)).unwrap_or_else(|_| panic!("ready"));
         assert_eq!((i, line.as_str()), (1, "lvs-agent: T=1.0 ready"));
-        let (j, _) = c
-            .wait_for("started", i + 1, Duration::from_secs(5))
-            .unwrap_or_else(|_| panic!("second start"));
+        let (j, _) = c.wait_for("started", i + 1, Duration::from_secs(5)).unwrap_or_else(|_| panic!("second start"));
         assert_eq!(j, 2);
         writer.join().expect("writer");
     }
@@ -312,9 +289,7 @@ mod tests {
             let c = c.clone();
             std::thread::spawn(move || c.pump(Prompt(vec![b"Shell> ", b"UEFI\r\n"]), "", true))
         };
-        let (i, line) = c
-            .wait_for("Shell>", 0, Duration::from_secs(5))
-            .unwrap_or_else(|_| panic!("the prompt"));
+        let (i, line) = c.wait_for("Shell>", 0, Duration::from_secs(5)).unwrap_or_else(|_| panic!("the prompt"));
         assert_eq!((i, line.as_str()), (1, "Shell> "));
         reader.join().expect("reader");
         assert_eq!(c.lines(), ["UEFI", "Shell> "]);
@@ -326,17 +301,8 @@ mod tests {
         c.stream_opened();
         c.pump(&b"one\r\ntwo"[..], "", true);
         c.set_exit("exit status: 0".into());
-        assert_eq!(
-            c.lines(),
-            ["one", "two", "[lab] qemu exited: exit status: 0"]
-        );
-        assert!(matches!(
-            c.wait_for("never", 0, Duration::from_secs(5)),
-            Err(WaitEnd::Exited(_))
-        ));
-        assert!(matches!(
-            console().wait_for("never", 0, Duration::from_millis(10)),
-            Err(WaitEnd::Timeout)
-        ));
+        assert_eq!(c.lines(), ["one", "two", "[lab] qemu exited: exit status: 0"]);
+        assert!(matches!(c.wait_for("never", 0, Duration::from_secs(5)), Err(WaitEnd::Exited(_))));
+        assert!(matches!(console().wait_for("never", 0, Duration::from_millis(10)), Err(WaitEnd::Timeout)));
     }
 }

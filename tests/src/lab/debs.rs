@@ -26,8 +26,7 @@ pub fn lock_path() -> PathBuf {
 }
 
 /// What to run when the lock no longer matches the mirror or the code.
-pub const RELOCK_HINT: &str =
-    "re-pin with `cargo run -p lvs-tests --bin lab-lock` and commit tests/qemu.lock";
+pub const RELOCK_HINT: &str = "re-pin with `cargo run -p lvs-tests --bin lab-lock` and commit tests/qemu.lock";
 
 /// One pinned package: `group package version sha256` in the lock file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,8 +46,7 @@ pub struct Lock {
 impl Lock {
     pub fn load() -> Result<Lock> {
         let path = lock_path();
-        let text = fs::read_to_string(&path)
-            .map_err(|e| LabError::io(format!("reading {}", path.display()), e))?;
+        let text = fs::read_to_string(&path).map_err(|e| LabError::io(format!("reading {}", path.display()), e))?;
         Lock::parse(&text, &path)
     }
 
@@ -92,10 +90,7 @@ impl Lock {
              # group package version sha256\n",
         );
         for p in &self.pins {
-            out.push_str(&format!(
-                "{} {} {} {}\n",
-                p.group, p.package, p.version, p.sha256
-            ));
+            out.push_str(&format!("{} {} {} {}\n", p.group, p.package, p.version, p.sha256));
         }
         out
     }
@@ -103,12 +98,7 @@ impl Lock {
     /// The pins of `group`, checked against the package list the code expects,
     /// so that a stale lock fails with a hint instead of a missing library.
     pub fn group(&self, group: &str, expected: &[&str]) -> Result<Vec<Pin>> {
-        let pins: Vec<Pin> = self
-            .pins
-            .iter()
-            .filter(|p| p.group == group)
-            .cloned()
-            .collect();
+        let pins: Vec<Pin> = self.pins.iter().filter(|p| p.group == group).cloned().collect();
         let mut have: Vec<&str> = pins.iter().map(|p| p.package.as_str()).collect();
         let mut want: Vec<&str> = expected.to_vec();
         have.sort_unstable();
@@ -117,9 +107,7 @@ impl Lock {
             return Err(LabError::Lock {
                 path: lock_path(),
                 line: 0,
-                message: format!(
-                    "group {group} pins {have:?} but the harness needs {want:?}: {RELOCK_HINT}"
-                ),
+                message: format!("group {group} pins {have:?} but the harness needs {want:?}: {RELOCK_HINT}"),
             });
         }
         Ok(pins)
@@ -132,16 +120,12 @@ impl Lock {
 pub fn ensure_unpacked(group: &str, pins: &[Pin]) -> Result<PathBuf> {
     let cache = cache_dir();
     let debs = cache.join("debs");
-    fs::create_dir_all(&debs)
-        .map_err(|e| LabError::io(format!("creating {}", debs.display()), e))?;
+    fs::create_dir_all(&debs).map_err(|e| LabError::io(format!("creating {}", debs.display()), e))?;
     let _guard = lock_cache(&cache)?;
 
     let root = cache.join(group);
     let stamp = root.join(".lvs-lab-unpacked");
-    let wanted = Lock {
-        pins: pins.to_vec(),
-    }
-    .render();
+    let wanted = Lock { pins: pins.to_vec() }.render();
     if fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
         return Ok(root);
     }
@@ -153,19 +137,14 @@ pub fn ensure_unpacked(group: &str, pins: &[Pin]) -> Result<PathBuf> {
     // mistaken for a complete one.
     let staging = cache.join(format!("{group}.partial"));
     remove_dir_if_present(&staging)?;
-    fs::create_dir_all(&staging)
-        .map_err(|e| LabError::io(format!("creating {}", staging.display()), e))?;
+    fs::create_dir_all(&staging).map_err(|e| LabError::io(format!("creating {}", staging.display()), e))?;
     for deb in &files {
-        run(
-            "unpacking a Debian package for the lab",
-            Command::new("dpkg-deb").arg("-x").arg(deb).arg(&staging),
-        )?;
+        run("unpacking a Debian package for the lab", Command::new("dpkg-deb").arg("-x").arg(deb).arg(&staging))?;
     }
     fs::write(staging.join(".lvs-lab-unpacked"), &wanted)
         .map_err(|e| LabError::io(format!("writing the stamp in {}", staging.display()), e))?;
     remove_dir_if_present(&root)?;
-    fs::rename(&staging, &root)
-        .map_err(|e| LabError::io(format!("moving {} into place", staging.display()), e))?;
+    fs::rename(&staging, &root).map_err(|e| LabError::io(format!("moving {} into place", staging.display()), e))?;
     eprintln!(
         "lab: {group}: {} Debian packages ready in {} ({:.1} s)",
         pins.len(),
@@ -177,14 +156,9 @@ pub fn ensure_unpacked(group: &str, pins: &[Pin]) -> Result<PathBuf> {
 
 fn lock_cache(cache: &Path) -> Result<Flock<File>> {
     let path = cache.join(".lock");
-    let file =
-        File::create(&path).map_err(|e| LabError::io(format!("opening {}", path.display()), e))?;
-    Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| {
-        LabError::io(
-            format!("locking {}", path.display()),
-            std::io::Error::from(errno),
-        )
-    })
+    let file = File::create(&path).map_err(|e| LabError::io(format!("opening {}", path.display()), e))?;
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| LabError::io(format!("locking {}", path.display()), std::io::Error::from(errno)))
 }
 
 fn remove_dir_if_present(dir: &Path) -> Result<()> {
@@ -207,8 +181,7 @@ fn fetch(pins: &[Pin], debs: &Path) -> Result<Vec<PathBuf>> {
             if sha256_file(&found)? == pin.sha256 {
                 continue;
             }
-            fs::remove_file(&found)
-                .map_err(|e| LabError::io(format!("removing stale {}", found.display()), e))?;
+            fs::remove_file(&found).map_err(|e| LabError::io(format!("removing stale {}", found.display()), e))?;
         }
         missing.push(pin.clone());
     }
@@ -238,11 +211,7 @@ fn verified_deb(pin: &Pin, debs: &Path) -> Result<PathBuf> {
         return Err(LabError::Package {
             package: pin.package.clone(),
             version: pin.version.clone(),
-            message: format!(
-                "{} has sha256 {sum}, the lock says {}: {RELOCK_HINT}",
-                found.display(),
-                pin.sha256
-            ),
+            message: format!("{} has sha256 {sum}, the lock says {}: {RELOCK_HINT}", found.display(), pin.sha256),
         });
     }
     Ok(found)
@@ -250,11 +219,7 @@ fn verified_deb(pin: &Pin, debs: &Path) -> Result<PathBuf> {
 
 fn gone(pins: &[Pin], cause: LabError) -> LabError {
     LabError::Package {
-        package: pins
-            .iter()
-            .map(|p| p.package.as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
+        package: pins.iter().map(|p| p.package.as_str()).collect::<Vec<_>>().join(" "),
         version: "(as pinned)".into(),
         message: format!(
             "cannot be downloaded even after `apt-get update` (Debian drops old versions \
@@ -270,20 +235,12 @@ pub(crate) fn apt_download(pins: &[Pin], debs: &Path) -> Result<()> {
     cmd.args(["-q", "-o", "APT::Sandbox::User=root", "download"])
         .args(pins.iter().map(|p| format!("{}={}", p.package, p.version)))
         .current_dir(debs);
-    run(
-        &format!("downloading {} pinned Debian packages", pins.len()),
-        &mut cmd,
-    )
-    .map(|_| ())
+    run(&format!("downloading {} pinned Debian packages", pins.len()), &mut cmd).map(|_| ())
 }
 
 pub(crate) fn apt_update() -> Result<()> {
     eprintln!("lab: running apt-get update once");
-    run(
-        "refreshing the package lists",
-        Command::new("apt-get").args(["-q", "update"]),
-    )
-    .map(|_| ())
+    run("refreshing the package lists", Command::new("apt-get").args(["-q", "update"])).map(|_| ())
 }
 
 /// apt writes the epoch's colon as `%3a` in file names.
@@ -293,8 +250,7 @@ fn escaped_version(version: &str) -> String {
 
 pub(crate) fn find_deb(debs: &Path, pin: &Pin) -> Result<Option<PathBuf>> {
     let prefix = format!("{}_{}_", pin.package, escaped_version(&pin.version));
-    let entries =
-        fs::read_dir(debs).map_err(|e| LabError::io(format!("listing {}", debs.display()), e))?;
+    let entries = fs::read_dir(debs).map_err(|e| LabError::io(format!("listing {}", debs.display()), e))?;
     for entry in entries {
         let entry = entry.map_err(|e| LabError::io(format!("listing {}", debs.display()), e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -306,24 +262,17 @@ pub(crate) fn find_deb(debs: &Path, pin: &Pin) -> Result<Option<PathBuf>> {
 }
 
 pub(crate) fn sha256_file(path: &Path) -> Result<String> {
-    let mut file =
-        File::open(path).map_err(|e| LabError::io(format!("opening {}", path.display()), e))?;
+    let mut file = File::open(path).map_err(|e| LabError::io(format!("opening {}", path.display()), e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| LabError::io(format!("reading {}", path.display()), e))?;
+        let n = file.read(&mut buf).map_err(|e| LabError::io(format!("reading {}", path.display()), e))?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Pins what apt would install now for `package` (running `apt-get update`
@@ -345,14 +294,8 @@ pub fn resolve_pin(group: &str, package: &str, updated: &mut bool) -> Result<Pin
         }
     };
     let debs = cache_dir().join("debs");
-    fs::create_dir_all(&debs)
-        .map_err(|e| LabError::io(format!("creating {}", debs.display()), e))?;
-    let mut pin = Pin {
-        group: group.to_string(),
-        package: package.to_string(),
-        version,
-        sha256: String::new(),
-    };
+    fs::create_dir_all(&debs).map_err(|e| LabError::io(format!("creating {}", debs.display()), e))?;
+    let mut pin = Pin { group: group.to_string(), package: package.to_string(), version, sha256: String::new() };
     if find_deb(&debs, &pin)?.is_none() {
         apt_download(std::slice::from_ref(&pin), &debs)?;
     }
@@ -367,10 +310,7 @@ pub fn resolve_pin(group: &str, package: &str, updated: &mut bool) -> Result<Pin
 
 /// The version apt would install now (`Candidate:` of `apt-cache policy`).
 pub fn candidate_version(package: &str) -> Result<Option<String>> {
-    let out = run(
-        &format!("resolving {package}"),
-        Command::new("apt-cache").args(["policy", package]),
-    )?;
+    let out = run(&format!("resolving {package}"), Command::new("apt-cache").args(["policy", package]))?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text
         .lines()
@@ -388,29 +328,22 @@ mod tests {
         let text = "# c\nqemu seabios 1.16.2-1 ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789\n";
         let lock = Lock::parse(text, Path::new("x.lock")).expect("parses");
         assert_eq!(lock.pins.len(), 1);
-        assert_eq!(
-            lock.pins[0].sha256,
-            "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
-        );
+        assert_eq!(lock.pins[0].sha256, "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
         let again = Lock::parse(&lock.render(), Path::new("x.lock")).expect("parses");
         assert_eq!(again.pins, lock.pins);
     }
 
     #[test]
     fn lock_errors_name_the_line() {
-        let err = Lock::parse("\nqemu seabios 1.16.2-1\n", Path::new("x.lock"))
-            .expect_err("three fields");
+        let err = Lock::parse("\nqemu seabios 1.16.2-1\n", Path::new("x.lock")).expect_err("three fields");
         assert!(err.to_string().starts_with("x.lock:2: expected"), "{err}");
     }
 
     #[test]
     fn group_checks_the_package_set() {
         let sum = "0".repeat(64);
-        let lock = Lock::parse(
-            &format!("qemu a 1 {sum}\nqemu b 1 {sum}\novmf ovmf 2 {sum}\n"),
-            Path::new("x.lock"),
-        )
-        .expect("parses");
+        let lock = Lock::parse(&format!("qemu a 1 {sum}\nqemu b 1 {sum}\novmf ovmf 2 {sum}\n"), Path::new("x.lock"))
+            .expect("parses");
         assert_eq!(lock.group("qemu", &["b", "a"]).expect("same set").len(), 2);
         let err = lock.group("qemu", &["a"]).expect_err("b is extra");
         assert!(err.to_string().contains("lab-lock"), "{err}");

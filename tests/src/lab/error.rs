@@ -24,26 +24,13 @@ pub enum LabError {
     },
 
     #[error("{what}: `{command}` {status}{}", stderr_block(.stderr))]
-    Command {
-        what: String,
-        command: String,
-        status: String,
-        stderr: String,
-    },
+    Command { what: String, command: String, status: String, stderr: String },
 
     #[error("{}:{line}: {message}", .path.display())]
-    Lock {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
+    Lock { path: PathBuf, line: usize, message: String },
 
     #[error("Debian package {package} {version}: {message}")]
-    Package {
-        package: String,
-        version: String,
-        message: String,
-    },
+    Package { package: String, version: String, message: String },
 
     #[error("VM {vm}: {message}")]
     Spec { vm: String, message: String },
@@ -52,27 +39,13 @@ pub enum LabError {
     Start { vm: String, message: String },
 
     #[error("VM {vm}: marker {marker:?} not seen within {timeout:?}{}", tail_block(.tail))]
-    MarkerTimeout {
-        vm: String,
-        marker: String,
-        timeout: Duration,
-        tail: String,
-    },
+    MarkerTimeout { vm: String, marker: String, timeout: Duration, tail: String },
 
     #[error("VM {vm}: qemu exited ({status}) before marker {marker:?} appeared{}", tail_block(.tail))]
-    ExitedBeforeMarker {
-        vm: String,
-        marker: String,
-        status: String,
-        tail: String,
-    },
+    ExitedBeforeMarker { vm: String, marker: String, status: String, tail: String },
 
     #[error("VM {vm}: qemu still running {timeout:?} after we started waiting for it to exit{}", tail_block(.tail))]
-    ExitTimeout {
-        vm: String,
-        timeout: Duration,
-        tail: String,
-    },
+    ExitTimeout { vm: String, timeout: Duration, tail: String },
 
     #[error(
         "{addr} is outside the lab's address ranges (192.0.2.0/24, 198.51.100.0/24, \
@@ -81,11 +54,7 @@ pub enum LabError {
     Address { addr: String },
 
     #[error("{what} (inside namespace {netns}): {message}")]
-    Netns {
-        netns: String,
-        what: String,
-        message: String,
-    },
+    Netns { netns: String, what: String, message: String },
 
     /// A guest's captured output (ttyS1) lacks what a test asked for.
     #[error("captured output: {message}\n--- capture ---\n{capture}\n--- end ---")]
@@ -115,10 +84,7 @@ fn tail_block(tail: &str) -> String {
 
 impl LabError {
     pub(crate) fn io(what: impl Into<String>, source: io::Error) -> Self {
-        LabError::Io {
-            what: what.into(),
-            source,
-        }
+        LabError::Io { what: what.into(), source }
     }
 }
 

@@ -51,7 +51,10 @@ pub fn ipvsadm_extras() -> Result<Vec<(PathBuf, String)>> {
         let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
         extras.push((real_file(&root, &candidates)?, format!("{LIBRARY_DIR}/{lib}")));
     }
-    let loader = real_file(&root, &["lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"])?;
+    let loader = real_file(
+        &root,
+        &["lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"],
+    )?;
     extras.push((loader, LOADER.to_string()));
     Ok(extras)
 }

@@ -101,7 +101,8 @@ fn share(file: &Path) -> Result<()> {
     }
     let tmp = file.with_extension("link");
     let _ = std::fs::remove_file(&tmp);
-    std::fs::hard_link(&shared, &tmp).map_err(|e| io(format!("linking {} to {}", tmp.display(), shared.display()), e))?;
+    std::fs::hard_link(&shared, &tmp)
+        .map_err(|e| io(format!("linking {} to {}", tmp.display(), shared.display()), e))?;
     std::fs::rename(&tmp, file).map_err(|e| io(format!("renaming to {}", file.display()), e))
 }
 
@@ -113,7 +114,10 @@ pub type Job = (String, PathBuf, Vec<(PathBuf, String)>);
 /// build, not the sum. The first error in `jobs`' order.
 pub fn build_all(jobs: &[Job]) -> Result<Vec<Image>> {
     std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs.iter().map(|(name, config, extras)| scope.spawn(move || build(name, &config.to_string_lossy(), extras))).collect();
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(name, config, extras)| scope.spawn(move || build(name, &config.to_string_lossy(), extras)))
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     })
 }
@@ -128,7 +132,8 @@ pub fn agent_cli_link() -> Result<(PathBuf, String)> {
     let tree = repo().join("target/lab-images/agent-cli-link");
     let io = |what: &str, e| LabError::io(format!("{what} in {}", tree.display()), e);
     std::fs::create_dir_all(tree.join("bin")).map_err(|e| io("creating bin/", e))?;
-    for (link, target) in [(tree.join("init"), agent_binary()?), (tree.join("bin/lvs-agent"), PathBuf::from("../init"))] {
+    for (link, target) in [(tree.join("init"), agent_binary()?), (tree.join("bin/lvs-agent"), PathBuf::from("../init"))]
+    {
         if std::fs::read_link(&link).ok().as_ref() != Some(&target) {
             let _ = std::fs::remove_file(&link);
             // Another test process may have made the same link meanwhile.

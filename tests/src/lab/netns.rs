@@ -24,15 +24,8 @@ pub struct Netns {
 impl Netns {
     pub fn create() -> Result<Netns> {
         sweep_stale();
-        let name = format!(
-            "{PREFIX}{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        run(
-            "creating the lab's network namespace",
-            Command::new("ip").args(["netns", "add", &name]),
-        )?;
+        let name = format!("{PREFIX}{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        run("creating the lab's network namespace", Command::new("ip").args(["netns", "add", &name]))?;
         // From here on Drop deletes it, also when the set-up below fails.
         let ns = Netns { name };
         ns.ip(&["link", "set", "lo", "up"])?;
@@ -72,9 +65,7 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let out = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
+        let out = Command::new("ip").args(["netns", "del", &self.name]).output();
         match out {
             Ok(o) if o.status.success() => {}
             Ok(o) => eprintln!(
@@ -95,10 +86,8 @@ fn sweep_stale() {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
+        let Some(pid) =
+            name.strip_prefix(PREFIX).and_then(|rest| rest.split('-').next()).and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;
         };

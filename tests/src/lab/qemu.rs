@@ -68,20 +68,9 @@ impl Qemu {
     }
 
     fn probe(binary: PathBuf, root: Option<PathBuf>) -> Result<Qemu> {
-        let mut q = Qemu {
-            binary,
-            root,
-            version: String::new(),
-        };
-        let out = run(
-            "checking that qemu runs (a missing library shows here)",
-            q.command().arg("--version"),
-        )?;
-        q.version = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let mut q = Qemu { binary, root, version: String::new() };
+        let out = run("checking that qemu runs (a missing library shows here)", q.command().arg("--version"))?;
+        q.version = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
         Ok(q)
     }
 
@@ -110,10 +99,7 @@ impl Qemu {
             libs.push(root.join("lib/x86_64-linux-gnu"));
             cmd.env("LD_LIBRARY_PATH", libs);
             // Compiled-in module dir is /usr/lib/x86_64-linux-gnu/qemu, absent here.
-            cmd.env(
-                "QEMU_MODULE_DIR",
-                root.join("usr/lib/x86_64-linux-gnu/qemu"),
-            );
+            cmd.env("QEMU_MODULE_DIR", root.join("usr/lib/x86_64-linux-gnu/qemu"));
             // Debian's /usr/share/qemu links firmware into these by absolute path.
             for dir in ["usr/share/qemu", "usr/share/seabios", "usr/lib/ipxe/qemu"] {
                 cmd.arg("-L").arg(root.join(dir));
@@ -152,11 +138,7 @@ impl Ovmf {
                 return Err(LabError::Package {
                     package: "ovmf".into(),
                     version: pins.first().map(|p| p.version.clone()).unwrap_or_default(),
-                    message: format!(
-                        "unpacked, but {} or {} is missing",
-                        o.code.display(),
-                        o.vars.display()
-                    ),
+                    message: format!("unpacked, but {} or {} is missing", o.code.display(), o.vars.display()),
                 });
             }
             o
@@ -166,20 +148,13 @@ impl Ovmf {
     }
 
     fn in_dir(dir: &Path) -> Ovmf {
-        Ovmf {
-            code: dir.join("OVMF_CODE_4M.fd"),
-            vars: dir.join("OVMF_VARS_4M.fd"),
-        }
+        Ovmf { code: dir.join("OVMF_CODE_4M.fd"), vars: dir.join("OVMF_VARS_4M.fd") }
     }
 
     /// A private, writable copy of the VARS store at `dest`.
     pub fn vars_copy(&self, dest: &Path) -> Result<PathBuf> {
-        std::fs::copy(&self.vars, dest).map_err(|e| {
-            LabError::io(
-                format!("copying {} to {}", self.vars.display(), dest.display()),
-                e,
-            )
-        })?;
+        std::fs::copy(&self.vars, dest)
+            .map_err(|e| LabError::io(format!("copying {} to {}", self.vars.display(), dest.display()), e))?;
         Ok(dest.to_path_buf())
     }
 }

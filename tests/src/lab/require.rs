@@ -52,9 +52,7 @@ fn missing() -> Vec<String> {
     if !Path::new("/dev/net/tun").exists() {
         problems.push("/dev/net/tun is missing: the VMs' tap NICs need it".to_string());
     }
-    if on_path("qemu-system-x86_64").is_none()
-        && (on_path("apt-get").is_none() || on_path("dpkg-deb").is_none())
-    {
+    if on_path("qemu-system-x86_64").is_none() && (on_path("apt-get").is_none() || on_path("dpkg-deb").is_none()) {
         problems.push(
             "qemu-system-x86_64 is not on PATH, and without apt-get and dpkg-deb the lab \
              cannot fetch Debian's (tests/qemu.lock)"
@@ -75,9 +73,6 @@ mod tests {
         assert!(local.contains("  - lab tests need root"), "{local}");
         assert!(local.contains("sudo make test"), "{local}");
         let ci = unavailable_message(&problems, true);
-        assert!(
-            ci.contains("CI=true") && ci.contains("fails the build"),
-            "{ci}"
-        );
+        assert!(ci.contains("CI=true") && ci.contains("fails the build"), "{ci}");
     }
 }

@@ -25,10 +25,7 @@ pub enum Network {
     Bridge { bridge: String },
     /// qemu's multicast socket netdev on the namespace's loopback: no tap,
     /// no bridge, and the test itself cannot join it.
-    Multicast {
-        group: std::net::Ipv4Addr,
-        port: u16,
-    },
+    Multicast { group: std::net::Ipv4Addr, port: u16 },
 }
 
 #[derive(Default)]
@@ -59,10 +56,7 @@ impl Lab {
     pub fn new(test_name: &str) -> Result<Lab> {
         require()?;
         if test_name.is_empty() || test_name.contains(['/', '\0']) || test_name.starts_with('.') {
-            return Err(LabError::Spec {
-                vm: "-".into(),
-                message: format!("{test_name:?} cannot name a log folder"),
-            });
+            return Err(LabError::Spec { vm: "-".into(), message: format!("{test_name:?} cannot name a log folder") });
         }
         let qemu = Qemu::locate()?;
         let log_dir = logs_root().join(test_name);
@@ -72,8 +66,7 @@ impl Lab {
             }
             _ => {}
         }
-        std::fs::create_dir_all(&log_dir)
-            .map_err(|e| LabError::io(format!("creating {}", log_dir.display()), e))?;
+        std::fs::create_dir_all(&log_dir).map_err(|e| LabError::io(format!("creating {}", log_dir.display()), e))?;
         let netns = Netns::create()?;
         Ok(Lab {
             name: test_name.to_string(),
@@ -118,9 +111,7 @@ impl Lab {
     pub fn bridge(&self, address: Option<&str>) -> Result<Network> {
         if let Some(cidr) = address {
             let ip = cidr.split('/').next().unwrap_or_default();
-            let ip: IpAddr = ip.parse().map_err(|_| LabError::Address {
-                addr: cidr.to_string(),
-            })?;
+            let ip: IpAddr = ip.parse().map_err(|_| LabError::Address { addr: cidr.to_string() })?;
             client::ensure_lab_address(ip)?;
         }
         let bridge = {
@@ -146,10 +137,7 @@ impl Lab {
             vm: "-".into(),
             message: "more than 255 multicast networks in one lab".into(),
         })?;
-        Ok(Network::Multicast {
-            group: std::net::Ipv4Addr::new(230, 0, 0, low),
-            port: 12340 + u16::from(low),
-        })
+        Ok(Network::Multicast { group: std::net::Ipv4Addr::new(230, 0, 0, low), port: 12340 + u16::from(low) })
     }
 
     /// A new tap on `bridge`, up, for one VM NIC.
@@ -160,10 +148,8 @@ impl Lab {
             c.taps += 1;
             name
         };
-        self.netns
-            .ip(&["tuntap", "add", "dev", &tap, "mode", "tap"])?;
-        self.netns
-            .ip(&["link", "set", &tap, "master", bridge, "up"])?;
+        self.netns.ip(&["tuntap", "add", "dev", &tap, "mode", "tap"])?;
+        self.netns.ip(&["link", "set", &tap, "master", bridge, "up"])?;
         Ok(tap)
     }
 
@@ -195,10 +181,7 @@ impl Lab {
         Err(LabError::Command {
             what: format!("running a command in namespace {}", self.netns()),
             command: std::iter::once(program.to_string())
-                .chain(
-                    args.iter()
-                        .map(|a| a.as_ref().to_string_lossy().into_owned()),
-                )
+                .chain(args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()))
                 .collect::<Vec<_>>()
                 .join(" "),
             status: format!("failed ({})", out.status),
@@ -218,12 +201,7 @@ impl Lab {
 
     /// One HTTP/1.0 GET from inside the namespace (documentation ranges and
     /// loopback only).
-    pub fn http_get(
-        &self,
-        addr: SocketAddr,
-        path: &str,
-        timeout: Duration,
-    ) -> Result<HttpResponse> {
+    pub fn http_get(&self, addr: SocketAddr, path: &str, timeout: Duration) -> Result<HttpResponse> {
         client::http_get(&self.netns.path(), addr, path, timeout)
     }
 
@@ -240,22 +218,12 @@ impl Lab {
     }
 
     /// [`Lab::http_get`] retried until an answer or `total` has passed.
-    pub fn http_get_until(
-        &self,
-        addr: SocketAddr,
-        path: &str,
-        total: Duration,
-    ) -> Result<HttpResponse> {
+    pub fn http_get_until(&self, addr: SocketAddr, path: &str, total: Duration) -> Result<HttpResponse> {
         client::http_get_until(&self.netns.path(), addr, path, total)
     }
 
     /// Connects from inside the namespace, sends `request`, reads to EOF.
-    pub fn tcp_exchange(
-        &self,
-        addr: SocketAddr,
-        request: &[u8],
-        timeout: Duration,
-    ) -> Result<Vec<u8>> {
+    pub fn tcp_exchange(&self, addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Vec<u8>> {
         client::tcp_exchange(&self.netns.path(), addr, request, timeout)
     }
 }
@@ -266,13 +234,7 @@ impl Lab {
 pub fn logs_root() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|t| {
-            if t.is_relative() {
-                crate::repo_root().join(t)
-            } else {
-                t
-            }
-        })
+        .map(|t| if t.is_relative() { crate::repo_root().join(t) } else { t })
         .or_else(|| {
             let exe = std::env::current_exe().ok()?;
             let deps = exe.parent()?;

@@ -27,11 +27,7 @@ use super::testbed::{Lab, Network};
 pub enum Boot {
     /// `-kernel` (an ELF vmlinux boots via PVH, a bzImage the usual way),
     /// `-initrd`, `-append`.
-    Kernel {
-        kernel: PathBuf,
-        initrd: Option<PathBuf>,
-        append: String,
-    },
+    Kernel { kernel: PathBuf, initrd: Option<PathBuf>, append: String },
     /// A raw GPT disk (virtio-blk) under OVMF, with a private copy of the
     /// VARS store. With `snapshot` the guest's writes go to a throw-away
     /// overlay and the image file stays untouched.
@@ -90,13 +86,7 @@ impl VmSpec {
     }
 
     pub fn disk(name: &str, image: &Path) -> VmSpec {
-        VmSpec::new(
-            name,
-            Boot::Disk {
-                image: image.to_path_buf(),
-                snapshot: false,
-            },
-        )
+        VmSpec::new(name, Boot::Disk { image: image.to_path_buf(), snapshot: false })
     }
 
     pub fn firmware_only(name: &str) -> VmSpec {
@@ -104,18 +94,12 @@ impl VmSpec {
     }
 
     pub fn nic(mut self, network: &Network) -> VmSpec {
-        self.nics.push(Nic {
-            network: network.clone(),
-            mac: None,
-        });
+        self.nics.push(Nic { network: network.clone(), mac: None });
         self
     }
 
     pub fn nic_with_mac(mut self, network: &Network, mac: &str) -> VmSpec {
-        self.nics.push(Nic {
-            network: network.clone(),
-            mac: Some(mac.to_string()),
-        });
+        self.nics.push(Nic { network: network.clone(), mac: Some(mac.to_string()) });
         self
     }
 
@@ -172,10 +156,7 @@ impl Control {
     /// Whether a kill was requested, waiting at most `wait` for one.
     fn kill_requested(&self, wait: Duration) -> bool {
         let guard = self.kill.lock().unwrap_or_else(|p| p.into_inner());
-        let (guard, _) = self
-            .woken
-            .wait_timeout_while(guard, wait, |kill| !*kill)
-            .unwrap_or_else(|p| p.into_inner());
+        let (guard, _) = self.woken.wait_timeout_while(guard, wait, |kill| !*kill).unwrap_or_else(|p| p.into_inner());
         *guard
     }
 }
@@ -198,39 +179,18 @@ impl Vm {
     /// Starts qemu for `spec` inside `lab`'s namespace and returns at once;
     /// wait for console markers with [`Vm::wait_for`].
     pub fn boot(lab: &Lab, spec: VmSpec) -> Result<Vm> {
-        let spec_err = |message: String| LabError::Spec {
-            vm: spec.name.clone(),
-            message,
-        };
-        if spec.name.is_empty()
-            || !spec
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(spec_err(
-                "a VM name is letters, digits, '-' and '_' (it names the log file)".into(),
-            ));
+        let spec_err = |message: String| LabError::Spec { vm: spec.name.clone(), message };
+        if spec.name.is_empty() || !spec.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(spec_err("a VM name is letters, digits, '-' and '_' (it names the log file)".into()));
         }
         let log_path = lab.log_dir().join(format!("{}.log", spec.name));
-        let log = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&log_path)
-            .map_err(|e| {
-                spec_err(format!(
-                    "cannot create {} (two VMs with one name in this lab?): {e}",
-                    log_path.display()
-                ))
-            })?;
+        let log = OpenOptions::new().write(true).create_new(true).open(&log_path).map_err(|e| {
+            spec_err(format!("cannot create {} (two VMs with one name in this lab?): {e}", log_path.display()))
+        })?;
 
-        let capture_path = spec
-            .capture
-            .then(|| lab.log_dir().join(format!("{}.ttyS1", spec.name)));
+        let capture_path = spec.capture.then(|| lab.log_dir().join(format!("{}.ttyS1", spec.name)));
         let (mut cmd, macs) = qemu_command(lab, &spec, capture_path.as_deref())?;
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
 
         let started = Instant::now();
         let console = Arc::new(Console::new(log, started));
@@ -245,21 +205,13 @@ impl Vm {
             std::thread::Builder::new()
                 .name(format!("lab-vm-{}", spec.name))
                 .spawn(move || supervise(&netns, cmd, &console, &control, limit, tx))
-                .map_err(|e| {
-                    LabError::io(
-                        format!("VM {}: starting its supervisor thread", spec.name),
-                        e,
-                    )
-                })?
+                .map_err(|e| LabError::io(format!("VM {}: starting its supervisor thread", spec.name), e))?
         };
         let (pid, stdout, stderr) = match rx.recv() {
             Ok(Ok(started)) => started,
             Ok(Err(message)) => {
                 let _ = supervisor.join();
-                return Err(LabError::Start {
-                    vm: spec.name,
-                    message,
-                });
+                return Err(LabError::Start { vm: spec.name, message });
             }
             Err(_) => {
                 let _ = supervisor.join();
@@ -283,10 +235,9 @@ impl Vm {
             cursor: Mutex::new(0),
         };
         // From here Drop kills qemu, also if a reader thread cannot start.
-        for (stream, prefix, serial) in [
-            (Box::new(stdout) as Box<dyn std::io::Read + Send>, "", true),
-            (Box::new(stderr), "[qemu stderr] ", false),
-        ] {
+        for (stream, prefix, serial) in
+            [(Box::new(stdout) as Box<dyn std::io::Read + Send>, "", true), (Box::new(stderr), "[qemu stderr] ", false)]
+        {
             let console = vm.console.clone();
             vm.console.stream_opened();
             let reader = std::thread::Builder::new()
@@ -296,10 +247,7 @@ impl Vm {
                 Ok(handle) => vm.threads.push(handle),
                 Err(e) => {
                     vm.console.stream_closed();
-                    return Err(LabError::io(
-                        format!("VM {}: starting a console reader", vm.name),
-                        e,
-                    ));
+                    return Err(LabError::io(format!("VM {}: starting a console reader", vm.name), e));
                 }
             }
         }
@@ -338,7 +286,8 @@ impl Vm {
             vm: self.name.clone(),
             message: "no capture port: build the VmSpec with .capture()".into(),
         })?;
-        let raw = std::fs::read(path).map_err(|e| LabError::io(format!("VM {}: reading {}", self.name, path.display()), e))?;
+        let raw = std::fs::read(path)
+            .map_err(|e| LabError::io(format!("VM {}: reading {}", self.name, path.display()), e))?;
         Ok(super::capture::clean(&raw))
     }
 
@@ -433,13 +382,11 @@ impl Vm {
     /// Waits for qemu to exit on its own: with `-no-reboot` it does when the
     /// guest powers off or reboots. Returns how it ended.
     pub fn wait_exit(&self, timeout: Duration) -> Result<String> {
-        self.console
-            .wait_exit(timeout)
-            .ok_or_else(|| LabError::ExitTimeout {
-                vm: self.name.clone(),
-                timeout,
-                tail: self.console.tail(),
-            })
+        self.console.wait_exit(timeout).ok_or_else(|| LabError::ExitTimeout {
+            vm: self.name.clone(),
+            timeout,
+            tail: self.console.tail(),
+        })
     }
 
     /// SIGKILLs qemu and waits until it is reaped and its output drained.
@@ -503,10 +450,7 @@ fn supervise(
                 console.push(format!("[lab] killing qemu: it ran longer than {limit:?}"));
             }
             let _ = child.kill();
-            let how = child
-                .wait()
-                .map(describe_exit)
-                .unwrap_or_else(|e| format!("unknown ({e})"));
+            let how = child.wait().map(describe_exit).unwrap_or_else(|e| format!("unknown ({e})"));
             console.set_exit(how);
             return;
         }
@@ -514,10 +458,8 @@ fn supervise(
 }
 
 fn enter_and_spawn(netns: &Path, mut cmd: Command) -> std::result::Result<Child, String> {
-    let ns = std::fs::File::open(netns)
-        .map_err(|e| format!("opening namespace {}: {e}", netns.display()))?;
-    setns(&ns, CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("entering namespace {}: {e}", netns.display()))?;
+    let ns = std::fs::File::open(netns).map_err(|e| format!("opening namespace {}: {e}", netns.display()))?;
+    setns(&ns, CloneFlags::CLONE_NEWNET).map_err(|e| format!("entering namespace {}: {e}", netns.display()))?;
     let lab_pid = nix::unistd::getpid();
     // SAFETY: the closure runs in the forked child between fork and exec, where
     // only async-signal-safe work is allowed. It makes two system calls
@@ -533,8 +475,7 @@ fn enter_and_spawn(netns: &Path, mut cmd: Command) -> std::result::Result<Child,
             Ok(())
         });
     }
-    cmd.spawn()
-        .map_err(|e| format!("`{}` could not start: {e}", super::command::describe(&cmd)))
+    cmd.spawn().map_err(|e| format!("`{}` could not start: {e}", super::command::describe(&cmd)))
 }
 
 fn describe_exit(status: ExitStatus) -> String {
@@ -551,10 +492,7 @@ fn describe_exit(status: ExitStatus) -> String {
 
 /// qemu's command line for `spec`; creates the taps its bridge NICs need.
 fn qemu_command(lab: &Lab, spec: &VmSpec, capture: Option<&Path>) -> Result<(Command, Vec<String>)> {
-    let spec_err = |message: String| LabError::Spec {
-        vm: spec.name.clone(),
-        message,
-    };
+    let spec_err = |message: String| LabError::Spec { vm: spec.name.clone(), message };
     let mut cmd = lab.qemu().command();
     cmd.args(["-name", &spec.name])
         // KVM exists here but cannot run normal guests (LAB-NOTES).
@@ -573,11 +511,7 @@ fn qemu_command(lab: &Lab, spec: &VmSpec, capture: Option<&Path>) -> Result<(Com
     }
 
     match &spec.boot {
-        Boot::Kernel {
-            kernel,
-            initrd,
-            append,
-        } => {
+        Boot::Kernel { kernel, initrd, append } => {
             must_exist(kernel, &spec_err)?;
             cmd.arg("-kernel").arg(kernel);
             if let Some(initrd) = initrd {
@@ -589,8 +523,7 @@ fn qemu_command(lab: &Lab, spec: &VmSpec, capture: Option<&Path>) -> Result<(Com
         Boot::Disk { image, snapshot } => {
             must_exist(image, &spec_err)?;
             let ovmf = Ovmf::locate()?;
-            let vars =
-                ovmf.vars_copy(&lab.log_dir().join(format!("{}.OVMF_VARS.fd", spec.name)))?;
+            let vars = ovmf.vars_copy(&lab.log_dir().join(format!("{}.OVMF_VARS.fd", spec.name)))?;
             cmd.arg("-drive").arg(pflash(0, &ovmf.code, true));
             cmd.arg("-drive").arg(pflash(1, &vars, false));
             let mut drive = std::ffi::OsString::from("if=virtio,format=raw,file=");
@@ -622,10 +555,7 @@ fn qemu_command(lab: &Lab, spec: &VmSpec, capture: Option<&Path>) -> Result<(Com
         };
         cmd.args(["-netdev", &netdev]);
         // romfile= : no iPXE option ROM, which would only slow the boot.
-        cmd.args([
-            "-device",
-            &format!("virtio-net-pci,netdev=n{i},mac={mac},romfile="),
-        ]);
+        cmd.args(["-device", &format!("virtio-net-pci,netdev=n{i},mac={mac},romfile=")]);
         macs.push(mac);
     }
     cmd.args(&spec.extra_args);
@@ -659,10 +589,8 @@ fn qemu_escape(path: &Path) -> std::ffi::OsString {
 fn check_mac(mac: &str) -> std::result::Result<String, String> {
     let mac = mac.to_ascii_lowercase();
     let parts: Vec<&str> = mac.split(':').collect();
-    let well_formed = parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    let well_formed =
+        parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
     if well_formed && mac.starts_with("52:54:00:") {
         Ok(mac)
     } else {
@@ -676,10 +604,7 @@ mod tests {
 
     #[test]
     fn macs_must_be_qemu_local() {
-        assert_eq!(
-            check_mac("52:54:00:AB:01:02").as_deref(),
-            Ok("52:54:00:ab:01:02")
-        );
+        assert_eq!(check_mac("52:54:00:AB:01:02").as_deref(), Ok("52:54:00:ab:01:02"));
         assert!(check_mac("02:00:00:00:00:01").is_err());
         assert!(check_mac("52:54:00:1:2:3").is_err());
     }

@@ -66,7 +66,11 @@ pub fn judge_damaged(d: &Damage, boot: &Boot, expected: &Rules) -> Vec<String> {
         Ok(s) => {
             match s.text("status").map_err(|e| e.to_string()).and_then(Rules::parse) {
                 Ok(r) if r == *expected => {}
-                Ok(r) => p.push(say(format!("the table is {}, not the config's {}", r.render(&Default::default()), expected.render(&Default::default())))),
+                Ok(r) => p.push(say(format!(
+                    "the table is {}, not the config's {}",
+                    r.render(&Default::default()),
+                    expected.render(&Default::default())
+                ))),
                 Err(e) => p.push(say(format!("no table from dump.sh: {e}"))),
             }
             if !s.text("log").is_ok_and(|l| l.contains(IGNORED)) {
@@ -85,7 +89,11 @@ fn boot_of(vm: &Vm) -> Boot {
 fn dump_boot(lab: &Lab, images: &Images, name: &str, disk: &Path) -> Result<Vm, String> {
     // Each on a segment of its own: the same address, booted several times at once.
     let nic = lab.multicast().map_err(|e| e.to_string())?;
-    boot_director(lab, &images.ds, &DirectorBoot { name, hook: DUMP_HOOK, nic: &nic, state_disk: Some(disk), capture: true })
+    boot_director(
+        lab,
+        &images.ds,
+        &DirectorBoot { name, hook: DUMP_HOOK, nic: &nic, state_disk: Some(disk), capture: true },
+    )
 }
 
 /// Boots the lab named `test_name`: ds once to save a sound state, then once
@@ -106,19 +114,29 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
     let saved = boot_of(&saver);
     report.push_str(&plab::report_vms(&[&saver]));
     if let Err(e) = exit {
-        return Ok(Outcome { problems: vec![format!("the first boot (saving a state) did not power off: {e}")], report, summary: String::new() });
+        return Ok(Outcome {
+            problems: vec![format!("the first boot (saving a state) did not power off: {e}")],
+            report,
+            summary: String::new(),
+        });
     }
     if !saved.lines.iter().any(|l| agent(l).is_some_and(|(_, t)| t.starts_with(NO_STATE))) {
         problems.push(format!("ds-save, on an empty state partition: no `{NO_STATE}` line"));
     }
     match saved.sections.clone().and_then(|s| s.text("status").map_err(|e| e.to_string()).and_then(Rules::parse)) {
         Ok(r) if r == plan.base_down => {}
-        Ok(r) => problems.push(format!("ds-save: the table is {}, not the config's {}", r.render(&names), plan.base_down.render(&names))),
+        Ok(r) => problems.push(format!(
+            "ds-save: the table is {}, not the config's {}",
+            r.render(&names),
+            plan.base_down.render(&names)
+        )),
         Err(e) => problems.push(format!("ds-save: no table from dump.sh: {e}")),
     }
     let sound = read_state(&disk).and_then(|good| match check_state(&good) {
         Ok(header) => Ok((good, header)),
-        Err(e) => Err(format!("the {STATE_FILE} it left is not sound: {e}; its text:\n{}", String::from_utf8_lossy(&good))),
+        Err(e) => {
+            Err(format!("the {STATE_FILE} it left is not sound: {e}; its text:\n{}", String::from_utf8_lossy(&good)))
+        }
     });
     let (good, header) = match sound {
         Ok(sound) => sound,
@@ -127,7 +145,13 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
             return Ok(Outcome { problems, report, summary: String::new() });
         }
     };
-    say(&format!("{:7.3}  ds-save left a sound {STATE_FILE}: {} bytes (header {}, body {})", secs(t0), good.len(), header.header_len, header.body_len));
+    say(&format!(
+        "{:7.3}  ds-save left a sound {STATE_FILE}: {} bytes (header {}, body {})",
+        secs(t0),
+        good.len(),
+        header.header_len,
+        header.body_len
+    ));
     let _ = std::fs::write(dir.join(STATE_FILE), &good);
 
     let variants = damages(&good)?;
@@ -136,11 +160,17 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
         let mut vms = Vec::new();
         for d in batch {
             let copy = dir.join(format!("ds-{}.img", d.name));
-            std::fs::copy(&disk, &copy).map_err(|e| format!("copying {} to {}: {e}", disk.display(), copy.display()))?;
-            lvs_image::disk::replace_file(&copy, lvs_image::disk::STATE, STATE_FILE, &d.bytes).map_err(|e| format!("writing the damaged {STATE_FILE} into {}: {e}", copy.display()))?;
+            std::fs::copy(&disk, &copy)
+                .map_err(|e| format!("copying {} to {}: {e}", disk.display(), copy.display()))?;
+            lvs_image::disk::replace_file(&copy, lvs_image::disk::STATE, STATE_FILE, &d.bytes)
+                .map_err(|e| format!("writing the damaged {STATE_FILE} into {}: {e}", copy.display()))?;
             vms.push((d.clone(), dump_boot(&lab, images, &format!("ds-{}", d.name), &copy)?));
         }
-        say(&format!("{:7.3}  booting {}", secs(t0), batch.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")));
+        say(&format!(
+            "{:7.3}  booting {}",
+            secs(t0),
+            batch.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+        ));
         for (d, vm) in vms {
             let exited = vm.wait_exit(BOOT);
             let mut boot = boot_of(&vm);
@@ -154,11 +184,19 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
 
     report.push_str("--- each damaged state file and what the agent said of it ---\n");
     for (d, boot) in &results {
-        let said = boot.lines.iter().find_map(|l| agent(l).filter(|(_, t)| t.starts_with("state: ")).map(|(_, t)| t.to_string())).unwrap_or_else(|| "(no `state:` line)".into());
+        let said = boot
+            .lines
+            .iter()
+            .find_map(|l| agent(l).filter(|(_, t)| t.starts_with("state: ")).map(|(_, t)| t.to_string()))
+            .unwrap_or_else(|| "(no `state:` line)".into());
         report.push_str(&format!("  {:<16} {:<70} -> {said}\n", d.name, d.what));
         problems.extend(judge_damaged(d, boot, &plan.base_down));
     }
-    report.push_str(&format!("--- logs, the disks and the sound {STATE_FILE} in {}; whole run {:.1} s ---\n", dir.display(), secs(t0)));
+    report.push_str(&format!(
+        "--- logs, the disks and the sound {STATE_FILE} in {}; whole run {:.1} s ---\n",
+        dir.display(),
+        secs(t0)
+    ));
     let _ = std::fs::write(dir.join("report.txt"), &report);
     let summary = format!("{} damaged state files, each ignored at boot; whole run {:.1} s", results.len(), secs(t0));
     Ok(Outcome { problems, report, summary })
@@ -169,7 +207,8 @@ mod tests {
     use super::*;
 
     fn sections(status: &str, log: &str) -> Result<Sections, String> {
-        let text = format!("=== BEGIN status\n{status}=== END status status=0\n=== BEGIN log\n{log}=== END log status=0\n");
+        let text =
+            format!("=== BEGIN status\n{status}=== END status status=0\n=== BEGIN log\n{log}=== END log status=0\n");
         Sections::parse(&text).map_err(|e| e.to_string())
     }
 
@@ -182,18 +221,37 @@ mod tests {
     fn an_ignored_state_and_the_configs_table_pass_anything_else_does_not() {
         let p = crate::persist::plan().unwrap();
         let d = Damage { name: "cut-0".into(), what: "an empty file".into(), bytes: Vec::new() };
-        let lines = |state: &str| vec![format!("lvs-agent: T=2.0 {state}"), "lvs-agent: T=2.5 ready".to_string(), "lvs-init: T=3.0 run exited status=0".to_string()];
+        let lines = |state: &str| {
+            vec![
+                format!("lvs-agent: T=2.0 {state}"),
+                "lvs-agent: T=2.5 ready".to_string(),
+                "lvs-init: T=3.0 run exited status=0".to_string(),
+            ]
+        };
         let ignored = "state: ignored /state/state.ron: cut short";
-        let good = Boot { lines: lines(ignored), sections: sections(&down(), &format!("lvs-agent: T=2.0 {ignored}\n")) };
+        let good =
+            Boot { lines: lines(ignored), sections: sections(&down(), &format!("lvs-agent: T=2.0 {ignored}\n")) };
         assert!(judge_damaged(&d, &good, &p.base_down).is_empty(), "{:#?}", judge_damaged(&d, &good, &p.base_down));
 
-        let restored = Boot { lines: lines("state: restored 1 service"), sections: sections(&down().replace("Route   0", "Route   1"), "") };
+        let restored = Boot {
+            lines: lines("state: restored 1 service"),
+            sections: sections(&down().replace("Route   0", "Route   1"), ""),
+        };
         let problems = judge_damaged(&d, &restored, &p.base_down);
-        for needle in ["cut-0 (an empty file): no `state: ignored` line", "said `state: restored`", "not the config's", "agent.log has no `state: ignored` line"] {
+        for needle in [
+            "cut-0 (an empty file): no `state: ignored` line",
+            "said `state: restored`",
+            "not the config's",
+            "agent.log has no `state: ignored` line",
+        ] {
             assert!(problems.iter().any(|x| x.contains(needle)), "{needle}: {problems:#?}");
         }
         let dead = Boot { lines: vec![], sections: Err("qemu did not exit".into()) };
         let problems = judge_damaged(&d, &dead, &p.base_down);
-        assert!(problems.iter().any(|x| x.contains("never said ready")) && problems.iter().any(|x| x.contains("qemu did not exit")), "{problems:#?}");
+        assert!(
+            problems.iter().any(|x| x.contains("never said ready"))
+                && problems.iter().any(|x| x.contains("qemu did not exit")),
+            "{problems:#?}"
+        );
     }
 }

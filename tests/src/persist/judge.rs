@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 
 use super::{is_change, Rules, APPLIED, FIRST_PROBE, IGNORED, INVALID_KEPT, NO_STATE, RELOADING, RESTORED};
 use crate::watch::console::{agent, is_ready, logged};
-pub use crate::watch::{Request, Verdict, Who};
 use crate::watch::Lines;
+pub use crate::watch::{Request, Verdict, Who};
 
 pub type Poll = crate::watch::Poll<Rules>;
 
@@ -120,7 +120,16 @@ fn check_window(tl: &Timeline, ex: &Expect, w: &Window, v: &mut Verdict) {
         .collect();
     if !bad.is_empty() {
         let allowed: Vec<&str> = w.answers.iter().map(|i| ex.labels[*i].as_str()).collect();
-        v.problems.push(format!("{} [{:.3}, {:.3}): {} of {} requests not answered by {}: {}", w.what, w.from, w.to, bad.len(), requests.len(), allowed.join(" or "), bad.join(", ")));
+        v.problems.push(format!(
+            "{} [{:.3}, {:.3}): {} of {} requests not answered by {}: {}",
+            w.what,
+            w.from,
+            w.to,
+            bad.len(),
+            requests.len(),
+            allowed.join(" or "),
+            bad.join(", ")
+        ));
     }
     if !w.must.is_empty() {
         v.require_answers(&format!("{} [{:.3}, {:.3})", w.what, w.from, w.to), &requests, w.must, &ex.labels);
@@ -129,7 +138,15 @@ fn check_window(tl: &Timeline, ex: &Expect, w: &Window, v: &mut Verdict) {
         for p in tl.polls.iter().filter(|p| p.sent >= w.from && p.sent < w.to) {
             match &p.table {
                 Ok(r) if r == table => {}
-                Ok(r) => v.problems.push(format!("{} [{:.3}, {:.3}): the poll at {:.3} shows {}, not {}", w.what, w.from, w.to, p.got, r.render(&names), table.render(&names))),
+                Ok(r) => v.problems.push(format!(
+                    "{} [{:.3}, {:.3}): the poll at {:.3} shows {}, not {}",
+                    w.what,
+                    w.from,
+                    w.to,
+                    p.got,
+                    r.render(&names),
+                    table.render(&names)
+                )),
                 Err(e) => v.problems.push(format!("{}: the poll sent at {:.3} failed: {e}", w.what, p.sent)),
             }
         }
@@ -146,7 +163,10 @@ fn in_transition(r: &Rules, ex: &Expect) -> bool {
     }
     let w = |i: usize| dests.iter().find(|d| d.addr == ex.dests[i]).map(|d| d.weight);
     let base_rs2 = ex.base.weights(&ex.service_line).and_then(|m| m.get(&ex.dests[1]).copied());
-    dests.iter().all(|d| ex.dests.contains(&d.addr)) && w(0).is_some_and(|x| ex.rs1_weights.contains(&x)) && w(1).is_some() && w(1) == base_rs2
+    dests.iter().all(|d| ex.dests.contains(&d.addr))
+        && w(0).is_some_and(|x| ex.rs1_weights.contains(&x))
+        && w(1).is_some()
+        && w(1) == base_rs2
 }
 
 /// The director's lines in [from, to) as (host time, line).
@@ -160,7 +180,9 @@ fn first_agent(tl: &Timeline, from: f64, to: f64, prefix: &str) -> Option<(f64, 
 }
 
 fn changes_in(tl: &Timeline, from: f64, to: f64) -> Vec<String> {
-    lines_in(tl, from, to).filter_map(|(t, l)| agent(l).filter(|(_, text)| is_change(text)).map(|(_, text)| format!("{t:.3} {text}"))).collect()
+    lines_in(tl, from, to)
+        .filter_map(|(t, l)| agent(l).filter(|(_, text)| is_change(text)).map(|(_, text)| format!("{t:.3} {text}")))
+        .collect()
 }
 
 /// The rules of issue 7's lab lines (b), (d) and (c), for the run and its
@@ -181,7 +203,19 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
     let end_before = |s: Step| action(s).map_or(tl.end, |a| a.sent);
     let names = ex.names();
 
-    check_window(tl, ex, &Window { from: baseline, to: end_before(Step::Swap), what: "rs1 and rs2 up, before the swap".into(), answers: &[0, 1], must: &[0, 1], table: Some(&ex.base) }, &mut v);
+    check_window(
+        tl,
+        ex,
+        &Window {
+            from: baseline,
+            to: end_before(Step::Swap),
+            what: "rs1 and rs2 up, before the swap".into(),
+            answers: &[0, 1],
+            must: &[0, 1],
+            table: Some(&ex.base),
+        },
+        &mut v,
+    );
 
     if let Some(a) = action(Step::Swap) {
         let to = end_before(Step::Kill);
@@ -190,14 +224,36 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
         match detected {
             Some(p) => {
                 let took = p.got - a.sent;
-                v.marks.push((p.got, format!("swap: the table shows ds-swap.ron with rs3 up {took:.2} s after the swap (bound {:.2} s)", ex.swap_bound)));
+                v.marks.push((
+                    p.got,
+                    format!(
+                        "swap: the table shows ds-swap.ron with rs3 up {took:.2} s after the swap (bound {:.2} s)",
+                        ex.swap_bound
+                    ),
+                ));
                 if took > ex.swap_bound {
                     v.problems.push(format!("swap: the table showed {} {took:.2} s after the swap (sent {:.3}, poll answered {:.3}); the bound is {:.2} s", ex.swapped.render(&names), a.sent, p.got, ex.swap_bound));
                 }
             }
-            None => v.problems.push(format!("swap: no poll showed {} in the {:.1} s watched after the swap", ex.swapped.render(&names), to - a.sent)),
+            None => v.problems.push(format!(
+                "swap: no poll showed {} in the {:.1} s watched after the swap",
+                ex.swapped.render(&names),
+                to - a.sent
+            )),
         }
-        check_window(tl, ex, &Window { from: a.sent, to: shown, what: "the swap until its table showed".into(), answers: &ALL, must: &[], table: None }, &mut v);
+        check_window(
+            tl,
+            ex,
+            &Window {
+                from: a.sent,
+                to: shown,
+                what: "the swap until its table showed".into(),
+                answers: &ALL,
+                must: &[],
+                table: None,
+            },
+            &mut v,
+        );
         for p in tl.polls.iter().filter(|p| p.sent >= a.sent && p.sent < shown) {
             if let Ok(r) = &p.table {
                 if !in_transition(r, ex) {
@@ -206,14 +262,37 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
             }
         }
         if detected.is_some() {
-            check_window(tl, ex, &Window { from: shown, to, what: "after the swap showed".into(), answers: &ALL, must: &ALL, table: Some(&ex.swapped) }, &mut v);
+            check_window(
+                tl,
+                ex,
+                &Window {
+                    from: shown,
+                    to,
+                    what: "after the swap showed".into(),
+                    answers: &ALL,
+                    must: &ALL,
+                    table: Some(&ex.swapped),
+                },
+                &mut v,
+            );
         }
         // The log: noticed, applied as a diff.
         match first_agent(tl, a.sent, to, RELOADING) {
             Some((t, _)) => {
-                v.marks.push((t, format!("swap: the agent noticed the file {:.2} s after the swap (bound {:.2} s)", t - a.sent, ex.notice_bound)));
+                v.marks.push((
+                    t,
+                    format!(
+                        "swap: the agent noticed the file {:.2} s after the swap (bound {:.2} s)",
+                        t - a.sent,
+                        ex.notice_bound
+                    ),
+                ));
                 if t - a.sent > ex.notice_bound {
-                    v.problems.push(format!("swap: the agent noticed the new file {:.2} s after it landed; the bound is {:.2} s", t - a.sent, ex.notice_bound));
+                    v.problems.push(format!(
+                        "swap: the agent noticed the new file {:.2} s after it landed; the bound is {:.2} s",
+                        t - a.sent,
+                        ex.notice_bound
+                    ));
                 }
                 if first_agent(tl, t, to, APPLIED).is_none() {
                     v.problems.push(format!("swap: no `{}` line after `{}`", APPLIED.trim(), RELOADING.trim()));
@@ -223,33 +302,51 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
         }
         let changes = changes_in(tl, a.sent, to);
         let [rs1, _, rs3] = ex.dests;
-        let edit = |c: &String| c.contains(&format!("~ {} -> {rs1} ", ex.service_key())) && c.contains(&format!("weight {}", ex.rs1_weights[1]));
+        let edit = |c: &String| {
+            c.contains(&format!("~ {} -> {rs1} ", ex.service_key()))
+                && c.contains(&format!("weight {}", ex.rs1_weights[1]))
+        };
         if !changes.iter().any(edit) {
             v.problems.push(format!("swap: no change line `~ {} -> {rs1} ... weight {}` (rs1's new weight as one edit); the changes were: {changes:?}", ex.service_key(), ex.rs1_weights[1]));
         }
         if !changes.iter().any(|c| c.contains(&format!("+ {} -> {rs3} ", ex.service_key()))) {
-            v.problems.push(format!("swap: no change line `+ {} -> {rs3} ...`; the changes were: {changes:?}", ex.service_key()));
+            v.problems.push(format!(
+                "swap: no change line `+ {} -> {rs3} ...`; the changes were: {changes:?}",
+                ex.service_key()
+            ));
         }
-        let removed: Vec<&String> = changes.iter().filter(|c| c.split_once(' ').is_some_and(|(_, text)| text.starts_with("- "))).collect();
+        let removed: Vec<&String> =
+            changes.iter().filter(|c| c.split_once(' ').is_some_and(|(_, text)| text.starts_with("- "))).collect();
         if !removed.is_empty() {
-            v.problems.push(format!("swap: the agent removed something while applying a file that only adds and edits: {removed:?}"));
+            v.problems.push(format!(
+                "swap: the agent removed something while applying a file that only adds and edits: {removed:?}"
+            ));
         }
     }
 
     if let Some(a) = action(Step::Kill) {
         let to = end_before(Step::Invalid);
-        let exited = lines_in(tl, a.sent, to).find(|(_, l)| logged(l, "lvs-init").is_some_and(|(_, text)| text.starts_with("agent exited (killed by SIGKILL)"))).cloned();
+        let exited = lines_in(tl, a.sent, to)
+            .find(|(_, l)| {
+                logged(l, "lvs-init").is_some_and(|(_, text)| text.starts_with("agent exited (killed by SIGKILL)"))
+            })
+            .cloned();
         match exited {
             None => v.problems.push("kill: PID 1 never said `agent exited (killed by SIGKILL)` after the kill".into()),
             Some((dead, _)) => {
                 v.marks.push((dead, "kill: PID 1 saw the agent die".into()));
                 match lines_in(tl, dead, to).find(|(_, l)| is_ready(l)) {
-                    Some((t, _)) => v.marks.push((*t, format!("kill: the new agent is ready {:.2} s after the kill", t - a.sent))),
+                    Some((t, _)) => {
+                        v.marks.push((*t, format!("kill: the new agent is ready {:.2} s after the kill", t - a.sent)))
+                    }
                     None => v.problems.push("kill: no agent was ready again after the kill".into()),
                 }
                 match first_agent(tl, dead, to, RESTORED) {
                     Some((t, l)) => v.marks.push((t, format!("kill: {}", agent(&l).map_or(l.as_str(), |x| x.1)))),
-                    None => v.problems.push(format!("kill: the restarted agent never logged `{}`: it did not take the state its predecessor saved", RESTORED.trim())),
+                    None => v.problems.push(format!(
+                        "kill: the restarted agent never logged `{}`: it did not take the state its predecessor saved",
+                        RESTORED.trim()
+                    )),
                 }
                 if let Some((t, _)) = first_agent(tl, dead, to, FIRST_PROBE) {
                     v.marks.push((t, "kill: the restarted agent's first probe result".into()));
@@ -265,7 +362,19 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
                 }
             }
         }
-        check_window(tl, ex, &Window { from: a.sent, to, what: "from the kill on".into(), answers: &ALL, must: &ALL, table: Some(&ex.swapped) }, &mut v);
+        check_window(
+            tl,
+            ex,
+            &Window {
+                from: a.sent,
+                to,
+                what: "from the kill on".into(),
+                answers: &ALL,
+                must: &ALL,
+                table: Some(&ex.swapped),
+            },
+            &mut v,
+        );
     }
 
     if let Some(a) = action(Step::Invalid) {
@@ -273,9 +382,20 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
         let before = tl.polls.iter().rev().find(|p| p.sent < a.sent).and_then(|p| p.table.as_ref().ok());
         match first_agent(tl, a.sent, to, INVALID_KEPT) {
             Some((t, _)) => {
-                v.marks.push((t, format!("invalid: the agent refused the file {:.2} s after it landed (bound {:.2} s)", t - a.sent, ex.notice_bound)));
+                v.marks.push((
+                    t,
+                    format!(
+                        "invalid: the agent refused the file {:.2} s after it landed (bound {:.2} s)",
+                        t - a.sent,
+                        ex.notice_bound
+                    ),
+                ));
                 if t - a.sent > ex.notice_bound {
-                    v.problems.push(format!("invalid: the agent refused the file {:.2} s after it landed; the bound is {:.2} s", t - a.sent, ex.notice_bound));
+                    v.problems.push(format!(
+                        "invalid: the agent refused the file {:.2} s after it landed; the bound is {:.2} s",
+                        t - a.sent,
+                        ex.notice_bound
+                    ));
                 }
             }
             None => v.problems.push(format!("invalid: the director never logged `{}`", INVALID_KEPT.trim())),
@@ -296,9 +416,25 @@ pub fn judge(tl: &Timeline, ex: &Expect) -> Verdict {
         match before {
             Some(b) => {
                 if *b != ex.swapped {
-                    v.problems.push(format!("invalid: before the file the table was {}, not {}", b.render(&names), ex.swapped.render(&names)));
+                    v.problems.push(format!(
+                        "invalid: before the file the table was {}, not {}",
+                        b.render(&names),
+                        ex.swapped.render(&names)
+                    ));
                 }
-                check_window(tl, ex, &Window { from: a.sent, to, what: "after the invalid file (the table as before it)".into(), answers: &ALL, must: &ALL, table: Some(b) }, &mut v);
+                check_window(
+                    tl,
+                    ex,
+                    &Window {
+                        from: a.sent,
+                        to,
+                        what: "after the invalid file (the table as before it)".into(),
+                        answers: &ALL,
+                        must: &ALL,
+                        table: Some(b),
+                    },
+                    &mut v,
+                );
             }
             None => v.problems.push("invalid: no poll before the invalid file to compare with".into()),
         }
@@ -351,7 +487,12 @@ mod tests {
 
     fn rules(w: &[(usize, u32)]) -> Rules {
         let d = dests();
-        Rules { services: vec![("TCP 192.0.2.80:80 rr".into(), w.iter().map(|(i, w)| Dest { addr: d[*i], forward: "Route".into(), weight: *w }).collect())] }
+        Rules {
+            services: vec![(
+                "TCP 192.0.2.80:80 rr".into(),
+                w.iter().map(|(i, w)| Dest { addr: d[*i], forward: "Route".into(), weight: *w }).collect(),
+            )],
+        }
     }
 
     fn dests() -> [SocketAddr; 3] {
@@ -380,7 +521,14 @@ mod tests {
     /// A run that did everything right: swap at 12 (table at 14.5), kill at
     /// 20 (ready again at 21.6), invalid at 28 (refused at 28.8), end 33.
     fn good_run() -> Timeline {
-        let mut tl = Timeline { baseline: Some(10.0), end: 33.0, agent_log: Some(format!("lvs-agent: T=128.8 {INVALID_KEPT}\n/etc/lvs/appliance.ron:23:41: error: real server ...\n")), ..Timeline::default() };
+        let mut tl = Timeline {
+            baseline: Some(10.0),
+            end: 33.0,
+            agent_log: Some(format!(
+                "lvs-agent: T=128.8 {INVALID_KEPT}\n/etc/lvs/appliance.ron:23:41: error: real server ...\n"
+            )),
+            ..Timeline::default()
+        };
         for (step, at) in [(Step::Swap, 12.0), (Step::Kill, 20.0), (Step::Invalid, 28.0)] {
             tl.actions.push(Action { step, sent: at, got: at + 0.05, reply: "ok".into() });
         }
@@ -441,9 +589,14 @@ mod tests {
     fn a_failed_request_anywhere_after_the_baseline_is_a_problem() {
         for at in [11.0, 13.0, 16.0, 20.5, 29.0] {
             let mut tl = good_run();
-            tl.requests.iter_mut().find(|r| (r.start - at).abs() < 1e-6).unwrap().answer = Err("connect: Connection refused".into());
+            tl.requests.iter_mut().find(|r| (r.start - at).abs() < 1e-6).unwrap().answer =
+                Err("connect: Connection refused".into());
             let v = judge(&tl, &expect());
-            assert!(v.problems.iter().any(|p| p.contains(&format!("{at:.3} failed (connect: Connection refused)"))), "{at}: {:#?}", v.problems);
+            assert!(
+                v.problems.iter().any(|p| p.contains(&format!("{at:.3} failed (connect: Connection refused)"))),
+                "{at}: {:#?}",
+                v.problems
+            );
         }
     }
 
@@ -453,7 +606,11 @@ mod tests {
         tl.polls.iter_mut().find(|p| (p.sent - 12.6).abs() < 0.01).unwrap().table = Ok(rules(&[(2, 0)]));
         tl.director.insert(2, line(12.41, "- TCP 192.0.2.80:80 -> 192.0.2.22:80"));
         let v = judge(&tl, &expect());
-        assert!(v.problems.iter().any(|p| p.contains("shows TCP 192.0.2.80:80 rr: rs3 0: between the two files")), "{:#?}", v.problems);
+        assert!(
+            v.problems.iter().any(|p| p.contains("shows TCP 192.0.2.80:80 rr: rs3 0: between the two files")),
+            "{:#?}",
+            v.problems
+        );
         assert!(v.problems.iter().any(|p| p.contains("the agent removed something")), "{:#?}", v.problems);
     }
 
@@ -464,11 +621,19 @@ mod tests {
             p.table = Ok(rules(&[(0, 3), (1, 1), (2, 0)]));
         }
         let v = judge(&tl, &expect());
-        assert!(v.problems.iter().any(|p| p.contains("swap: the table showed") && p.contains("the bound is 5.50 s")), "{:#?}", v.problems);
+        assert!(
+            v.problems.iter().any(|p| p.contains("swap: the table showed") && p.contains("the bound is 5.50 s")),
+            "{:#?}",
+            v.problems
+        );
         tl.director.retain(|(_, l)| !l.contains("config: ") && !l.contains("-> 192.0.2.23:80"));
         let v = judge(&tl, &expect());
         assert!(v.problems.iter().any(|p| p.contains("never logged `config: reloading`")), "{:#?}", v.problems);
-        assert!(v.problems.iter().any(|p| p.contains("no change line `+ TCP 192.0.2.80:80 -> 192.0.2.23:80")), "{:#?}", v.problems);
+        assert!(
+            v.problems.iter().any(|p| p.contains("no change line `+ TCP 192.0.2.80:80 -> 192.0.2.23:80")),
+            "{:#?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -482,7 +647,12 @@ mod tests {
             p.table = Ok(rules(&[(0, 0), (1, 0), (2, 0)]));
         }
         let v = judge(&tl, &expect());
-        for needle in ["never logged `state: restored`", "said \"lvs-agent: T=121.500 state: no saved state\"", "changed the kernel's table", "from the kill on [20.000, 28.000): the poll at"] {
+        for needle in [
+            "never logged `state: restored`",
+            "said \"lvs-agent: T=121.500 state: no saved state\"",
+            "changed the kernel's table",
+            "from the kill on [20.000, 28.000): the poll at",
+        ] {
             assert!(v.problems.iter().any(|p| p.contains(needle)), "{needle}: {:#?}", v.problems);
         }
     }
@@ -494,7 +664,12 @@ mod tests {
         tl.agent_log = Some(String::new());
         tl.polls.last_mut().unwrap().table = Ok(rules(&[(0, 3), (1, 5), (2, 1)]));
         let v = judge(&tl, &expect());
-        for needle in ["no console line names the error's position appliance.ron:23:41", "agent.log has no `config: invalid", "agent.log does not name appliance.ron:23:41", "rs2 5"] {
+        for needle in [
+            "no console line names the error's position appliance.ron:23:41",
+            "agent.log has no `config: invalid",
+            "agent.log does not name appliance.ron:23:41",
+            "rs2 5",
+        ] {
             assert!(v.problems.iter().any(|p| p.contains(needle)), "{needle}: {:#?}", v.problems);
         }
         let mut tl = good_run();
@@ -510,8 +685,16 @@ mod tests {
         tl.end = 18.0;
         tl.requests.retain(|r| r.start < 14.7);
         let v = judge(&tl, &expect());
-        assert!(v.problems.iter().any(|p| p.contains("step 2 (kill -9 the agent) was not reached")), "{:#?}", v.problems);
-        assert!(v.problems.iter().any(|p| p.contains("after the swap showed") && p.contains("only")), "{:#?}", v.problems);
+        assert!(
+            v.problems.iter().any(|p| p.contains("step 2 (kill -9 the agent) was not reached")),
+            "{:#?}",
+            v.problems
+        );
+        assert!(
+            v.problems.iter().any(|p| p.contains("after the swap showed") && p.contains("only")),
+            "{:#?}",
+            v.problems
+        );
         assert!(judge(&Timeline::default(), &expect()).problems[0].contains("never showed rs1 and rs2 up"));
     }
 }

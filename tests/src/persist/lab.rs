@@ -53,7 +53,12 @@ fn build() -> Result<Images, String> {
         lab_file("lib.sh", "/lab/lib.sh"),
     ];
     let jobs: Vec<images::Job> = std::iter::once(("persist-ds".to_string(), PathBuf::from(DIRECTOR), ds_extras))
-        .chain(REAL_SERVERS.iter().enumerate().map(|(i, f)| (format!("persist-rs{}", i + 1), PathBuf::from(f), Vec::new())))
+        .chain(
+            REAL_SERVERS
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (format!("persist-rs{}", i + 1), PathBuf::from(f), Vec::new())),
+        )
         .collect();
     let built: Vec<Image> = images::build_all(&jobs).map_err(|e| e.to_string())?;
     let mut built = built.into_iter();
@@ -93,7 +98,13 @@ pub fn boot_real_server(lab: &Lab, name: &str, image: &Image, nic: &Network) -> 
 
 /// Waits until a console line at index `from` or later satisfies `want`;
 /// returns its index and text. Fails at once if qemu has exited.
-pub fn wait_line(vm: &Vm, from: usize, what: &str, want: impl Fn(&str) -> bool, timeout: Duration) -> Result<(usize, String), String> {
+pub fn wait_line(
+    vm: &Vm,
+    from: usize,
+    what: &str,
+    want: impl Fn(&str) -> bool,
+    timeout: Duration,
+) -> Result<(usize, String), String> {
     let deadline = Instant::now() + timeout;
     loop {
         let lines = vm.console_lines();
@@ -120,7 +131,8 @@ pub fn wait_ready(vm: &Vm, from: usize, timeout: Duration) -> Result<(usize, Str
 pub fn control(lab: &Lab, director: IpAddr, verb: &str, payload: &[u8]) -> Result<String, String> {
     let mut message = format!("{verb}\n").into_bytes();
     message.extend_from_slice(payload);
-    let raw = lab.tcp_exchange(SocketAddr::new(director, CONTROL_PORT), &message, EXCHANGE).map_err(|e| e.to_string())?;
+    let raw =
+        lab.tcp_exchange(SocketAddr::new(director, CONTROL_PORT), &message, EXCHANGE).map_err(|e| e.to_string())?;
     let reply = String::from_utf8_lossy(&raw).into_owned();
     if reply.starts_with("error:") {
         return Err(format!("control.sh answered {verb:?} with {:?}", reply.trim()));
@@ -139,7 +151,9 @@ pub fn wait_control(lab: &Lab, director: IpAddr, timeout: Duration) -> Result<Ru
     loop {
         match poll(lab, director) {
             Ok(r) => return Ok(r),
-            Err(e) if Instant::now() >= deadline => return Err(format!("the director's control port did not answer within {timeout:?}: {e}")),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(format!("the director's control port did not answer within {timeout:?}: {e}"))
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
     }

@@ -56,7 +56,8 @@ pub const ALLOWANCE: Duration = Duration::from_millis(1500);
 pub const DIRECTOR: &str = "tests/lab/persist/ds.ron";
 pub const SWAP: &str = "tests/lab/persist/ds-swap.ron";
 pub const INVALID: &str = "tests/lab/persist/ds-invalid.ron";
-pub const REAL_SERVERS: [&str; 3] = ["tests/lab/persist/rs1.ron", "tests/lab/persist/rs2.ron", "tests/lab/persist/rs3.ron"];
+pub const REAL_SERVERS: [&str; 3] =
+    ["tests/lab/persist/rs1.ron", "tests/lab/persist/rs2.ron", "tests/lab/persist/rs3.ron"];
 
 /// One real server line of a table: address, forwarding, weight.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -185,7 +186,9 @@ fn one_service(file: &'static str) -> Result<(lvs_agent::config::model::Applianc
     if svc.service.scheduler != lvs_agent::ipvs::Scheduler::Rr {
         return Err(format!("{file}: the client's answers assume rr, the service runs {:?}", svc.service.scheduler));
     }
-    if svc.when_down != lvs_agent::config::file::WhenDown::Quiesce || svc.initial != lvs_agent::config::file::Initial::Down {
+    if svc.when_down != lvs_agent::config::file::WhenDown::Quiesce
+        || svc.initial != lvs_agent::config::file::Initial::Down
+    {
         return Err(format!("{file}: the tests assume `when_down: Quiesce` and `initial: Down`"));
     }
     let mut checks = Vec::new();
@@ -212,7 +215,12 @@ fn one_service(file: &'static str) -> Result<(lvs_agent::config::model::Applianc
 }
 
 fn rules(line: &str, dests: impl IntoIterator<Item = (SocketAddr, u32)>) -> Rules {
-    Rules { services: vec![(line.to_string(), dests.into_iter().map(|(addr, weight)| Dest { addr, forward: "Route".into(), weight }).collect())] }
+    Rules {
+        services: vec![(
+            line.to_string(),
+            dests.into_iter().map(|(addr, weight)| Dest { addr, forward: "Route".into(), weight }).collect(),
+        )],
+    }
 }
 
 /// Loads the lab's files and checks that they make the lab the tests assume:
@@ -240,8 +248,14 @@ pub fn plan() -> Result<Plan, String> {
         }
         let m = machine(file, &cfg.model)?;
         match rs.http.as_ref().map(|h| (&h.content, h.port)) {
-            Some((lvs_agent::config::model::HttpContent::Body(body), port)) if *body == m.body && port == base.addr.port() => {}
-            _ => return Err(format!("{file}: the real server must answer with its hostname (`http: StaticHttp()`) on port {}", base.addr.port())),
+            Some((lvs_agent::config::model::HttpContent::Body(body), port))
+                if *body == m.body && port == base.addr.port() => {}
+            _ => {
+                return Err(format!(
+                    "{file}: the real server must answer with its hostname (`http: StaticHttp()`) on port {}",
+                    base.addr.port()
+                ))
+            }
         }
         real_servers.push(m);
     }
@@ -259,7 +273,8 @@ pub fn plan() -> Result<Plan, String> {
         return Err(format!("{SWAP}: the swap changes rs1's weight and keeps rs2's"));
     }
 
-    let text = std::fs::read_to_string(crate::repo_root().join(INVALID)).map_err(|e| format!("reading {INVALID}: {e}"))?;
+    let text =
+        std::fs::read_to_string(crate::repo_root().join(INVALID)).map_err(|e| format!("reading {INVALID}: {e}"))?;
     let (invalid_at, invalid_diagnostics) = match lvs_agent::config::parse(&text, Path::new(GUEST_CONFIG)) {
         Ok(_) => return Err(format!("{INVALID} is valid; it must not be")),
         Err(lvs_agent::config::ConfigError::Invalid { errors, .. }) => {
@@ -340,7 +355,8 @@ pub struct StateHeader {
 /// `lvs-agent-state 1 <body length> <fnv1a64 hex of body>`, then the body,
 /// exactly that long, with that hash.
 pub fn check_state(bytes: &[u8]) -> Result<StateHeader, String> {
-    let nl = bytes.iter().position(|b| *b == b'\n').ok_or_else(|| format!("no header line in {} bytes", bytes.len()))?;
+    let nl =
+        bytes.iter().position(|b| *b == b'\n').ok_or_else(|| format!("no header line in {} bytes", bytes.len()))?;
     let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| "the header is not UTF-8".to_string())?;
     let f: Vec<&str> = header.split(' ').collect();
     let [magic, version, len, hash] = f.as_slice() else {
@@ -379,14 +395,32 @@ pub fn damages(good: &[u8]) -> Result<Vec<Damage>, String> {
     let h = check_state(good)?;
     let n = good.len();
     let body_mid = h.header_len + h.body_len / 2;
-    let cut = |name: &str, at: usize, what: &str| Damage { name: format!("cut-{name}"), what: format!("cut short after {at} of {n} bytes ({what})"), bytes: good[..at].to_vec() };
+    let cut = |name: &str, at: usize, what: &str| Damage {
+        name: format!("cut-{name}"),
+        what: format!("cut short after {at} of {n} bytes ({what})"),
+        bytes: good[..at].to_vec(),
+    };
     let flip = |name: &str, at: usize, what: &str| {
         let mut bytes = good.to_vec();
         bytes[at] ^= 0x01;
-        Damage { name: format!("flip-{name}"), what: format!("byte {at} of {n} flipped, {:?} -> {:?} ({what})", char::from(good[at]), char::from(bytes[at])), bytes }
+        Damage {
+            name: format!("flip-{name}"),
+            what: format!(
+                "byte {at} of {n} flipped, {:?} -> {:?} ({what})",
+                char::from(good[at]),
+                char::from(bytes[at])
+            ),
+            bytes,
+        }
     };
     // The length is the header's third field.
-    let len_at = good[..h.header_len].iter().enumerate().filter(|(_, b)| **b == b' ').nth(1).map(|(i, _)| i + 1).ok_or("no length field")?;
+    let len_at = good[..h.header_len]
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b' ')
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .ok_or("no length field")?;
     // The last digit: in the saved table, as the agent writes its state today.
     let digit_at = (h.header_len..n).rev().find(|i| good[*i].is_ascii_digit()).ok_or("no digit in the body")?;
     if h.body_len < 2 {
@@ -430,7 +464,11 @@ mod tests {
         assert_eq!(p.base_down.render(&names), "TCP 192.0.2.80:80 rr: rs1 0, rs2 0");
         assert_eq!(p.swapped.render(&names), "TCP 192.0.2.80:80 rr: rs1 3, rs2 1, rs3 1");
         assert_eq!(p.invalid_at, ["appliance.ron:23:41"], "{}", p.invalid_diagnostics);
-        assert!(p.invalid_diagnostics.starts_with("/etc/lvs/appliance.ron:23:41: error: real server 192.0.2.24:8080"), "{}", p.invalid_diagnostics);
+        assert!(
+            p.invalid_diagnostics.starts_with("/etc/lvs/appliance.ron:23:41: error: real server 192.0.2.24:8080"),
+            "{}",
+            p.invalid_diagnostics
+        );
         assert_eq!(p.check.swap_within(), Duration::from_secs(4));
     }
 
@@ -446,8 +484,14 @@ mod tests {
         assert_eq!(Rules::parse(&status.replace("1          2", "0          9")).unwrap(), r);
         assert_eq!(r.weights("TCP 192.0.2.80:80 rr").unwrap().values().copied().collect::<Vec<_>>(), [3, 1]);
         assert!(Rules::parse("sh: lvs-agent: not found").is_err());
-        assert_eq!(Rules::parse("IP Virtual Server\n  -> 192.0.2.21:80 Route\n"), Err("no forwarding and weight in \"  -> 192.0.2.21:80 Route\"".into()));
-        assert_eq!(Rules::parse("IP Virtual Server\n  -> 192.0.2.21:80 Route 1\n"), Err("a real server before any service: \"  -> 192.0.2.21:80 Route 1\"".into()));
+        assert_eq!(
+            Rules::parse("IP Virtual Server\n  -> 192.0.2.21:80 Route\n"),
+            Err("no forwarding and weight in \"  -> 192.0.2.21:80 Route\"".into())
+        );
+        assert_eq!(
+            Rules::parse("IP Virtual Server\n  -> 192.0.2.21:80 Route 1\n"),
+            Err("a real server before any service: \"  -> 192.0.2.21:80 Route 1\"".into())
+        );
         assert_eq!(Rules::parse("IP Virtual Server version 1.2.1 (size=4096)\n").unwrap(), Rules::default());
     }
 

@@ -54,7 +54,14 @@ pub fn read_state(disk: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// The rules of the first boot's checks and the second boot's, pure: for the run and its tests.
-pub fn judge_boots(first_boot: &[String], state: &Result<Vec<u8>, String>, second_boot: &[String], polls: &[(f64, Result<Rules, String>)], expected: &Rules, names: &BTreeMap<SocketAddr, String>) -> (Vec<String>, Vec<String>) {
+pub fn judge_boots(
+    first_boot: &[String],
+    state: &Result<Vec<u8>, String>,
+    second_boot: &[String],
+    polls: &[(f64, Result<Rules, String>)],
+    expected: &Rules,
+    names: &BTreeMap<SocketAddr, String>,
+) -> (Vec<String>, Vec<String>) {
     let mut problems = Vec::new();
     let mut facts = Vec::new();
     let has = |lines: &[String], s: &str| lines.iter().any(|l| l.contains(s));
@@ -68,7 +75,13 @@ pub fn judge_boots(first_boot: &[String], state: &Result<Vec<u8>, String>, secon
     }
     match state {
         Ok(bytes) => match check_state(bytes) {
-            Ok(h) => facts.push(format!("the first boot saved {} bytes: a {}-byte header, a {}-byte body with fnv1a64 {:016x}", bytes.len(), h.header_len, h.body_len, h.hash)),
+            Ok(h) => facts.push(format!(
+                "the first boot saved {} bytes: a {}-byte header, a {}-byte body with fnv1a64 {:016x}",
+                bytes.len(),
+                h.header_len,
+                h.body_len,
+                h.hash
+            )),
             Err(e) => problems.push(format!("the state file the first boot left is not sound: {e}")),
         },
         Err(e) => problems.push(format!("the first boot left no state file: {e}")),
@@ -83,14 +96,22 @@ pub fn judge_boots(first_boot: &[String], state: &Result<Vec<u8>, String>, secon
             facts.push(format!("second boot: {rl}"));
             facts.push(format!("second boot: {pl}"));
             if r < p {
-                facts.push(format!("second boot: the rules were back at T={r:.3}, {:.3} s before the first probe result at T={p:.3}", p - r));
+                facts.push(format!(
+                    "second boot: the rules were back at T={r:.3}, {:.3} s before the first probe result at T={p:.3}",
+                    p - r
+                ));
             } else {
-                problems.push(format!("second boot: the state was restored at T={r:.3}, not before the first probe result at T={p:.3}"));
+                problems.push(format!(
+                    "second boot: the state was restored at T={r:.3}, not before the first probe result at T={p:.3}"
+                ));
             }
         }
         (r, p) => {
             if r.is_none() {
-                problems.push(format!("second boot: no `{}` line: the saved table was not programmed at start", RESTORED.trim()));
+                problems.push(format!(
+                    "second boot: no `{}` line: the saved table was not programmed at start",
+                    RESTORED.trim()
+                ));
             }
             if p.is_none() {
                 problems.push(format!("second boot: no `{}` line to compare with", FIRST_PROBE.trim()));
@@ -104,7 +125,11 @@ pub fn judge_boots(first_boot: &[String], state: &Result<Vec<u8>, String>, secon
     for (t, r) in ok {
         if let Ok(r) = r {
             if r != expected {
-                problems.push(format!("second boot: the poll sent at {t:.3} reads {}, not {}", r.render(names), expected.render(names)));
+                problems.push(format!(
+                    "second boot: the poll sent at {t:.3} reads {}, not {}",
+                    r.render(names),
+                    expected.render(names)
+                ));
             }
         }
     }
@@ -121,9 +146,19 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
     let lan = lab.bridge(Some(CLIENT)).map_err(|e| e.to_string())?;
     let director = plan.director.address;
     let names = plan.names();
-    let boot_ds = |name: &str| boot_director(&lab, &images.ds, &DirectorBoot { name, hook: CONTROL_HOOK, nic: &lan, state_disk: Some(&disk), capture: false });
+    let boot_ds = |name: &str| {
+        boot_director(
+            &lab,
+            &images.ds,
+            &DirectorBoot { name, hook: CONTROL_HOOK, nic: &lan, state_disk: Some(&disk), capture: false },
+        )
+    };
     let ds1 = boot_ds("ds-boot1")?;
-    let rs: Vec<Vm> = plan.real_servers[..2].iter().zip(&images.rs).map(|(m, image)| boot_real_server(&lab, &m.name, image, &lan)).collect::<Result<_, _>>()?;
+    let rs: Vec<Vm> = plan.real_servers[..2]
+        .iter()
+        .zip(&images.rs)
+        .map(|(m, image)| boot_real_server(&lab, &m.name, image, &lan))
+        .collect::<Result<_, _>>()?;
     say("booted ds (first boot, empty state partition), rs1, rs2");
 
     let mut stopped = None;
@@ -139,7 +174,13 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
         loop {
             match plab::poll(&lab, director) {
                 Ok(r) if r == plan.base => break,
-                Ok(r) if Instant::now() >= deadline => return Err(format!("first boot: the table reads {} after {SETTLE:?}, not {}", r.render(&names), plan.base.render(&names))),
+                Ok(r) if Instant::now() >= deadline => {
+                    return Err(format!(
+                        "first boot: the table reads {} after {SETTLE:?}, not {}",
+                        r.render(&names),
+                        plan.base.render(&names)
+                    ))
+                }
                 Err(e) if Instant::now() >= deadline => return Err(format!("first boot: {e}")),
                 _ => std::thread::sleep(Duration::from_millis(200)),
             }
@@ -161,7 +202,8 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
                 polls.push((sent, r));
             }
             if until.is_none() {
-                let probed = vm.console_lines().iter().any(|l| agent(l).is_some_and(|(_, t)| t.starts_with(FIRST_PROBE)));
+                let probed =
+                    vm.console_lines().iter().any(|l| agent(l).is_some_and(|(_, t)| t.starts_with(FIRST_PROBE)));
                 if probed || Instant::now() >= probe_wait {
                     until = Some(Instant::now() + plan.check.interval * plan.check.rise + Duration::from_millis(500));
                 }
@@ -178,14 +220,28 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
 
     let first_boot = agent_lines(&ds1);
     let second_boot = ds2.as_ref().map(agent_lines).unwrap_or_default();
-    let (mut problems, facts) = if ds2.is_some() { judge_boots(&first_boot, &state, &second_boot, &polls, &plan.base, &names) } else { (Vec::new(), Vec::new()) };
+    let (mut problems, facts) = if ds2.is_some() {
+        judge_boots(&first_boot, &state, &second_boot, &polls, &plan.base, &names)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     if let Some(s) = stopped {
         problems.insert(0, format!("the run stopped early: {s}"));
     }
     // The second boot's lines and the polls of its table, on the run's clock.
-    let mut timeline: Vec<(f64, String)> = polls.iter().map(|(t, r)| (*t, format!("poll: {}", r.as_ref().map_or_else(|e| format!("failed: {e}"), |r| r.render(&names))))).collect();
+    let mut timeline: Vec<(f64, String)> = polls
+        .iter()
+        .map(|(t, r)| {
+            (*t, format!("poll: {}", r.as_ref().map_or_else(|e| format!("failed: {e}"), |r| r.render(&names))))
+        })
+        .collect();
     if let Some(vm) = &ds2 {
-        timeline.extend(host_lines(vm, t0).into_iter().filter(|(_, l)| is_agent_line(l)).map(|(t, l)| (t, format!("ds-boot2: {l}"))));
+        timeline.extend(
+            host_lines(vm, t0)
+                .into_iter()
+                .filter(|(_, l)| is_agent_line(l))
+                .map(|(t, l)| (t, format!("ds-boot2: {l}"))),
+        );
     }
     timeline.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut report = String::from("--- the second boot and the polls of its table (host seconds since the run started; polls at when they were sent) ---\n");
@@ -201,7 +257,12 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
     report.push_str(&plab::report_vms(&vms));
     report.push_str(&format!("--- logs and the state disk in {}; whole run {:.1} s ---\n", dir.display(), secs(t0)));
     let _ = std::fs::write(dir.join("report.txt"), &report);
-    let summary = format!("{}\n  {} polls of the second boot's table; whole run {:.1} s", facts.join("\n"), polls.len(), secs(t0));
+    let summary = format!(
+        "{}\n  {} polls of the second boot's table; whole run {:.1} s",
+        facts.join("\n"),
+        polls.len(),
+        secs(t0)
+    );
     Ok(Outcome { problems, report, summary })
 }
 
@@ -216,7 +277,10 @@ mod tests {
     }
 
     fn boot(lines: &[&str]) -> Vec<String> {
-        let mut all = vec!["lvs-init: T=1.500 mounted lvs-state (/dev/vda1) on /state".to_string(), "lvs-agent: T=1.900 config /etc/lvs/appliance.ron: director, state in /state".to_string()];
+        let mut all = vec![
+            "lvs-init: T=1.500 mounted lvs-state (/dev/vda1) on /state".to_string(),
+            "lvs-agent: T=1.900 config /etc/lvs/appliance.ron: director, state in /state".to_string(),
+        ];
         all.extend(lines.iter().map(|l| l.to_string()));
         all
     }
@@ -225,20 +289,32 @@ mod tests {
     fn restored_before_the_first_probe_passes_and_after_does_not() {
         let p = crate::persist::plan().unwrap();
         let b1 = boot(&["lvs-agent: T=2.0 state: no saved state", "lvs-agent: T=2.5 ready"]);
-        let good = boot(&["lvs-agent: T=2.1 state: restored 1 service", "lvs-agent: T=2.2 ready", "lvs-agent: T=2.6 health: first probe result: 192.0.2.21:80 pass"]);
+        let good = boot(&[
+            "lvs-agent: T=2.1 state: restored 1 service",
+            "lvs-agent: T=2.2 ready",
+            "lvs-agent: T=2.6 health: first probe result: 192.0.2.21:80 pass",
+        ]);
         let polls = vec![(30.0, Ok(p.base.clone()))];
         let (problems, facts) = judge_boots(&b1, &state(), &good, &polls, &p.base, &p.names());
         assert!(problems.is_empty(), "{problems:#?}");
         assert!(facts.iter().any(|f| f.contains("0.500 s before the first probe result")), "{facts:#?}");
 
-        let late = boot(&["lvs-agent: T=2.7 state: restored 1 service", "lvs-agent: T=2.6 health: first probe result: 192.0.2.21:80 pass"]);
+        let late = boot(&[
+            "lvs-agent: T=2.7 state: restored 1 service",
+            "lvs-agent: T=2.6 health: first probe result: 192.0.2.21:80 pass",
+        ]);
         let (problems, _) = judge_boots(&b1, &state(), &late, &polls, &p.base, &p.names());
         assert!(problems.iter().any(|x| x.contains("not before the first probe result")), "{problems:#?}");
 
         let none = boot(&["lvs-agent: T=2.0 state: no saved state", "lvs-agent: T=2.6 health: first probe result: x"]);
         let down = vec![(30.0, Ok(p.base_down.clone()))];
         let (problems, _) = judge_boots(&b1, &Err("no file".into()), &none, &down, &p.base, &p.names());
-        for needle in ["no `state: restored` line", "left no state file", "second boot: \"lvs-agent: T=2.0 state: no saved state\"", "reads TCP 192.0.2.80:80 rr: rs1 0, rs2 0, not TCP 192.0.2.80:80 rr: rs1 1, rs2 1"] {
+        for needle in [
+            "no `state: restored` line",
+            "left no state file",
+            "second boot: \"lvs-agent: T=2.0 state: no saved state\"",
+            "reads TCP 192.0.2.80:80 rr: rs1 0, rs2 0, not TCP 192.0.2.80:80 rr: rs1 1, rs2 1",
+        ] {
             assert!(problems.iter().any(|x| x.contains(needle)), "{needle}: {problems:#?}");
         }
         let (problems, _) = judge_boots(&b1[2..], &state(), &good, &[], &p.base, &p.names());

@@ -51,7 +51,10 @@ impl Outcome {
             "persist session: client {CLIENT} -> http://{}/ ; check every {:?}, timeout {:?}, rise {}, fall {}; bounds: swap {:.2} s, a file noticed {:.2} s (allowance {ALLOWANCE:?})\n",
             self.plan.service, c.interval, c.timeout, c.rise, c.fall, self.expect.swap_bound, self.expect.notice_bound
         );
-        out.push_str(&format!("the invalid file's errors, as `lvs-agent check` gives them on the host:\n{}\n", self.plan.invalid_diagnostics));
+        out.push_str(&format!(
+            "the invalid file's errors, as `lvs-agent check` gives them on the host:\n{}\n",
+            self.plan.invalid_diagnostics
+        ));
         out.push_str("--- timeline (host seconds since the run started) ---\n");
         out.push_str(&render(&self.timeline, &self.verdict, &self.expect));
         out.push_str(&self.vms);
@@ -59,7 +62,12 @@ impl Outcome {
             Some(log) => out.push_str(&format!("--- the director's /run/lvs/agent.log at the end ---\n{log}")),
             None => out.push_str("--- the director's /run/lvs/agent.log could not be read at the end ---\n"),
         }
-        out.push_str(&format!("--- logs in {}; images {:.1} s, whole run {:.1} s ---\n", self.log_dir.display(), self.build_secs, self.total_secs));
+        out.push_str(&format!(
+            "--- logs in {}; images {:.1} s, whole run {:.1} s ---\n",
+            self.log_dir.display(),
+            self.build_secs,
+            self.total_secs
+        ));
         out
     }
 
@@ -103,7 +111,11 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
     let lab = Lab::new(test_name).map_err(|e| e.to_string())?;
     let dir = lab.log_dir().to_path_buf();
     let lan = lab.bridge(Some(CLIENT)).map_err(|e| e.to_string())?;
-    let ds = boot_director(&lab, &images.ds, &DirectorBoot { name: "ds", hook: CONTROL_HOOK, nic: &lan, state_disk: None, capture: false })?;
+    let ds = boot_director(
+        &lab,
+        &images.ds,
+        &DirectorBoot { name: "ds", hook: CONTROL_HOOK, nic: &lan, state_disk: None, capture: false },
+    )?;
     let mut vms = vec![ds];
     for (m, image) in plan.real_servers.iter().zip(&images.rs) {
         vms.push(boot_real_server(&lab, &m.name, image, &lan)?);
@@ -111,7 +123,17 @@ pub fn run(plan: &Plan, images: &Images, test_name: &str, say: &(dyn Fn(&str) + 
     say("booted ds, rs1, rs2, rs3 under qemu (TCG)");
 
     let expect = expect(plan);
-    let mut outcome = Outcome { plan: plan.clone(), expect: expect.clone(), timeline: Timeline::default(), verdict: Verdict::default(), stopped: None, vms: String::new(), log_dir: dir, build_secs: images.secs, total_secs: 0.0 };
+    let mut outcome = Outcome {
+        plan: plan.clone(),
+        expect: expect.clone(),
+        timeline: Timeline::default(),
+        verdict: Verdict::default(),
+        stopped: None,
+        vms: String::new(),
+        log_dir: dir,
+        build_secs: images.secs,
+        total_secs: 0.0,
+    };
     for vm in &vms {
         match plab::wait_ready(vm, 0, BOOT) {
             Ok(_) => say(&format!("{} ready at {:.1} s", vm.name(), secs(t0))),
@@ -140,7 +162,14 @@ fn read(file: &str) -> Result<Vec<u8>, String> {
 }
 
 /// From every VM's ready line to the end of the last step.
-fn steps(lab: &Lab, plan: &Plan, ds: &Vm, t0: Instant, tl: &mut Timeline, say: &(dyn Fn(&str) + Sync)) -> Result<(), String> {
+fn steps(
+    lab: &Lab,
+    plan: &Plan,
+    ds: &Vm,
+    t0: Instant,
+    tl: &mut Timeline,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(), String> {
     let director = plan.director.address;
     plab::wait_control(lab, director, SETTLE)?;
     let swap_bytes = read(SWAP)?;
@@ -158,52 +187,83 @@ fn steps(lab: &Lab, plan: &Plan, ds: &Vm, t0: Instant, tl: &mut Timeline, say: &
         Ok(a)
     };
     let mut baseline = None;
-    let (result, end) = watch.run(lab, || plab::poll(lab, director), plan.service, &bodies, || -> Result<(), String> {
-        let names = plan.names();
-        // The first poll sent at or after `after` that reads `table`.
-        let wait_table = |table: &Rules, after: f64, limit: Duration| watch.wait_poll(after, limit, |r| r == table);
-        let settled = wait_table(&plan.base, 0.0, SETTLE).ok_or_else(|| format!("the table did not show {} within {SETTLE:?} of the control port answering", plan.base.render(&names)))?;
-        baseline = Some(settled);
-        say(&format!("{settled:7.3}  rs1 and rs2 up: the client starts"));
-        watch.start_client();
-        std::thread::sleep(BASELINE);
+    let (result, end) = watch.run(
+        lab,
+        || plab::poll(lab, director),
+        plan.service,
+        &bodies,
+        || -> Result<(), String> {
+            let names = plan.names();
+            // The first poll sent at or after `after` that reads `table`.
+            let wait_table = |table: &Rules, after: f64, limit: Duration| watch.wait_poll(after, limit, |r| r == table);
+            let settled = wait_table(&plan.base, 0.0, SETTLE).ok_or_else(|| {
+                format!(
+                    "the table did not show {} within {SETTLE:?} of the control port answering",
+                    plan.base.render(&names)
+                )
+            })?;
+            baseline = Some(settled);
+            say(&format!("{settled:7.3}  rs1 and rs2 up: the client starts"));
+            watch.start_client();
+            std::thread::sleep(BASELINE);
 
-        // (b) a file that adds rs3 and changes rs1's weight.
-        let a = act(Step::Swap, &|| plab::swap(lab, director, &swap_bytes))?;
-        let limit = Duration::from_secs_f64(ex.swap_bound) + GRACE;
-        let at = wait_table(&plan.swapped, a.sent, limit).ok_or_else(|| format!("swap: the table did not show {} within {limit:?}", plan.swapped.render(&names)))?;
-        say(&format!("{at:7.3}  the table shows it, {:.2} s after (bound {:.2} s)", at - a.sent, ex.swap_bound));
-        hold(at);
+            // (b) a file that adds rs3 and changes rs1's weight.
+            let a = act(Step::Swap, &|| plab::swap(lab, director, &swap_bytes))?;
+            let limit = Duration::from_secs_f64(ex.swap_bound) + GRACE;
+            let at = wait_table(&plan.swapped, a.sent, limit).ok_or_else(|| {
+                format!("swap: the table did not show {} within {limit:?}", plan.swapped.render(&names))
+            })?;
+            say(&format!("{at:7.3}  the table shows it, {:.2} s after (bound {:.2} s)", at - a.sent, ex.swap_bound));
+            hold(at);
 
-        // (d) kill -9: PID 1 restarts the agent, which must adopt the table.
-        let from = ds.console_lines().len();
-        let a = act(Step::Kill, &|| {
-            let reply = plab::control(lab, director, "kill", b"")?;
-            if reply.starts_with("kill pid=") {
-                Ok(reply)
-            } else {
-                Err(format!("control.sh answered kill with {reply:?}"))
+            // (d) kill -9: PID 1 restarts the agent, which must adopt the table.
+            let from = ds.console_lines().len();
+            let a = act(Step::Kill, &|| {
+                let reply = plab::control(lab, director, "kill", b"")?;
+                if reply.starts_with("kill pid=") {
+                    Ok(reply)
+                } else {
+                    Err(format!("control.sh answered kill with {reply:?}"))
+                }
+            })?;
+            let (dead, _) = plab::wait_line(
+                ds,
+                from,
+                "`agent exited (killed by SIGKILL)`",
+                |l| l.contains("agent exited (killed by SIGKILL)"),
+                Duration::from_secs(10),
+            )?;
+            plab::wait_ready(ds, dead, RESTART)?;
+            say(&format!("{:7.3}  the new agent is ready, {:.2} s after the kill", secs(t0), secs(t0) - a.sent));
+            let probed = plab::wait_line(
+                ds,
+                dead,
+                "first probe result after the restart",
+                |l| agent(l).is_some_and(|(_, t)| t.starts_with(FIRST_PROBE)),
+                Duration::from_secs(10),
+            );
+            if probed.is_err() {
+                say("no `health: first probe result:` line after the restart; watching anyway");
             }
-        })?;
-        let (dead, _) = plab::wait_line(ds, from, "`agent exited (killed by SIGKILL)`", |l| l.contains("agent exited (killed by SIGKILL)"), Duration::from_secs(10))?;
-        plab::wait_ready(ds, dead, RESTART)?;
-        say(&format!("{:7.3}  the new agent is ready, {:.2} s after the kill", secs(t0), secs(t0) - a.sent));
-        let probed = plab::wait_line(ds, dead, "first probe result after the restart", |l| agent(l).is_some_and(|(_, t)| t.starts_with(FIRST_PROBE)), Duration::from_secs(10));
-        if probed.is_err() {
-            say("no `health: first probe result:` line after the restart; watching anyway");
-        }
-        // Long enough for the new agent's full checks and probe results.
-        hold(secs(t0) + (plan.check.interval * plan.check.rise).as_secs_f64());
+            // Long enough for the new agent's full checks and probe results.
+            hold(secs(t0) + (plan.check.interval * plan.check.rise).as_secs_f64());
 
-        // (c) an invalid file: refused, logged with its position, nothing changes.
-        let from = ds.console_lines().len();
-        act(Step::Invalid, &|| plab::swap(lab, director, &invalid_bytes))?;
-        let limit = Duration::from_secs_f64(ex.notice_bound) + GRACE;
-        let (_, line) = plab::wait_line(ds, from, INVALID_KEPT.trim(), |l| agent(l).is_some_and(|(_, t)| t.starts_with(INVALID_KEPT)), limit)?;
-        say(&format!("{:7.3}  {line}", secs(t0)));
-        hold(secs(t0));
-        Ok(())
-    });
+            // (c) an invalid file: refused, logged with its position, nothing changes.
+            let from = ds.console_lines().len();
+            act(Step::Invalid, &|| plab::swap(lab, director, &invalid_bytes))?;
+            let limit = Duration::from_secs_f64(ex.notice_bound) + GRACE;
+            let (_, line) = plab::wait_line(
+                ds,
+                from,
+                INVALID_KEPT.trim(),
+                |l| agent(l).is_some_and(|(_, t)| t.starts_with(INVALID_KEPT)),
+                limit,
+            )?;
+            say(&format!("{:7.3}  {line}", secs(t0)));
+            hold(secs(t0));
+            Ok(())
+        },
+    );
     tl.end = end;
     tl.baseline = baseline;
     (tl.polls, tl.requests) = watch.into_records(end);

@@ -16,7 +16,12 @@ pub fn judge(expect: &Expect, labels: &[String; 2], answers: &[usize], second: &
         Expect::Alternate => {
             for (i, pair) in answers.windows(2).enumerate() {
                 if pair[0] == pair[1] {
-                    problems.push(format!("requests {} and {} both went to {}: rr alternates", i + 1, i + 2, labels[pair[0]]));
+                    problems.push(format!(
+                        "requests {} and {} both went to {}: rr alternates",
+                        i + 1,
+                        i + 2,
+                        labels[pair[0]]
+                    ));
                 }
             }
             let [a, b] = counts(answers);
@@ -65,7 +70,8 @@ pub fn judge(expect: &Expect, labels: &[String; 2], answers: &[usize], second: &
             for (who, a) in [("the client", answers), ("the second client", second)] {
                 let [x, y] = counts(a);
                 if x > 0 && y > 0 {
-                    problems.push(format!("{who} was not kept on one real server: {} {x}, {} {y}", labels[0], labels[1]));
+                    problems
+                        .push(format!("{who} was not kept on one real server: {} {x}, {} {y}", labels[0], labels[1]));
                 }
             }
             if second.len() < wanted {

@@ -173,13 +173,17 @@ impl Derived {
 /// Then it checks the result: it must validate with no warnings, every
 /// address in it must be a lab address and none a seed one, and every
 /// interface it names must be one of `nics` (or lo, tunl0, all).
-pub fn derive(source: &str, text: &str, map: &SeedMap, edits: &[Edit], twin: Option<&Twin>, nics: &[&str]) -> Result<Derived, String> {
+pub fn derive(
+    source: &str,
+    text: &str,
+    map: &SeedMap,
+    edits: &[Edit],
+    twin: Option<&Twin>,
+    nics: &[&str],
+) -> Result<Derived, String> {
     let fail = |message: String| format!("deriving a lab config from {source}: {message}");
-    let mut body: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let mut body: String =
+        text.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
     for edit in edits {
         let n = body.matches(edit.from).count();
         if n != 1 {
@@ -208,12 +212,17 @@ pub fn derive(source: &str, text: &str, map: &SeedMap, edits: &[Edit], twin: Opt
         let _ = writeln!(header, "// Edit: {} -> {}: {}", edit.from, edit.to, edit.why);
     }
     if let Some(twin) = twin {
-        let _ = writeln!(header, "// The second real server: {} as {}, named {}.", twin.address.0, twin.address.1, twin.name.1);
+        let _ = writeln!(
+            header,
+            "// The second real server: {} as {}, named {}.",
+            twin.address.0, twin.address.1, twin.name.1
+        );
     }
     let text = map_addresses(&(header + &body), map).map_err(&fail)?;
     let text = map_interfaces(&text, map);
 
-    let loaded = lvs_agent::config::parse(&text, std::path::Path::new(source)).map_err(|e| fail(format!("the result is invalid:\n{e}\n--- derived text ---\n{text}")))?;
+    let loaded = lvs_agent::config::parse(&text, std::path::Path::new(source))
+        .map_err(|e| fail(format!("the result is invalid:\n{e}\n--- derived text ---\n{text}")))?;
     if !loaded.warnings.is_empty() {
         let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
         return Err(fail(format!("the result has warnings:\n{}\n--- derived text ---\n{text}", warnings.join("\n"))));
@@ -227,7 +236,8 @@ pub fn derive(source: &str, text: &str, map: &SeedMap, edits: &[Edit], twin: Opt
 /// every address and interface in the model, belongs to the lab.
 pub fn check_lab_only(derived: &Derived, map: &SeedMap, nics: &[&str]) -> Result<(), String> {
     for token in ipv4_tokens(&derived.text) {
-        let ip: Ipv4Addr = token.address.parse().map_err(|_| format!("{:?} looks like an address but is not one", token.address))?;
+        let ip: Ipv4Addr =
+            token.address.parse().map_err(|_| format!("{:?} looks like an address but is not one", token.address))?;
         if map.is_seed(ip) {
             return Err(format!("seed address {ip} is still in the derived text"));
         }
@@ -274,7 +284,9 @@ pub fn check_lab_only(derived: &Derived, map: &SeedMap, nics: &[&str]) -> Result
     }
     for name in interfaces {
         if !nics.contains(&name) && !["lo", "tunl0", "all", "default"].contains(&name) {
-            return Err(format!("interface {name:?} is not a NIC of this VM ({nics:?}): add it to the map's interfaces"));
+            return Err(format!(
+                "interface {name:?} is not a NIC of this VM ({nics:?}): add it to the map's interfaces"
+            ));
         }
     }
     Ok(())
@@ -305,12 +317,16 @@ fn ipv4_tokens(text: &str) -> Vec<Token> {
         }
         let end = i;
         let run = &text[start..end];
-        if run.matches('.').count() != 3 || run.ends_with('.') || (end < bytes.len() && bytes[end].is_ascii_alphabetic()) {
+        if run.matches('.').count() != 3
+            || run.ends_with('.')
+            || (end < bytes.len() && bytes[end].is_ascii_alphabetic())
+        {
             continue;
         }
         let prefix = (end < bytes.len() && bytes[end] == b'/')
             .then(|| {
-                let digits_end = bytes[end + 1..].iter().position(|b| !b.is_ascii_digit()).map_or(bytes.len(), |p| end + 1 + p);
+                let digits_end =
+                    bytes[end + 1..].iter().position(|b| !b.is_ascii_digit()).map_or(bytes.len(), |p| end + 1 + p);
                 (digits_end > end + 1).then(|| (end + 1, digits_end, text[end + 1..digits_end].to_string()))
             })
             .flatten();
@@ -324,7 +340,8 @@ fn map_addresses(text: &str, map: &SeedMap) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for token in ipv4_tokens(text) {
-        let ip: Ipv4Addr = token.address.parse().map_err(|_| format!("{:?} looks like an address but is not one", token.address))?;
+        let ip: Ipv4Addr =
+            token.address.parse().map_err(|_| format!("{:?} looks like an address but is not one", token.address))?;
         let Some((from, _)) = nets.iter().find(|(from, _)| from.contains(ip)) else {
             return Err(format!("{ip} is in none of the mapped seed networks {:?}", map.networks));
         };
@@ -399,7 +416,9 @@ fn map_strings(text: &str, mut f: impl FnMut(&str) -> String) -> String {
 }
 
 fn map_interfaces(text: &str, map: &SeedMap) -> String {
-    map_strings(text, |s| map.interfaces.iter().find(|(from, _)| *from == s).map_or_else(|| s.to_string(), |(_, to)| to.to_string()))
+    map_strings(text, |s| {
+        map.interfaces.iter().find(|(from, _)| *from == s).map_or_else(|| s.to_string(), |(_, to)| to.to_string())
+    })
 }
 
 /// `from` -> `to` inside strings, where `from` is a whole word: not touching
@@ -435,7 +454,10 @@ mod tests {
 
     #[test]
     fn addresses_keep_their_host_part_and_prefixes_are_narrowed_only_when_said() {
-        assert_eq!(map_addresses("\"192.168.56.183:80\" \"10.0.9.236/23\" \"192.168.56.1/24\"", &MAP).unwrap(), "\"192.0.2.183:80\" \"198.51.100.236/24\" \"192.0.2.1/24\"");
+        assert_eq!(
+            map_addresses("\"192.168.56.183:80\" \"10.0.9.236/23\" \"192.168.56.1/24\"", &MAP).unwrap(),
+            "\"192.0.2.183:80\" \"198.51.100.236/24\" \"192.0.2.1/24\""
+        );
         assert!(map_addresses("\"10.0.9.236/22\"", &MAP).unwrap_err().contains("wider"));
         assert!(map_addresses("\"172.16.0.1\"", &MAP).unwrap_err().contains("none of the mapped"));
         // Not addresses: durations, versions, numbers.
@@ -444,13 +466,19 @@ mod tests {
 
     #[test]
     fn interfaces_are_renamed_only_as_whole_strings() {
-        assert_eq!(map_interfaces("name: \"eth2\", x: \"eth22\", y: \"lo\"", &MAP), "name: \"eth0\", x: \"eth22\", y: \"lo\"");
+        assert_eq!(
+            map_interfaces("name: \"eth2\", x: \"eth22\", y: \"lo\"", &MAP),
+            "name: \"eth0\", x: \"eth22\", y: \"lo\""
+        );
     }
 
     #[test]
     fn a_twin_name_is_replaced_as_a_word_in_strings_only() {
         let text = "hostname: \"rs1\", body: \"rs1\\n\", x: \"rs10\", y: \"a-rs1\", rs1: 1";
-        assert_eq!(rename_in_strings(text, "rs1", "rs2"), "hostname: \"rs2\", body: \"rs2\\n\", x: \"rs10\", y: \"a-rs1\", rs1: 1");
+        assert_eq!(
+            rename_in_strings(text, "rs1", "rs2"),
+            "hostname: \"rs2\", body: \"rs2\\n\", x: \"rs10\", y: \"a-rs1\", rs1: 1"
+        );
     }
 
     #[test]

@@ -112,7 +112,8 @@ pub const SCENARIOS: &[Scenario] = &[
                 Edit {
                     from: "scheduler: Wrr",
                     to: "scheduler: Rr",
-                    why: "the seed's first half: wrr over two weight-1 servers, which is round robin; rr as issue 5 asks",
+                    why:
+                        "the seed's first half: wrr over two weight-1 servers, which is round robin; rr as issue 5 asks",
                 },
                 Edit {
                     from: "RealServer(address: \"192.168.56.183:80\", weight: 2)",
@@ -277,10 +278,12 @@ fn read(path: &str) -> Result<String, String> {
 /// the director's front network.
 pub fn plan(s: &'static Scenario) -> Result<Plan, String> {
     let fail = |m: String| format!("scenario {}: {m}", s.name);
-    let director = derive(s.director.path, &read(s.director.path)?, &s.map, s.director.edits, None, nics(s.topology, true))?;
+    let director =
+        derive(s.director.path, &read(s.director.path)?, &s.map, s.director.edits, None, nics(s.topology, true))?;
     let rs_text = read(s.real_server.path)?;
     let rs1 = derive(s.real_server.path, &rs_text, &s.map, s.real_server.edits, None, nics(s.topology, false))?;
-    let rs2 = derive(s.real_server.path, &rs_text, &s.map, s.real_server.edits, Some(&s.twin), nics(s.topology, false))?;
+    let rs2 =
+        derive(s.real_server.path, &rs_text, &s.map, s.real_server.edits, Some(&s.twin), nics(s.topology, false))?;
 
     let Role::Director(d) = &director.model.role else {
         return Err(fail(format!("{} is not a director", s.director.path)));
@@ -289,7 +292,11 @@ pub fn plan(s: &'static Scenario) -> Result<Plan, String> {
     let ServiceKey::Inet { addr: service, .. } = svc.service.key else {
         return Err(fail("the director's first service is a fwmark service".into()));
     };
-    let rs_addrs: Vec<IpAddr> = [&rs1, &rs2].iter().map(|r| r.own_address()).collect::<Option<_>>().ok_or_else(|| fail("a real server has no address".into()))?;
+    let rs_addrs: Vec<IpAddr> = [&rs1, &rs2]
+        .iter()
+        .map(|r| r.own_address())
+        .collect::<Option<_>>()
+        .ok_or_else(|| fail("a real server has no address".into()))?;
     // The scenario's order (the example's server, then its twin), which need
     // not be the director's: 000 lists its rs2 first.
     let dests: Vec<&lvs_agent::config::model::RealServerSpec> = rs_addrs
@@ -313,7 +320,11 @@ pub fn plan(s: &'static Scenario) -> Result<Plan, String> {
             return Err(fail(format!("{} is not a real server", rs.source)));
         };
         if role.mode != forward {
-            return Err(fail(format!("{} runs in {:?} mode, the director forwards to it by {forward:?}", rs.hostname(), role.mode)));
+            return Err(fail(format!(
+                "{} runs in {:?} mode, the director forwards to it by {forward:?}",
+                rs.hostname(),
+                role.mode
+            )));
         }
     }
     match s.expect {
@@ -325,7 +336,10 @@ pub fn plan(s: &'static Scenario) -> Result<Plan, String> {
         Expect::Split { weights } => {
             let got: Vec<u32> = dests.iter().map(|r| r.dest.weight).collect();
             if svc.service.scheduler != Scheduler::Wrr || got != weights {
-                return Err(fail(format!("a {weights:?} split needs wrr with those weights; the service runs {:?} with {got:?}", svc.service.scheduler)));
+                return Err(fail(format!(
+                    "a {weights:?} split needs wrr with those weights; the service runs {:?} with {got:?}",
+                    svc.service.scheduler
+                )));
             }
         }
         Expect::Sticky { .. } => {
@@ -347,7 +361,12 @@ pub fn plan(s: &'static Scenario) -> Result<Plan, String> {
     taken.extend(d.vips.iter().map(|v| v.address));
     taken.extend(&rs_addrs);
     for c in std::iter::once(&client).chain(second_client.as_ref()) {
-        let ip: IpAddr = c.split('/').next().unwrap_or_default().parse().map_err(|_| fail(format!("client {c:?} is not an address")))?;
+        let ip: IpAddr = c
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|_| fail(format!("client {c:?} is not an address")))?;
         if taken.contains(&ip) {
             return Err(fail(format!("client address {ip} is taken by a VM or the service")));
         }
@@ -356,25 +375,52 @@ pub fn plan(s: &'static Scenario) -> Result<Plan, String> {
         }
     }
     if s.topology == Topology::Nat {
-        let back = director.model.interfaces.get(1).and_then(|i| i.addresses.first().copied()).ok_or_else(|| fail("a NAT director needs an eth1 address".into()))?;
+        let back = director
+            .model
+            .interfaces
+            .get(1)
+            .and_then(|i| i.addresses.first().copied())
+            .ok_or_else(|| fail("a NAT director needs an eth1 address".into()))?;
         for rs in [&rs1, &rs2] {
             let Role::RealServer(role) = &rs.model.role else { unreachable!("checked above") };
             let via_route = rs.model.routes.iter().find(|r| r.is_default()).and_then(|r| r.gateway);
             if role.gateway.or(via_route) != Some(back.addr()) {
-                return Err(fail(format!("{}'s way out is {:?}, not the director's inside address {}", rs.hostname(), role.gateway.or(via_route), back.addr())));
+                return Err(fail(format!(
+                    "{}'s way out is {:?}, not the director's inside address {}",
+                    rs.hostname(),
+                    role.gateway.or(via_route),
+                    back.addr()
+                )));
             }
         }
     }
 
     let bodies: [String; 2] = match s.http {
-        Http::Builtin => [&rs1, &rs2].map(|r| r.http_body().map(str::to_string).ok_or_else(|| fail(format!("{} serves no fixed body", r.hostname())))).into_iter().collect::<Result<Vec<_>, _>>()?.try_into().map_err(|_| fail("two bodies".into()))?,
+        Http::Builtin => [&rs1, &rs2]
+            .map(|r| {
+                r.http_body().map(str::to_string).ok_or_else(|| fail(format!("{} serves no fixed body", r.hostname())))
+            })
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .try_into()
+            .map_err(|_| fail("two bodies".into()))?,
         Http::BusyboxIndex => [rs_addrs[0], rs_addrs[1]].map(|ip| format!("{ip}\n")),
     };
     if bodies[0] == bodies[1] {
         return Err(fail(format!("both real servers answer {:?}: the client could not tell them apart", bodies[0])));
     }
     let labels = [rs1.hostname().to_string(), rs2.hostname().to_string()];
-    Ok(Plan { scenario: s, director, real_servers: [rs1, rs2], client, second_client, service, director_address, bodies, labels })
+    Ok(Plan {
+        scenario: s,
+        director,
+        real_servers: [rs1, rs2],
+        client,
+        second_client,
+        service,
+        director_address,
+        bodies,
+        labels,
+    })
 }
 
 #[cfg(test)]
@@ -388,7 +434,8 @@ mod tests {
         for s in SCENARIOS {
             let p = plan(s).unwrap_or_else(|e| panic!("{e}"));
             for d in [&p.director, &p.real_servers[0], &p.real_servers[1]] {
-                mapping::check_lab_only(d, &s.map, nics(s.topology, std::ptr::eq(d, &p.director))).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+                mapping::check_lab_only(d, &s.map, nics(s.topology, std::ptr::eq(d, &p.director)))
+                    .unwrap_or_else(|e| panic!("{}: {e}", s.name));
             }
             assert!(s.requests >= 30, "{}", s.name);
             if let Expect::Split { weights } = s.expect {
@@ -421,7 +468,12 @@ mod tests {
     fn nat_real_servers_route_through_the_director() {
         let p = plan(scenario("nat_rr_002").unwrap()).unwrap();
         assert_eq!(p.service, "198.51.100.3:80".parse().unwrap());
-        assert!(p.real_servers[1].text.contains("\"203.0.113.54/24\"") && p.real_servers[1].text.contains("via: \"203.0.113.44\""), "{}", p.real_servers[1].text);
+        assert!(
+            p.real_servers[1].text.contains("\"203.0.113.54/24\"")
+                && p.real_servers[1].text.contains("via: \"203.0.113.44\""),
+            "{}",
+            p.real_servers[1].text
+        );
         assert_eq!(p.bodies, ["r1-nat\n", "r2-nat\n"]);
     }
 }

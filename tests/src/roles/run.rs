@@ -98,10 +98,23 @@ impl Outcome {
         let labels = &self.plan.labels;
         let mut out = format!(
             "scenario {} (seed {}): {}\nclient {} -> http://{}/ ; {} {:?}, {} {:?}\n",
-            s.name, s.seed, s.summary, self.plan.client, self.plan.service, labels[0], self.plan.bodies[0], labels[1], self.plan.bodies[1]
+            s.name,
+            s.seed,
+            s.summary,
+            self.plan.client,
+            self.plan.service,
+            labels[0],
+            self.plan.bodies[0],
+            labels[1],
+            self.plan.bodies[1]
         );
         out.push_str(&format!("warm-up answers (not counted):\n{}", render_sequence(labels, &self.warm_up)));
-        out.push_str(&format!("counted answers, in order ({} of {}):\n{}", self.answers.len(), self.requests, render_sequence(labels, &self.answers)));
+        out.push_str(&format!(
+            "counted answers, in order ({} of {}):\n{}",
+            self.answers.len(),
+            self.requests,
+            render_sequence(labels, &self.answers)
+        ));
         if let Some(second) = &self.plan.second_client {
             out.push_str(&format!("second client {second}:\n{}", render_sequence(labels, &self.second)));
         }
@@ -109,14 +122,24 @@ impl Outcome {
             out.push_str(&format!("client error: {e}\n"));
         }
         match &self.status {
-            Ok(text) => out.push_str(&format!("--- director {}: lvs-agent status; lvs-agent status --stats ---\n{text}", self.plan.director.hostname())),
+            Ok(text) => out.push_str(&format!(
+                "--- director {}: lvs-agent status; lvs-agent status --stats ---\n{text}",
+                self.plan.director.hostname()
+            )),
             Err(e) => out.push_str(&format!("--- director status: not available: {e}\n")),
         }
         for vm in &self.vms {
-            let ready = vm.ready.map_or("never ready".to_string(), |(host, guest)| format!("ready {host:.1} s after qemu started (guest T={guest:.3})"));
+            let ready = vm.ready.map_or("never ready".to_string(), |(host, guest)| {
+                format!("ready {host:.1} s after qemu started (guest T={guest:.3})")
+            });
             out.push_str(&vm_section(&vm.name, Some(&ready), &vm.log, &vm.agent_lines));
         }
-        out.push_str(&format!("--- configs as booted: {}/*.ron; build {:.1} s, whole run {:.1} s ---\n", self.log_dir.display(), self.build_secs, self.total_secs));
+        out.push_str(&format!(
+            "--- configs as booted: {}/*.ron; build {:.1} s, whole run {:.1} s ---\n",
+            self.log_dir.display(),
+            self.build_secs,
+            self.total_secs
+        ));
         out
     }
 }
@@ -132,7 +155,8 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     let lab = Lab::new(test_name).map_err(|e| e.to_string())?;
     let dir = lab.log_dir().to_path_buf();
 
-    let machines: [(&Derived, bool); 3] = [(&plan.director, true), (&plan.real_servers[0], false), (&plan.real_servers[1], false)];
+    let machines: [(&Derived, bool); 3] =
+        [(&plan.director, true), (&plan.real_servers[0], false), (&plan.real_servers[1], false)];
     // Real servers behind a NAT director sit on a network this process has no address on.
     let stop_real_servers = opts.wait_poweroff && s.topology == Topology::OneLan;
     let mut builds = Vec::new();
@@ -158,10 +182,14 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     if opts.client_vm {
         let config = dir.join("client.ron");
         crate::write_file(&config, &client_config(&plan.client))?;
-        let extras = vec![(busybox().map_err(|e| e.to_string())?, "/bin/busybox".into()), (crate::repo_root().join("tests/lab/roles/client.sh"), "/lab/client.sh".into())];
+        let extras = vec![
+            (busybox().map_err(|e| e.to_string())?, "/bin/busybox".into()),
+            (crate::repo_root().join("tests/lab/roles/client.sh"), "/lab/client.sh".into()),
+        ];
         builds.push((format!("roles-{}-client", s.name), config, extras));
     }
-    let names: Vec<String> = builds.iter().map(|(name, _, _)| name.rsplit('-').next().unwrap_or(name).to_string()).collect();
+    let names: Vec<String> =
+        builds.iter().map(|(name, _, _)| name.rsplit('-').next().unwrap_or(name).to_string()).collect();
     say(&format!("building {} images ({})", builds.len(), names.join(", ")));
     let t = Instant::now();
     let images: Vec<Image> = images::build_all(&builds).map_err(|e| e.to_string())?;
@@ -183,7 +211,10 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
     for (i, ((derived, is_director), image)) in machines.iter().zip(&images).enumerate() {
         let append = match (is_director, stop_real_servers) {
             (true, _) => format!("console=ttyS0 quiet panic=-1 {hook}"),
-            (false, true) => format!("console=ttyS0 quiet panic=-1 {} lvs.run=/bin/busybox,nc,-l,-p,{STOP_PORT}", s.real_server_cmdline),
+            (false, true) => format!(
+                "console=ttyS0 quiet panic=-1 {} lvs.run=/bin/busybox,nc,-l,-p,{STOP_PORT}",
+                s.real_server_cmdline
+            ),
             (false, false) => format!("console=ttyS0 quiet panic=-1 {}", s.real_server_cmdline),
         };
         let mut spec = VmSpec::kernel(derived.hostname(), &image.vmlinux, Some(&image.initramfs), &append);
@@ -195,7 +226,8 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
         vms.push((lab.boot(spec).map_err(|e| e.to_string())?, Instant::now()));
     }
     if let Some(image) = images.get(machines.len()) {
-        let append = format!("console=ttyS0 quiet panic=-1 lvs.run=/bin/busybox,sh,/lab/client.sh,{},{requests}", plan.service);
+        let append =
+            format!("console=ttyS0 quiet panic=-1 lvs.run=/bin/busybox,sh,/lab/client.sh,{},{requests}", plan.service);
         let spec = VmSpec::kernel("client", &image.vmlinux, Some(&image.initramfs), &append).nic(&front);
         vms.push((lab.boot(spec).map_err(|e| e.to_string())?, Instant::now()));
     }
@@ -213,7 +245,12 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
                 let reports = reports(&vms, &ready);
                 let mut message = format!("scenario {}: {e}\n", s.name);
                 for r in reports {
-                    message.push_str(&format!("--- {} ({}) ---\n{}\n", r.name, r.log.display(), r.agent_lines.join("\n")));
+                    message.push_str(&format!(
+                        "--- {} ({}) ---\n{}\n",
+                        r.name,
+                        r.log.display(),
+                        r.agent_lines.join("\n")
+                    ));
                 }
                 return Err(message);
             }
@@ -266,7 +303,10 @@ pub fn run(plan: &Plan, test_name: &str, opts: &RunOptions, say: &(dyn Fn(&str) 
                 let Some(addr) = rs.own_address() else { continue };
                 // The hook's nc ends when this connection closes; PID 1 then powers off.
                 let asked = lab.tcp_exchange(SocketAddr::new(addr, STOP_PORT), b"", Duration::from_secs(5));
-                match asked.map_err(|e| e.to_string()).and_then(|_| vm.wait_exit(Duration::from_secs(30)).map_err(|e| e.to_string())) {
+                match asked
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| vm.wait_exit(Duration::from_secs(30)).map_err(|e| e.to_string()))
+                {
                     Ok(how) => say(&format!("{} powered off ({how})", vm.name())),
                     Err(e) => say(&format!("{} did not power off: {e}", vm.name())),
                 }
@@ -308,7 +348,13 @@ fn watcher_address(plan: &Plan) -> Result<String, String> {
 
 /// Follows the client VM's console until `client.sh` says it is done: its
 /// warm-up and counted answers, by real server, as they arrive.
-fn client_vm_answers(client: &Vm, plan: &Plan, requests: usize, outcome: &mut Outcome, say: &(dyn Fn(&str) + Sync)) -> Result<(), String> {
+fn client_vm_answers(
+    client: &Vm,
+    plan: &Plan,
+    requests: usize,
+    outcome: &mut Outcome,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(), String> {
     const MARK: &str = "demo-client: ";
     let deadline = Instant::now() + WARM_UP + EACH * requests as u32 + Duration::from_secs(30);
     let mut read = 0;
@@ -321,11 +367,18 @@ fn client_vm_answers(client: &Vm, plan: &Plan, requests: usize, outcome: &mut Ou
             read += 1;
             let Some(said) = line.find(MARK).map(|at| &line[at + MARK.len()..]) else { continue };
             if said == "done" {
-                return if outcome.answers.len() == requests { Ok(()) } else { Err(format!("the client VM gave {} answers of {requests}", outcome.answers.len())) };
+                return if outcome.answers.len() == requests {
+                    Ok(())
+                } else {
+                    Err(format!("the client VM gave {} answers of {requests}", outcome.answers.len()))
+                };
             }
             let (what, body) = said.split_once(' ').unwrap_or((said, ""));
             let Some(i) = plan.bodies.iter().position(|b| b.trim_end() == body) else {
-                return Err(format!("the client VM says {said:?}: neither {}'s {:?} nor {}'s {:?}", plan.labels[0], plan.bodies[0], plan.labels[1], plan.bodies[1]));
+                return Err(format!(
+                    "the client VM says {said:?}: neither {}'s {:?} nor {}'s {:?}",
+                    plan.labels[0], plan.bodies[0], plan.labels[1], plan.bodies[1]
+                ));
             };
             if what == "warm-up" {
                 say(&format!("  client VM, warm-up: {} answers", plan.labels[i]));
@@ -336,7 +389,11 @@ fn client_vm_answers(client: &Vm, plan: &Plan, requests: usize, outcome: &mut Ou
             }
         }
         if !running {
-            return Err(format!("the client VM stopped before it was done ({}); its console:\n{}", client.exit_status().unwrap_or_default(), client.tail()));
+            return Err(format!(
+                "the client VM stopped before it was done ({}); its console:\n{}",
+                client.exit_status().unwrap_or_default(),
+                client.tail()
+            ));
         }
         if Instant::now() >= deadline {
             return Err(format!("the client VM was not done by the deadline; its console:\n{}", client.tail()));
@@ -380,14 +437,24 @@ fn ask(lab: &Lab, plan: &Plan, source: Option<IpAddr>, timeout: Duration) -> Res
         return Err(Miss::Wrong(format!("status {} (body {body:?})", reply.status)));
     }
     plan.bodies.iter().position(|b| *b == body).ok_or_else(|| {
-        Miss::Wrong(format!("body {body:?} is neither {}'s {:?} nor {}'s {:?}", plan.labels[0], plan.bodies[0], plan.labels[1], plan.bodies[1]))
+        Miss::Wrong(format!(
+            "body {body:?} is neither {}'s {:?} nor {}'s {:?}",
+            plan.labels[0], plan.bodies[0], plan.labels[1], plan.bodies[1]
+        ))
     })
 }
 
 /// Requests until the first answer, and with `both` until each real server
 /// has answered once. Connection failures are retried (the last one is
 /// reported if time runs out); a wrong answer ends it at once.
-fn warm_up(lab: &Lab, plan: &Plan, source: Option<IpAddr>, both: bool, into: &mut Vec<usize>, say: &(dyn Fn(&str) + Sync)) -> Result<(), String> {
+fn warm_up(
+    lab: &Lab,
+    plan: &Plan,
+    source: Option<IpAddr>,
+    both: bool,
+    into: &mut Vec<usize>,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(), String> {
     let deadline = Instant::now() + WARM_UP;
     let mut last = String::from("no attempt");
     let mut attempts = 0;
@@ -397,7 +464,10 @@ fn warm_up(lab: &Lab, plan: &Plan, source: Option<IpAddr>, both: bool, into: &mu
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(format!("warm-up: after {attempts} attempts in {WARM_UP:?}, answers {:?}; last failure: {last}", into.iter().map(|&i| &plan.labels[i]).collect::<Vec<_>>()));
+            return Err(format!(
+                "warm-up: after {attempts} attempts in {WARM_UP:?}, answers {:?}; last failure: {last}",
+                into.iter().map(|&i| &plan.labels[i]).collect::<Vec<_>>()
+            ));
         }
         attempts += 1;
         match ask(lab, plan, source, Duration::from_secs(2)) {
@@ -421,7 +491,14 @@ fn warm_up(lab: &Lab, plan: &Plan, source: Option<IpAddr>, both: bool, into: &mu
 }
 
 /// `n` sequential requests that must all be answered.
-fn counted(lab: &Lab, plan: &Plan, source: Option<IpAddr>, n: usize, into: &mut Vec<usize>, say: &(dyn Fn(&str) + Sync)) -> Result<(), String> {
+fn counted(
+    lab: &Lab,
+    plan: &Plan,
+    source: Option<IpAddr>,
+    n: usize,
+    into: &mut Vec<usize>,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(), String> {
     for k in 1..=n {
         match ask(lab, plan, source, EACH) {
             Ok(i) => {

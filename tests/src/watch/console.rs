@@ -42,7 +42,11 @@ pub fn agent_lines(vm: &Vm) -> Vec<String> {
 /// stderr are left out.
 pub fn host_lines(vm: &Vm, t0: Instant) -> Vec<(f64, String)> {
     let offset = vm.started().saturating_duration_since(t0).as_secs_f64();
-    vm.stamped_lines().into_iter().filter(|(_, l)| !l.starts_with("[lab]") && !l.starts_with("[qemu stderr]")).map(|(t, l)| (t + offset, l)).collect()
+    vm.stamped_lines()
+        .into_iter()
+        .filter(|(_, l)| !l.starts_with("[lab]") && !l.starts_with("[qemu stderr]"))
+        .map(|(t, l)| (t + offset, l))
+        .collect()
 }
 
 /// Waits for the agent's next ready line; its guest uptime. Fails at once
@@ -64,11 +68,20 @@ mod tests {
 
     #[test]
     fn reads_log_lines() {
-        assert_eq!(agent("lvs-agent: T=3.25 state: restored 2 real servers"), Some((3.25, "state: restored 2 real servers")));
+        assert_eq!(
+            agent("lvs-agent: T=3.25 state: restored 2 real servers"),
+            Some((3.25, "state: restored 2 real servers"))
+        );
         assert_eq!(agent("Booting from ROM..lvs-agent: T=1.000 ready"), Some((1.0, "ready")));
         assert!(is_ready("lvs-agent: T=1.000 ready") && !is_ready("lvs-agent: T=1.000 not ready yet"));
-        assert_eq!(logged("lvs-init: T=9.5 agent exited (killed by SIGKILL); restarting in 1s", "lvs-init").map(|l| l.1), Some("agent exited (killed by SIGKILL); restarting in 1s"));
+        assert_eq!(
+            logged("lvs-init: T=9.5 agent exited (killed by SIGKILL); restarting in 1s", "lvs-init").map(|l| l.1),
+            Some("agent exited (killed by SIGKILL); restarting in 1s")
+        );
         assert_eq!(agent("[    2.1] virtio_net virtio0 eth0: renamed"), None);
-        assert!(is_agent_line("Booting from ROM..lvs-init: T=1.572 started") && !is_agent_line("[    2.1] virtio_net virtio0 eth0: renamed"));
+        assert!(
+            is_agent_line("Booting from ROM..lvs-init: T=1.572 started")
+                && !is_agent_line("[    2.1] virtio_net virtio0 eth0: renamed")
+        );
     }
 }

@@ -37,7 +37,12 @@ pub struct Machine {
 /// first interface.
 pub fn machine(file: &'static str, model: &Appliance) -> Result<Machine, String> {
     let name = model.hostname.clone().ok_or_else(|| format!("{file}: no hostname"))?;
-    let address = model.interfaces.first().and_then(|i| i.addresses.first()).map(|n| n.addr()).ok_or_else(|| format!("{file}: no address on its first interface"))?;
+    let address = model
+        .interfaces
+        .first()
+        .and_then(|i| i.addresses.first())
+        .map(|n| n.addr())
+        .ok_or_else(|| format!("{file}: no address on its first interface"))?;
     Ok(Machine { body: format!("{name}\n"), name, file, address })
 }
 

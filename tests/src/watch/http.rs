@@ -16,12 +16,17 @@ pub type Who = usize;
 pub fn get(service: SocketAddr, bodies: &[String], timeout: Duration) -> Result<Who, String> {
     let mut stream = TcpStream::connect_timeout(&service, timeout).map_err(|e| format!("connect: {e}"))?;
     let request = format!("GET / HTTP/1.0\r\nHost: {service}\r\nConnection: close\r\n\r\n");
-    stream.set_read_timeout(Some(timeout)).and_then(|()| stream.set_write_timeout(Some(timeout))).map_err(|e| format!("socket: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| format!("socket: {e}"))?;
     stream.write_all(request.as_bytes()).map_err(|e| format!("send: {e}"))?;
     let mut raw = Vec::new();
     if let Err(e) = stream.read_to_end(&mut raw) {
         return Err(match e.kind() {
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => format!("connected, no answer in {timeout:?} ({} bytes)", raw.len()),
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+                format!("connected, no answer in {timeout:?} ({} bytes)", raw.len())
+            }
             _ => format!("receive: {e} ({} bytes)", raw.len()),
         });
     }
@@ -62,8 +67,14 @@ mod tests {
         let bodies = ["rs1\n".to_string(), "rs2\n".to_string()];
         let t = Duration::from_millis(300);
         assert_eq!(get(serve(Some("HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\nrs2\n")), &bodies, t), Ok(1));
-        assert_eq!(get(serve(Some("HTTP/1.0 200 OK\r\n\r\nrs3\n")), &bodies, t), Err("\"HTTP/1.0 200 OK\" with body \"rs3\\n\"".into()));
-        assert_eq!(get(serve(Some("HTTP/1.0 503 Busy\r\n\r\nrs1\n")), &bodies, t), Err("\"HTTP/1.0 503 Busy\" with body \"rs1\\n\"".into()));
+        assert_eq!(
+            get(serve(Some("HTTP/1.0 200 OK\r\n\r\nrs3\n")), &bodies, t),
+            Err("\"HTTP/1.0 200 OK\" with body \"rs3\\n\"".into())
+        );
+        assert_eq!(
+            get(serve(Some("HTTP/1.0 503 Busy\r\n\r\nrs1\n")), &bodies, t),
+            Err("\"HTTP/1.0 503 Busy\" with body \"rs1\\n\"".into())
+        );
         assert_eq!(get(serve(None), &bodies, t), Err("connected, no answer in 300ms (0 bytes)".into()));
         assert!(get(serve(Some("HTTP/1.0 200 OK\r\n")), &bodies, t).unwrap_err().starts_with("no end of headers in"));
     }

@@ -51,7 +51,11 @@ impl Verdict {
     /// Every problem of a run: why it stopped before its last step, if it
     /// did, then the judge's.
     pub fn problems_after(&self, stopped: Option<&String>) -> Vec<String> {
-        stopped.map(|s| format!("the run stopped early: {s}")).into_iter().chain(self.problems.iter().cloned()).collect()
+        stopped
+            .map(|s| format!("the run stopped early: {s}"))
+            .into_iter()
+            .chain(self.problems.iter().cloned())
+            .collect()
     }
 
     /// The marks' texts, one per line, indented: a passing run's summary.
@@ -72,6 +76,10 @@ pub struct Tally {
 impl Tally {
     pub fn of(requests: &[Request]) -> Tally {
         let slowest = requests.iter().filter(|r| r.answer.is_ok()).map(|r| r.end - r.start).fold(0.0, f64::max);
-        Tally { requests: requests.len(), failed: requests.iter().filter(|r| r.answer.is_err()).count(), slowest_ms: slowest * 1000.0 }
+        Tally {
+            requests: requests.len(),
+            failed: requests.iter().filter(|r| r.answer.is_err()).count(),
+            slowest_ms: slowest * 1000.0,
+        }
     }
 }

@@ -58,12 +58,18 @@ mod tests {
     #[test]
     fn reads_services_and_real_servers_and_skips_the_header() {
         let status = sample(&[("192.0.2.21:80", 3, 0, 3), ("192.0.2.22:80", 1, 1, 2)]);
-        assert!(status.contains("\n  -> 192.0.2.21:80                Route   3      0          3         \n"), "{status}");
+        assert!(
+            status.contains("\n  -> 192.0.2.21:80                Route   3      0          3         \n"),
+            "{status}"
+        );
         let l = lines(&status).unwrap();
         assert_eq!(l.len(), 3, "{l:?}");
         assert_eq!(l[0], Line::Service("TCP 192.0.2.80:80 rr".into()));
         assert!(matches!(l[2], Line::Dest { forward: Some("Route"), weight: Some(1), .. }), "{l:?}");
-        assert!(matches!(lines("IP Virtual Server\n  -> 192.0.2.21:80\n").unwrap()[..], [Line::Dest { forward: None, weight: None, .. }]));
+        assert!(matches!(
+            lines("IP Virtual Server\n  -> 192.0.2.21:80\n").unwrap()[..],
+            [Line::Dest { forward: None, weight: None, .. }]
+        ));
         assert_eq!(lines("sh: lvs-agent: not found\n"), Err("not a status: \"sh: lvs-agent: not found\"".into()));
     }
 }

@@ -22,7 +22,13 @@ pub struct Watch<T> {
 
 impl<T: Send> Watch<T> {
     pub fn new(t0: Instant) -> Watch<T> {
-        Watch { t0, polls: Mutex::new(Vec::new()), requests: Mutex::new(Vec::new()), stop: AtomicBool::new(false), client_go: AtomicBool::new(false) }
+        Watch {
+            t0,
+            polls: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+            client_go: AtomicBool::new(false),
+        }
     }
 
     /// Runs `steps` on this thread while the poller calls `poll` back to
@@ -30,7 +36,14 @@ impl<T: Send> Watch<T> {
     /// requests to `service` from a thread in the lab, telling the real
     /// servers apart by `bodies`; both stop when `steps` returns. Returns
     /// what `steps` did and when it returned.
-    pub fn run<R>(&self, lab: &Lab, poll: impl Fn() -> Result<T, String> + Sync, service: SocketAddr, bodies: &[String], steps: impl FnOnce() -> R) -> (R, f64) {
+    pub fn run<R>(
+        &self,
+        lab: &Lab,
+        poll: impl Fn() -> Result<T, String> + Sync,
+        service: SocketAddr,
+        bodies: &[String],
+        steps: impl FnOnce() -> R,
+    ) -> (R, f64) {
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 while !self.stop.load(Ordering::Relaxed) {
@@ -60,7 +73,11 @@ impl<T: Send> Watch<T> {
                     }
                 });
                 if let Err(e) = looped {
-                    self.record(Request { start: secs(self.t0), end: secs(self.t0), answer: Err(format!("the client could not enter the lab: {e}")) });
+                    self.record(Request {
+                        start: secs(self.t0),
+                        end: secs(self.t0),
+                        answer: Err(format!("the client could not enter the lab: {e}")),
+                    });
                 }
             });
             let result = steps();
@@ -83,7 +100,13 @@ impl<T: Send> Watch<T> {
     pub fn wait_poll(&self, after: f64, limit: Duration, shows: impl Fn(&T) -> bool) -> Option<f64> {
         let deadline = Instant::now() + limit;
         loop {
-            let found = self.polls.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|p| p.sent >= after && p.table.as_ref().is_ok_and(&shows)).map(|p| p.got);
+            let found = self
+                .polls
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .find(|p| p.sent >= after && p.table.as_ref().is_ok_and(&shows))
+                .map(|p| p.got);
             if found.is_some() || Instant::now() >= deadline {
                 return found;
             }

@@ -11,12 +11,7 @@ use std::net::IpAddr;
 /// ipvsadm's ceiling for timeouts: 31 days.
 const MAX_TIMEOUT_SECS: u64 = 86400 * 31;
 
-pub fn director(
-    f: &mut Findings,
-    path: &Path,
-    d: &file::Director,
-    interfaces: &[Interface],
-) -> Director {
+pub fn director(f: &mut Findings, path: &Path, d: &file::Director, interfaces: &[Interface]) -> Director {
     let vips = vips(f, &path.field("vips"), &d.vips, interfaces);
 
     let mut services = Vec::new();
@@ -58,15 +53,9 @@ pub fn director(
         .map(|t| {
             let at = path.field("timeouts");
             let mut secs = |field: &'static str, span: &Option<_>| {
-                span.as_ref()
-                    .map(|s| whole_seconds(f, at.field(field), field, s, MAX_TIMEOUT_SECS))
-                    .unwrap_or(0)
+                span.as_ref().map(|s| whole_seconds(f, at.field(field), field, s, MAX_TIMEOUT_SECS)).unwrap_or(0)
             };
-            Timeouts {
-                tcp: secs("tcp", &t.tcp),
-                tcp_fin: secs("tcp_fin", &t.tcp_fin),
-                udp: secs("udp", &t.udp),
-            }
+            Timeouts { tcp: secs("tcp", &t.tcp), tcp_fin: secs("tcp_fin", &t.tcp_fin), udp: secs("udp", &t.udp) }
         })
         .unwrap_or_default();
 
@@ -205,10 +194,7 @@ fn vips(f: &mut Findings, path: &Path, list: &[file::Vip], interfaces: &[Interfa
                  check the address, or route the VIP to the director upstream",
             );
         }
-        out.push(Vip {
-            address: v.address,
-            interface: v.interface.clone(),
-        });
+        out.push(Vip { address: v.address, interface: v.interface.clone() });
     }
     out
 }

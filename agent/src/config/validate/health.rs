@@ -29,10 +29,7 @@ pub struct CheckSpec {
 impl CheckSpec {
     /// The check aimed at one real server: its address and port unless the check names others.
     pub fn resolve(&self, real_server: SocketAddr) -> Health {
-        let addr = SocketAddr::new(
-            self.address.unwrap_or(real_server.ip()),
-            self.port.unwrap_or(real_server.port()),
-        );
+        let addr = SocketAddr::new(self.address.unwrap_or(real_server.ip()), self.port.unwrap_or(real_server.port()));
         Health {
             target: Target { addr, check: self.check.clone(), interval: self.interval, timeout: self.timeout },
             rise: self.rise,
@@ -76,7 +73,11 @@ pub fn health(f: &mut Findings, at: &Path, h: &file::Health) -> Option<CheckSpec
         }
     }
     if port == Some(0) {
-        f.error(at.field("port"), "check port 0", "write the port that answers the check, or leave `port` out to probe the real server's port");
+        f.error(
+            at.field("port"),
+            "check port 0",
+            "write the port that answers the check, or leave `port` out to probe the real server's port",
+        );
     }
     timing.check(f, at);
     Some(CheckSpec {
@@ -106,7 +107,11 @@ fn http(f: &mut Findings, at: &Path, c: &file::HttpCheck) {
         );
     }
     if matches!(&c.host, Some(h) if h.is_empty() || h.contains(char::is_whitespace)) {
-        f.error(at.field("host"), "the Host header is empty or has spaces", "write a host name, e.g. \"www.example.com\"");
+        f.error(
+            at.field("host"),
+            "the Host header is empty or has spaces",
+            "write a host name, e.g. \"www.example.com\"",
+        );
     }
     if c.max_bytes == 0 || c.max_bytes > MAX_BYTES_LIMIT {
         f.error(
@@ -132,7 +137,11 @@ fn udp(f: &mut Findings, at: &Path, c: &file::UdpCheck) {
         );
     }
     if c.expect.as_deref() == Some("") {
-        f.error(at.field("expect"), "expect is empty, which every reply contains", "remove `expect` to accept any reply, or write the text a healthy reply contains");
+        f.error(
+            at.field("expect"),
+            "expect is empty, which every reply contains",
+            "remove `expect` to accept any reply, or write the text a healthy reply contains",
+        );
     }
 }
 
@@ -151,7 +160,11 @@ impl Timing {
     fn check(&self, f: &mut Findings, at: &Path) {
         let Timing { interval, timeout, rise, fall } = self;
         if interval.0 < Duration::from_millis(10) {
-            f.error(at.field("interval"), format!("interval {interval} is shorter than 10ms"), "probe at most every 10ms; \"1s\" to \"10s\" is usual");
+            f.error(
+                at.field("interval"),
+                format!("interval {interval} is shorter than 10ms"),
+                "probe at most every 10ms; \"1s\" to \"10s\" is usual",
+            );
         }
         if timeout.0.is_zero() {
             f.error(at.field("timeout"), "timeout is 0", "give the probe time to answer, e.g. \"1s\"");
@@ -164,7 +177,11 @@ impl Timing {
         }
         for (name, n) in [("rise", *rise), ("fall", *fall)] {
             if n == 0 {
-                f.error(at.field(name), format!("{name} is 0"), format!("{name} counts consecutive results: use 1 or more"));
+                f.error(
+                    at.field(name),
+                    format!("{name} is 0"),
+                    format!("{name} counts consecutive results: use 1 or more"),
+                );
             }
         }
     }

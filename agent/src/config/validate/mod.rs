@@ -49,16 +49,10 @@ pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Proble
     let routes = network::routes(&mut f, &root.field("routes"), &file.routes, &interfaces);
     let role_path = root.field("role");
     let role = match &file.role {
-        file::Role::Director(d) => {
-            model::Role::Director(director::director(&mut f, &role_path, d, &interfaces))
+        file::Role::Director(d) => model::Role::Director(director::director(&mut f, &role_path, d, &interfaces)),
+        file::Role::RealServer(r) => {
+            model::Role::RealServer(real_server::real_server(&mut f, &role_path, r, file.hostname.as_deref(), &routes))
         }
-        file::Role::RealServer(r) => model::Role::RealServer(real_server::real_server(
-            &mut f,
-            &role_path,
-            r,
-            file.hostname.as_deref(),
-            &routes,
-        )),
     };
     let state_dir = match &file.state_dir {
         Some(dir) if !dir.is_absolute() => {

@@ -11,14 +11,12 @@ use std::net::IpAddr;
 pub fn check_hostname(f: &mut Findings, path: Path, name: &str) {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name
-            .split('.')
-            .all(|label| {
-                !label.is_empty()
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
     if !ok {
         f.error(
             path,
@@ -78,21 +76,12 @@ pub fn interfaces(f: &mut Findings, path: &Path, list: &[file::Interface]) -> Ve
                 );
             }
         }
-        out.push(Interface {
-            name: iface.name.clone(),
-            addresses: iface.addresses.clone(),
-            mtu: iface.mtu,
-        });
+        out.push(Interface { name: iface.name.clone(), addresses: iface.addresses.clone(), mtu: iface.mtu });
     }
     out
 }
 
-pub fn routes(
-    f: &mut Findings,
-    path: &Path,
-    list: &[file::Route],
-    interfaces: &[Interface],
-) -> Vec<Route> {
+pub fn routes(f: &mut Findings, path: &Path, list: &[file::Route], interfaces: &[Interface]) -> Vec<Route> {
     let mut out = Vec::new();
     for (i, r) in list.iter().enumerate() {
         let at = path.index(i);
@@ -134,12 +123,7 @@ pub fn routes(
                 );
             }
         }
-        out.push(Route {
-            destination,
-            gateway: r.via,
-            interface: r.interface.clone(),
-            metric: r.metric,
-        });
+        out.push(Route { destination, gateway: r.via, interface: r.interface.clone(), metric: r.metric });
     }
     out
 }
@@ -158,8 +142,5 @@ fn parse_destination(to: &str, via: Option<&IpAddr>) -> Option<IpNet> {
 
 /// Whether an address falls in the subnet of any address on these interfaces.
 pub fn on_some_subnet(interfaces: &[Interface], addr: &IpAddr) -> bool {
-    interfaces
-        .iter()
-        .flat_map(|i| &i.addresses)
-        .any(|net| net.contains(addr))
+    interfaces.iter().flat_map(|i| &i.addresses).any(|net| net.contains(addr))
 }

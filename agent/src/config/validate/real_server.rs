@@ -95,7 +95,11 @@ pub fn real_server(
         }
         let content = match (&h.body, &h.root) {
             (Some(_), Some(_)) => {
-                f.error(hat.clone(), "the HTTP server has both `body` and `root`", "keep one: a fixed body, or a folder to serve");
+                f.error(
+                    hat.clone(),
+                    "the HTTP server has both `body` and `root`",
+                    "keep one: a fixed body, or a folder to serve",
+                );
                 return None;
             }
             (Some(body), None) => HttpContent::Body(body.clone()),
@@ -129,10 +133,18 @@ fn arp(f: &mut Findings, at: &Path, r: &file::RealServerRole, mode: Forward, mod
     };
     let aat = at.field("arp");
     if a.ignore > 8 || (4..=7).contains(&a.ignore) {
-        f.error(aat.field("ignore"), format!("arp_ignore {} is not a value the kernel defines", a.ignore), "use 0, 1, 2, 3 or 8; 1 is what LVS needs");
+        f.error(
+            aat.field("ignore"),
+            format!("arp_ignore {} is not a value the kernel defines", a.ignore),
+            "use 0, 1, 2, 3 or 8; 1 is what LVS needs",
+        );
     }
     if a.announce > 2 {
-        f.error(aat.field("announce"), format!("arp_announce {} is not 0, 1 or 2", a.announce), "use 2, as LVS real servers do");
+        f.error(
+            aat.field("announce"),
+            format!("arp_announce {} is not 0, 1 or 2", a.announce),
+            "use 2, as LVS real servers do",
+        );
     }
     let suppressed = a.ignore >= 1 && a.announce >= 1;
     if mode.keeps_port() && !suppressed && !a.handled_elsewhere {
@@ -153,9 +165,5 @@ fn arp(f: &mut Findings, at: &Path, r: &file::RealServerRole, mode: Forward, mod
             network::check_interface_name(f, aat.field("interfaces").index(i), name);
         }
     }
-    Arp {
-        ignore: a.ignore,
-        announce: a.announce,
-        interfaces,
-    }
+    Arp { ignore: a.ignore, announce: a.announce, interfaces }
 }

@@ -6,8 +6,8 @@ use crate::config::model::{Quorum, RealServerSpec, ServiceSpec};
 use crate::config::path::Path;
 use crate::config::values::Endpoint;
 use crate::ipvs::{
-    Dest, Family, Forward, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service,
-    ServiceKey, TunnelCsum, TunnelKind, TunnelOptions,
+    Dest, Family, Forward, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service, ServiceKey, TunnelCsum,
+    TunnelKind, TunnelOptions,
 };
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -72,10 +72,7 @@ pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<Service
         if r.lower_threshold > r.upper_threshold {
             f.error(
                 rat.field("lower_threshold"),
-                format!(
-                    "lower_threshold {} is above upper_threshold {}",
-                    r.lower_threshold, r.upper_threshold
-                ),
+                format!("lower_threshold {} is above upper_threshold {}", r.lower_threshold, r.upper_threshold),
                 "the kernel refuses this (ERANGE): the lower threshold must not exceed the upper one, \
                  and needs an upper threshold to be set",
             );
@@ -148,10 +145,7 @@ pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<Service
                 "give the least total weight of healthy real servers the service needs, e.g. 1",
             );
         }
-        Quorum {
-            min_weight: q.min_weight,
-            hysteresis: q.hysteresis,
-        }
+        Quorum { min_weight: q.min_weight, hysteresis: q.hysteresis }
     });
 
     if real_servers.iter().all(|r| r.health.is_none()) {
@@ -214,23 +208,13 @@ fn key(f: &mut Findings, at: &Path, s: &file::Service) -> Option<ServiceKey> {
                 );
                 return None;
             };
-            Some(ServiceKey::Inet {
-                protocol: s.protocol,
-                addr: SocketAddr::new(addr.ip, port),
-            })
+            Some(ServiceKey::Inet { protocol: s.protocol, addr: SocketAddr::new(addr.ip, port) })
         }
         (None, Some(0)) => {
-            f.error(
-                at.field("fwmark"),
-                "fwmark 0 marks no packet",
-                "use the mark your firewall sets, 1 to 4294967295",
-            );
+            f.error(at.field("fwmark"), "fwmark 0 marks no packet", "use the mark your firewall sets, 1 to 4294967295");
             None
         }
-        (None, Some(mark)) => Some(ServiceKey::Fwmark {
-            family: s.family.unwrap_or_default(),
-            mark,
-        }),
+        (None, Some(mark)) => Some(ServiceKey::Fwmark { family: s.family.unwrap_or_default(), mark }),
     }
 }
 
@@ -265,10 +249,16 @@ fn persistence(f: &mut Findings, at: &Path, p: &file::Persistence, family: Famil
     let netmask = match &p.netmask {
         None => PersistMask::host(family),
         Some(text) => PersistMask::parse(text, family).unwrap_or_else(|why| {
-            f.error(at.field("netmask"), format!("persistence netmask `{text}` {why}"), match family {
-                Family::Ipv4 => "write a contiguous IPv4 netmask such as \"255.255.255.0\", or a prefix such as \"/24\"",
-                Family::Ipv6 => "write an IPv6 prefix length from 1 to 128, such as \"/64\"",
-            });
+            f.error(
+                at.field("netmask"),
+                format!("persistence netmask `{text}` {why}"),
+                match family {
+                    Family::Ipv4 => {
+                        "write a contiguous IPv4 netmask such as \"255.255.255.0\", or a prefix such as \"/24\""
+                    }
+                    Family::Ipv6 => "write an IPv6 prefix length from 1 to 128, such as \"/64\"",
+                },
+            );
             PersistMask::host(family)
         }),
     };
@@ -282,7 +272,9 @@ fn tunnel(f: &mut Findings, at: &Path, t: &file::Tunnel) -> TunnelOptions {
             "a GUE tunnel needs the UDP port the real server decapsulates on",
             "add `port: 6080` (or the port your real servers listen on for GUE)",
         ),
-        (TunnelKind::Gue, Some(0)) => f.error(at.field("port"), "GUE port 0", "use the real servers' GUE port, 1 to 65535"),
+        (TunnelKind::Gue, Some(0)) => {
+            f.error(at.field("port"), "GUE port 0", "use the real servers' GUE port, 1 to 65535")
+        }
         (TunnelKind::Ipip | TunnelKind::Gre, Some(_)) => f.error(
             at.field("port"),
             format!("a {} tunnel has no port", t.kind.name()),
@@ -291,16 +283,16 @@ fn tunnel(f: &mut Findings, at: &Path, t: &file::Tunnel) -> TunnelOptions {
         _ => {}
     }
     if t.kind == TunnelKind::Ipip && t.checksum != TunnelCsum::NoChecksum {
-        f.error(at.field("checksum"), "an ipip tunnel has no checksum option", "remove `checksum`, or use kind: Gue or Gre");
+        f.error(
+            at.field("checksum"),
+            "an ipip tunnel has no checksum option",
+            "remove `checksum`, or use kind: Gue or Gre",
+        );
     }
     if t.kind == TunnelKind::Gre && t.checksum == TunnelCsum::RemoteChecksum {
         f.error(at.field("checksum"), "GRE has no remote checksum offload", "use NoChecksum or Checksum, or kind: Gue");
     }
-    TunnelOptions {
-        kind: t.kind,
-        port: t.port.unwrap_or(0),
-        csum: t.checksum,
-    }
+    TunnelOptions { kind: t.kind, port: t.port.unwrap_or(0), csum: t.checksum }
 }
 
 /// A real or sorry server's socket address, checked against the service.

@@ -5,10 +5,10 @@ use super::stats::Counters;
 use super::{Sink, BATCH_MAX, BATCH_WAIT};
 use crate::health::probe::Probe;
 use crate::health::target::{Outcome, TargetId};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 use futures_util::future::{select, Either};
 use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::time::sleep_until;
 

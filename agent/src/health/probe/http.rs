@@ -40,11 +40,14 @@ impl Prepared {
     pub async fn check(&self, addr: SocketAddr, phase: &mut Phase) -> Result<String, String> {
         let mut connection = tcp::connect(addr).await?;
         *phase = Phase::Sending;
-        tcp::write_all(&connection.stream, &self.request).await.map_err(|e| format!("{e} while sending the request"))?;
+        tcp::write_all(&connection.stream, &self.request)
+            .await
+            .map_err(|e| format!("{e} while sending the request"))?;
         let mut response = Response::new(&self.expect_status, self.needle.as_ref(), self.max_bytes);
         loop {
             *phase = response.phase();
-            let failed = |e: &std::io::Error, response: &Response| format!("{} while {}", io_error(e), response.phase());
+            let failed =
+                |e: &std::io::Error, response: &Response| format!("{} while {}", io_error(e), response.phase());
             let ready = connection.stream.ready(Interest::READABLE).await.map_err(|e| failed(&e, &response))?;
             if ready.is_read_closed() {
                 connection.server_closed();

@@ -118,7 +118,10 @@ impl<'a> Response<'a> {
         for (i, &b) in piece.iter().enumerate() {
             self.header_bytes += 1;
             if self.header_bytes > HEADERS_MAX {
-                return (i + 1, Step::Done(Err(format!("HTTP {}, headers longer than {HEADERS_MAX} bytes", self.status))));
+                return (
+                    i + 1,
+                    Step::Done(Err(format!("HTTP {}, headers longer than {HEADERS_MAX} bytes", self.status))),
+                );
             }
             match b {
                 b'\n' if self.header_line == 0 => {
@@ -180,7 +183,13 @@ fn parse_status(line: &[u8]) -> Option<u16> {
 mod tests {
     use super::*;
 
-    fn judge(text: &[u8], status: &[RangeInclusive<u16>], needle: Option<&str>, max: usize, piece: usize) -> Result<String, String> {
+    fn judge(
+        text: &[u8],
+        status: &[RangeInclusive<u16>],
+        needle: Option<&str>,
+        max: usize,
+        piece: usize,
+    ) -> Result<String, String> {
         let needle = needle.map(|n| Needle::new(n.as_bytes()));
         let mut r = Response::new(status, needle.as_ref(), max);
         for chunk in text.chunks(piece) {
@@ -191,7 +200,12 @@ mod tests {
         r.end()
     }
 
-    fn every_piece(text: &[u8], status: &[RangeInclusive<u16>], needle: Option<&str>, max: usize) -> Result<String, String> {
+    fn every_piece(
+        text: &[u8],
+        status: &[RangeInclusive<u16>],
+        needle: Option<&str>,
+        max: usize,
+    ) -> Result<String, String> {
         let whole = judge(text, status, needle, max, text.len().max(1));
         for piece in 1..text.len().min(40) {
             assert_eq!(judge(text, status, needle, max, piece), whole, "read {piece} bytes at a time");
@@ -219,7 +233,10 @@ mod tests {
             every_piece(OK, &[200..=200], Some("here"), 6),
             Err("HTTP 200, body lacks \"here\" in its first 6 bytes".into())
         );
-        assert_eq!(every_piece(b"HTTP/1.1 200 OK\n\nok", &[200..=200], Some("ok"), 2), Ok("HTTP 200, body has \"ok\"".into()));
+        assert_eq!(
+            every_piece(b"HTTP/1.1 200 OK\n\nok", &[200..=200], Some("ok"), 2),
+            Ok("HTTP 200, body has \"ok\"".into())
+        );
     }
 
     #[test]
@@ -233,9 +250,13 @@ mod tests {
             every_piece(b"HTTP/1.1 200 OK\r\nServer: x", &[200..=200], Some("ok"), 64),
             Err("connection closed in the headers".into())
         );
-        assert!(judge(b"HTTP/1.1 2000 OK\r\n", &[200..=200], None, 64, 100).unwrap_err().starts_with("not an HTTP response"));
+        assert!(judge(b"HTTP/1.1 2000 OK\r\n", &[200..=200], None, 64, 100)
+            .unwrap_err()
+            .starts_with("not an HTTP response"));
         let long = [b"HTTP/1.1 200 ".as_slice(), &[b'x'; 300]].concat();
-        assert!(judge(&long, &[200..=200], None, 64, 100).unwrap_err().starts_with("not an HTTP response: \"HTTP/1.1 200 xxx"));
+        assert!(judge(&long, &[200..=200], None, 64, 100)
+            .unwrap_err()
+            .starts_with("not an HTTP response: \"HTTP/1.1 200 xxx"));
     }
 
     #[test]

@@ -130,9 +130,11 @@ impl Conn {
             while end < total && end - start < MAX_BATCH_MESSAGES {
                 let before = buf.len();
                 let seq = base.wrapping_add((end - start) as u32);
-                Request::from(&changes[end])
-                    .encode_quiet(&mut buf, self.family, seq)
-                    .map_err(|error| ApplyError { applied: start, total, error })?;
+                Request::from(&changes[end]).encode_quiet(&mut buf, self.family, seq).map_err(|error| ApplyError {
+                    applied: start,
+                    total,
+                    error,
+                })?;
                 if buf.len() > MAX_BATCH_BYTES && end > start {
                     buf.truncate(before);
                     break;
@@ -143,13 +145,13 @@ impl Conn {
             // Re-encode the last change of the batch with NLM_F_ACK: its answer ends the batch.
             let last_start = last_message_start(&buf);
             buf.truncate(last_start);
-            Request::from(&changes[end - 1])
-                .encode(&mut buf, self.family, self.seq)
-                .map_err(|error| ApplyError { applied: start, total, error })?;
+            Request::from(&changes[end - 1]).encode(&mut buf, self.family, self.seq).map_err(|error| ApplyError {
+                applied: start,
+                total,
+                error,
+            })?;
             let what = "sending changes";
-            self.transport
-                .send(&buf)
-                .map_err(|e| ApplyError { applied: start, total, error: io_error(what, e) })?;
+            self.transport.send(&buf).map_err(|e| ApplyError { applied: start, total, error: io_error(what, e) })?;
 
             // errnos[i] is the kernel's refusal of change start+i; silence means done.
             let last = end - start - 1;

@@ -63,7 +63,10 @@ pub fn parse_daemon(a: &Attrs) -> Result<SyncDaemon, IpvsError> {
     let sync_id = Attrs::require(a.u32(IPVS_DAEMON_ATTR_SYNC_ID, WHAT)?, IPVS_DAEMON_ATTR_SYNC_ID, WHAT)?;
     // The kernel sends at most one of the two groups (by c->mcast_af); were both
     // there, the IPv4 one is what ip_vs_genl_new_daemon would have used.
-    let group = match (a.fixed::<4>(IPVS_DAEMON_ATTR_MCAST_GROUP, WHAT)?, a.fixed::<16>(IPVS_DAEMON_ATTR_MCAST_GROUP6, WHAT)?) {
+    let group = match (
+        a.fixed::<4>(IPVS_DAEMON_ATTR_MCAST_GROUP, WHAT)?,
+        a.fixed::<16>(IPVS_DAEMON_ATTR_MCAST_GROUP6, WHAT)?,
+    ) {
         (Some(v4), _) => Some(IpAddr::from(v4)),
         (None, Some(v6)) => Some(IpAddr::from(v6)),
         (None, None) => None,

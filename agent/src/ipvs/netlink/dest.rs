@@ -100,7 +100,8 @@ pub fn parse_addr(a: &Attrs, service_family: Family) -> Result<SocketAddr, IpvsE
 
 pub fn parse_dest(a: &Attrs, service_family: Family) -> Result<Dest, IpvsError> {
     let addr = parse_addr(a, service_family)?;
-    let forward = forward_of(Attrs::require(a.u32(IPVS_DEST_ATTR_FWD_METHOD, WHAT)?, IPVS_DEST_ATTR_FWD_METHOD, WHAT)?)?;
+    let forward =
+        forward_of(Attrs::require(a.u32(IPVS_DEST_ATTR_FWD_METHOD, WHAT)?, IPVS_DEST_ATTR_FWD_METHOD, WHAT)?)?;
     let tunnel = if forward == Forward::Tunnel {
         let kind = match a.u8(IPVS_DEST_ATTR_TUN_TYPE, WHAT)?.unwrap_or(IP_VS_CONN_F_TUNNEL_TYPE_IPIP) {
             IP_VS_CONN_F_TUNNEL_TYPE_IPIP => TunnelKind::Ipip,

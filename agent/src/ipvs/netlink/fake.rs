@@ -95,11 +95,9 @@ impl State {
                 .service(k)
                 .map(|e| e.dests.iter().map(|d| (IPVS_CMD_NEW_DEST, vec![dest::full_nest(&d.dest).unwrap()])).collect())
                 .unwrap_or_default()),
-            Request::DumpDaemons => Ok(state
-                .daemons
-                .iter()
-                .map(|d| (IPVS_CMD_NEW_DAEMON, vec![daemon::full_nest(d).unwrap()]))
-                .collect()),
+            Request::DumpDaemons => {
+                Ok(state.daemons.iter().map(|d| (IPVS_CMD_NEW_DAEMON, vec![daemon::full_nest(d).unwrap()])).collect())
+            }
             _ => unreachable!("every changing request is handled by the FakeIpvs above"),
         }
     }
@@ -281,7 +279,10 @@ mod tests {
             matches!(&err, IpvsError::Command { command: Command::Zero(Some(k)), errno: Errno::ESRCH } if *k == key(0)),
             "{err:?}"
         );
-        assert_eq!(err.to_string(), format!("cannot zero the counters of {}: ESRCH (3): the service does not exist", key(0)));
+        assert_eq!(
+            err.to_string(),
+            format!("cannot zero the counters of {}: ESRCH (3): the service does not exist", key(0))
+        );
         c.apply(&[Change::AddService(Service::new(key(0)))]).unwrap();
         assert_eq!(c.service(&key(0)).unwrap().unwrap().service, Service::new(key(0)));
         c.zero(Some(&key(0))).unwrap();

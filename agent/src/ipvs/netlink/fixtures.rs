@@ -45,7 +45,7 @@ const KEY_TCP_V4: &[u8] = &[
 fn svc_key_nest_tcp_v4() -> Vec<u8> {
     cat(&[
         &[0x30, 0x00, 0x01, 0x80], // len 48, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED
-        KEY_TCP_V4, // IPVS_SVC_ATTR_AF, _PROTOCOL, _ADDR, _PORT: the key, as above
+        KEY_TCP_V4,                // IPVS_SVC_ATTR_AF, _PROTOCOL, _ADDR, _PORT: the key, as above
     ])
 }
 
@@ -97,12 +97,12 @@ fn request_fixtures() -> Vec<RequestFixture> {
             request: Request::NewService(Service::new(tcp_v4())),
             seq: 1,
             bytes: cat(&[
-                &[0x68, 0, 0, 0], // nlmsghdr.nlmsg_len 104
-                &[0x1d, 0x00, 0x05, 0x00], // nlmsg_type = family, flags NLM_F_REQUEST | NLM_F_ACK
-                &[1, 0, 0, 0, 0, 0, 0, 0], // nlmsg_seq 1, nlmsg_pid 0 (addressed to the kernel)
+                &[0x68, 0, 0, 0],                               // nlmsghdr.nlmsg_len 104
+                &[0x1d, 0x00, 0x05, 0x00],                      // nlmsg_type = family, flags NLM_F_REQUEST | NLM_F_ACK
+                &[1, 0, 0, 0, 0, 0, 0, 0],                      // nlmsg_seq 1, nlmsg_pid 0 (addressed to the kernel)
                 &[0x01, 0x01, 0x00, 0x00], // genlmsghdr: IPVS_CMD_NEW_SERVICE, IPVS_GENL_VERSION, reserved
                 &[0x54, 0x00, 0x01, 0x80], // len 84, IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED
-                KEY_TCP_V4, // IPVS_SVC_ATTR_AF, _PROTOCOL, _ADDR, _PORT (44 bytes, see KEY_TCP_V4)
+                KEY_TCP_V4,                // IPVS_SVC_ATTR_AF, _PROTOCOL, _ADDR, _PORT (44 bytes, see KEY_TCP_V4)
                 &[0x08, 0x00, 0x06, 0x00, b'w', b'l', b'c', 0], // IPVS_SVC_ATTR_SCHED_NAME "wlc\0"
                 &[0x0c, 0x00, 0x07, 0x00], // IPVS_SVC_ATTR_FLAGS, struct ip_vs_flags
                 &[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // struct ip_vs_flags: .flags 0, .mask 0xffffffff (every flag is ours to set)
@@ -116,7 +116,7 @@ fn request_fixtures() -> Vec<RequestFixture> {
             seq: 2,
             bytes: cat(&[
                 &[0x70, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 2, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 112, nlmsg_type = family, nlmsg_flags NLM_F_REQUEST | NLM_F_ACK, nlmsg_seq 2, nlmsg_pid 0
-                &[0x02, 0x01, 0x00, 0x00], // IPVS_CMD_SET_SERVICE
+                &[0x02, 0x01, 0x00, 0x00],                                        // IPVS_CMD_SET_SERVICE
                 &[0x5c, 0x00, 0x01, 0x80], // genlmsghdr: cmd IPVS_CMD_SET_SERVICE, version IPVS_GENL_VERSION, reserved 0
                 &[0x06, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_AF, u16 AF_INET6 (10), 2 bytes pad
                 &[0x06, 0x00, 0x02, 0x00, 0x11, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_PROTOCOL, u16 IPPROTO_UDP (17), 2 bytes pad
@@ -125,7 +125,7 @@ fn request_fixtures() -> Vec<RequestFixture> {
                 &[0x06, 0x00, 0x04, 0x00, 0x13, 0xc4, 0x00, 0x00], // IPVS_SVC_ATTR_PORT, be16 5060, 2 bytes pad
                 &[0x07, 0x00, 0x06, 0x00, b's', b'h', 0, 0], // IPVS_SVC_ATTR_SCHED_NAME "sh\0" (nla_len 7), 1 byte pad
                 &[0x08, 0x00, 0x0b, 0x00, b's', b'i', b'p', 0], // IPVS_SVC_ATTR_PE_NAME "sip\0"
-                &[0x0c, 0x00, 0x07, 0x00], // IPVS_SVC_ATTR_FLAGS, struct ip_vs_flags:
+                &[0x0c, 0x00, 0x07, 0x00],                   // IPVS_SVC_ATTR_FLAGS, struct ip_vs_flags:
                 &[0x1d, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // .flags IP_VS_SVC_F_PERSISTENT | _ONEPACKET | _SCHED1 | _SCHED2 (0x1d), .mask ~0
                 &[0x08, 0x00, 0x08, 0x00, 0x2c, 0x01, 0x00, 0x00], // IPVS_SVC_ATTR_TIMEOUT, u32 300 seconds
                 &[0x08, 0x00, 0x09, 0x00, 64, 0, 0, 0], // IPVS_SVC_ATTR_NETMASK: for AF_INET6 the prefix length, 64, as a host-order u32
@@ -326,7 +326,7 @@ fn request_fixtures() -> Vec<RequestFixture> {
                 &[0x20, 0x00, 0x03, 0x80], // nlattr: len 32, IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED
                 &[0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE IP_VS_STATE_MASTER
                 &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'0', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth0\0" (nla_len 9), 3 bytes pad
-                &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID 5
+                &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00],             // IPVS_DAEMON_ATTR_SYNC_ID 5
             ]),
         },
         RequestFixture {
@@ -345,7 +345,7 @@ fn request_fixtures() -> Vec<RequestFixture> {
                 &[0x40, 0x00, 0x03, 0x80], // nlattr: len 64, IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED
                 &[0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE, u32 IP_VS_STATE_MASTER (1)
                 &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'0', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth0\0" (nla_len 9), 3 bytes pad
-                &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID, u32 5
+                &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00],             // IPVS_DAEMON_ATTR_SYNC_ID, u32 5
                 &[0x06, 0x00, 0x04, 0x00, 0x78, 0x05, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_MAXLEN, u16 1400 (NLA_U16, host order), 2 bytes pad
                 &[0x08, 0x00, 0x05, 0x00, 239, 0, 2, 1], // IPVS_DAEMON_ATTR_MCAST_GROUP, struct in_addr 239.0.2.1 (nla_get_in_addr: network order)
                 &[0x06, 0x00, 0x07, 0x00, 0x91, 0x22, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_PORT, u16 8849 in host order (nla_get_u16), 2 bytes pad
@@ -365,7 +365,7 @@ fn request_fixtures() -> Vec<RequestFixture> {
                 &[0x34, 0x00, 0x03, 0x80], // nlattr: len 52, IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED
                 &[0x08, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE, u32 IP_VS_STATE_BACKUP (2)
                 &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'1', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth1\0" (nla_len 9), 3 bytes pad
-                &[0x08, 0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID, u32 9
+                &[0x08, 0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00],             // IPVS_DAEMON_ATTR_SYNC_ID, u32 9
                 &[0x14, 0x00, 0x06, 0x00], // IPVS_DAEMON_ATTR_MCAST_GROUP6, 16 bytes (struct in6_addr):
                 &[0xff, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00, 0x02], // IPVS_DAEMON_ATTR_MCAST_GROUP6 payload: ff05::1:2
             ]),
@@ -468,7 +468,8 @@ const STATS32: &[u8] = &[
 const STATS64: &[u8] = &[
     0x80, 0x00, 0x0c, 0x00, // len 128, type 12 (IPVS_SVC_ATTR_STATS64 / IPVS_DEST_ATTR_STATS64)
     0x04, 0x00, 0x0b, 0x00, // IPVS_STATS_ATTR_PAD, no payload
-    0x0c, 0x00, 0x01, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // IPVS_STATS_ATTR_CONNS, u64 0x1_0000_0005
+    0x0c, 0x00, 0x01, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+    0x00, // IPVS_STATS_ATTR_CONNS, u64 0x1_0000_0005
     0x0c, 0x00, 0x02, 0x00, 0xe8, 0x03, 0x00, 0x00, 0, 0, 0, 0, // IPVS_STATS_ATTR_INPKTS, u64 1000
     0x0c, 0x00, 0x03, 0x00, 0x84, 0x03, 0x00, 0x00, 0, 0, 0, 0, // IPVS_STATS_ATTR_OUTPKTS, u64 900
     0x0c, 0x00, 0x04, 0x00, 0x40, 0xe2, 0x01, 0x00, 0, 0, 0, 0, // IPVS_STATS_ATTR_INBYTES, u64 123456
@@ -505,18 +506,18 @@ fn single(datagram: &[u8]) -> super::wire::GenlMsg {
 #[test]
 fn service_dump_element_with_stats64_and_done() {
     let datagram = cat(&[
-        &[0x44, 0x01, 0, 0], // nlmsghdr: nlmsg_len 324
-        &[0x1d, 0x00, 0x02, 0x00], // nlmsg_type = family, nlmsg_flags NLM_F_MULTI
+        &[0x44, 0x01, 0, 0],                                              // nlmsghdr: nlmsg_len 324
+        &[0x1d, 0x00, 0x02, 0x00],        // nlmsg_type = family, nlmsg_flags NLM_F_MULTI
         &[11, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsg_seq of our dump request (11), nlmsg_pid = our port id
         &[0x01, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_SERVICE (ip_vs_genl_dump_service), version 1, reserved 0
         &[0x30, 0x01, 0x01, 0x00], // nlattr: len 304, IPVS_CMD_ATTR_SERVICE without NLA_F_NESTED (nla_nest_start_noflag)
-        KEY_TCP_V4, // IPVS_SVC_ATTR_AF, _PROTOCOL, _ADDR, _PORT of TCP 192.0.2.1:80
+        KEY_TCP_V4,                // IPVS_SVC_ATTR_AF, _PROTOCOL, _ADDR, _PORT of TCP 192.0.2.1:80
         &[0x08, 0x00, 0x06, 0x00, b'w', b'l', b'c', 0], // IPVS_SVC_ATTR_SCHED_NAME "wlc\0"
         &[0x0c, 0x00, 0x07, 0x00, 0x02, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // IPVS_SVC_ATTR_FLAGS: .flags IP_VS_SVC_F_HASHED only, .mask ~0
         &[0x08, 0x00, 0x08, 0x00, 0, 0, 0, 0], // IPVS_SVC_ATTR_TIMEOUT, u32 0 (svc->timeout / HZ)
         &[0x08, 0x00, 0x09, 0x00, 255, 255, 255, 255], // IPVS_SVC_ATTR_NETMASK, be32 255.255.255.255 (nla_put_be32)
-        STATS32, // IPVS_SVC_ATTR_STATS, 92 bytes (see STATS32)
-        STATS64, // IPVS_SVC_ATTR_STATS64, 128 bytes (see STATS64)
+        STATS32,                               // IPVS_SVC_ATTR_STATS, 92 bytes (see STATS32)
+        STATS64,                               // IPVS_SVC_ATTR_STATS64, 128 bytes (see STATS64)
         // NLMSG_DONE closing the dump, with its int payload 0.
         &[0x14, 0, 0, 0, 0x03, 0x00, 0x02, 0x00, 11, 0, 0, 0, 0x34, 0x12, 0, 0, 0, 0, 0, 0], // nlmsghdr: nlmsg_len 20, NLMSG_DONE (3), NLM_F_MULTI, nlmsg_seq 11, our port id; int error 0
     ]);
@@ -544,10 +545,10 @@ fn persistent_ipv6_service_reply() {
         &[0x06, 0x00, 0x02, 0x00, 0x11, 0x00, 0x00, 0x00], // IPVS_SVC_ATTR_PROTOCOL, u16 IPPROTO_UDP (17), 2 bytes pad
         &[0x14, 0x00, 0x03, 0x00, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01], // IPVS_SVC_ATTR_ADDR, 16 bytes: 2001:db8::1
         &[0x06, 0x00, 0x04, 0x00, 0x13, 0xc4, 0x00, 0x00], // IPVS_SVC_ATTR_PORT, be16 5060, 2 bytes pad
-        &[0x07, 0x00, 0x06, 0x00, b's', b'h', 0, 0], // IPVS_SVC_ATTR_SCHED_NAME "sh\0" (nla_len 7), 1 byte pad
+        &[0x07, 0x00, 0x06, 0x00, b's', b'h', 0, 0],       // IPVS_SVC_ATTR_SCHED_NAME "sh\0" (nla_len 7), 1 byte pad
         &[0x08, 0x00, 0x0b, 0x00, b's', b'i', b'p', 0], // IPVS_SVC_ATTR_PE_NAME "sip\0": comes before FLAGS in ip_vs_genl_fill_service
         &[0x0c, 0x00, 0x07, 0x00, 0x1f, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], // IPVS_SVC_ATTR_FLAGS: .flags 0x1d | IP_VS_SVC_F_HASHED, .mask ~0
-        &[0x08, 0x00, 0x08, 0x00, 0x2c, 0x01, 0x00, 0x00], // IPVS_SVC_ATTR_TIMEOUT, u32 300 seconds
+        &[0x08, 0x00, 0x08, 0x00, 0x2c, 0x01, 0x00, 0x00],                // IPVS_SVC_ATTR_TIMEOUT, u32 300 seconds
         &[0x08, 0x00, 0x09, 0x00, 64, 0, 0, 0], // IPVS_SVC_ATTR_NETMASK: the prefix length 64 back as the kernel stored it
     ]);
     let entry = service::parse_entry(&single(&datagram).attrs).unwrap();
@@ -568,7 +569,7 @@ fn persistent_ipv6_service_reply() {
 #[test]
 fn dest_dump_element_with_counters() {
     let datagram = cat(&[
-        &[0x68, 0x01, 0, 0], // nlmsghdr: nlmsg_len 360
+        &[0x68, 0x01, 0, 0],                                      // nlmsghdr: nlmsg_len 360
         &[0x1d, 0x00, 0x02, 0x00, 12, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsg_type = family, nlmsg_flags NLM_F_MULTI, nlmsg_seq 12, nlmsg_pid = our port id
         &[0x05, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DEST (ip_vs_genl_dump_dest), version 1, reserved 0
         &[0x54, 0x01, 0x02, 0x00], // nlattr: len 340, IPVS_CMD_ATTR_DEST, no NLA_F_NESTED
@@ -586,8 +587,8 @@ fn dest_dump_element_with_counters() {
         &[0x08, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_INACT_CONNS, u32 3
         &[0x08, 0x00, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_PERSIST_CONNS, u32 1
         &[0x06, 0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_ADDR_FAMILY, u16 AF_INET (2)
-        STATS32, // IPVS_DEST_ATTR_STATS, 92 bytes (see STATS32)
-        STATS64, // IPVS_DEST_ATTR_STATS64, 128 bytes (see STATS64)
+        STATS32,                                           // IPVS_DEST_ATTR_STATS, 92 bytes (see STATS32)
+        STATS64,                                           // IPVS_DEST_ATTR_STATS64, 128 bytes (see STATS64)
     ]);
     let entry = dest::parse_entry(&single(&datagram).attrs, Family::Ipv4).unwrap();
     assert_eq!(
@@ -617,7 +618,7 @@ fn tunnel_dest_reply_keeps_its_tunnel_settings_and_old_kernels_omit_family() {
         &[0x05, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DEST, version 1, reserved 0
         &[0x40, 0x00, 0x02, 0x00], // nlattr: len 64, IPVS_CMD_ATTR_DEST, no NLA_F_NESTED
         &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR, 16 bytes: 10.0.0.3, zeros after
-        &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00], // IPVS_DEST_ATTR_PORT, be16 80
+        &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00],                          // IPVS_DEST_ATTR_PORT, be16 80
         &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_FWD_METHOD, u32 IP_VS_CONN_F_TUNNEL (2)
         &[0x08, 0x00, 0x04, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_WEIGHT, u32 2
         &[0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_U_THRESH, u32 0
@@ -631,7 +632,7 @@ fn tunnel_dest_reply_keeps_its_tunnel_settings_and_old_kernels_omit_family() {
         &[0x05, 0x01, 0x00, 0x00], // genlmsghdr: cmd IPVS_CMD_NEW_DEST, version 1, reserved 0
         &[0x48, 0x00, 0x02, 0x00], // nlattr: len 72, IPVS_CMD_ATTR_DEST, no NLA_F_NESTED
         &[0x14, 0x00, 0x01, 0x00, 10, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // IPVS_DEST_ATTR_ADDR, 16 bytes: 10.0.0.3, zeros after
-        &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00], // IPVS_DEST_ATTR_PORT, be16 80
+        &[0x06, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x00],                          // IPVS_DEST_ATTR_PORT, be16 80
         &[0x08, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_FWD_METHOD, u32 IP_VS_CONN_F_TUNNEL (2)
         &[0x08, 0x00, 0x04, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_WEIGHT, u32 2
         &[0x05, 0x00, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DEST_ATTR_TUN_TYPE, u8 IP_VS_CONN_F_TUNNEL_TYPE_GUE (1)
@@ -659,7 +660,7 @@ fn info_reply_then_ack() {
     // The ack: NLMSG_ERROR with error 0 and our header echoed (NLM_F_CAPPED: no payload).
     let ack = cat(&[
         &[0x24, 0, 0, 0, 0x02, 0x00, 0x00, 0x01, 15, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 36, NLMSG_ERROR (2), NLM_F_CAPPED, nlmsg_seq 15, our port id
-        &[0, 0, 0, 0], // struct nlmsgerr.error 0: an ack
+        &[0, 0, 0, 0],                                                           // struct nlmsgerr.error 0: an ack
         &[0x14, 0, 0, 0, 0x1d, 0x00, 0x05, 0x00, 15, 0, 0, 0, 0, 0, 0, 0], // struct nlmsgerr.msg: our GET_INFO nlmsghdr echoed, no payload
     ]);
     assert_eq!(parse_datagram(&ack).unwrap(), vec![Incoming::Ack { seq: 15 }]);
@@ -686,7 +687,7 @@ fn daemon_dump_element_with_the_newer_attributes() {
         &[0x40, 0x00, 0x03, 0x00], // nlattr: len 64, IPVS_CMD_ATTR_DAEMON, no NLA_F_NESTED
         &[0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE, u32 IP_VS_STATE_MASTER (1)
         &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'0', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth0\0" (nla_len 9), 3 bytes pad
-        &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID, u32 5
+        &[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00],             // IPVS_DAEMON_ATTR_SYNC_ID, u32 5
         &[0x06, 0x00, 0x04, 0x00, 0xc8, 0x05, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_MAXLEN, u16 1480, 2 bytes pad
         &[0x06, 0x00, 0x07, 0x00, 0x90, 0x22, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_PORT, u16 8848 in host order, 2 bytes pad
         &[0x05, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_TTL, u8 1, 3 bytes pad
@@ -715,7 +716,7 @@ fn daemon_dump_element_with_an_ipv6_group() {
         &[0x4c, 0x00, 0x03, 0x00], // nlattr: len 76, IPVS_CMD_ATTR_DAEMON, no NLA_F_NESTED
         &[0x08, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_STATE, u32 IP_VS_STATE_BACKUP (2)
         &[0x09, 0x00, 0x02, 0x00, b'e', b't', b'h', b'1', 0, 0, 0, 0], // IPVS_DAEMON_ATTR_MCAST_IFN "eth1\0" (nla_len 9), 3 bytes pad
-        &[0x08, 0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_ID, u32 9
+        &[0x08, 0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00],             // IPVS_DAEMON_ATTR_SYNC_ID, u32 9
         &[0x06, 0x00, 0x04, 0x00, 0xac, 0x05, 0x00, 0x00], // IPVS_DAEMON_ATTR_SYNC_MAXLEN, u16 1452, 2 bytes pad
         &[0x06, 0x00, 0x07, 0x00, 0x90, 0x22, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_PORT, u16 8848 in host order, 2 bytes pad
         &[0x05, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00], // IPVS_DAEMON_ATTR_MCAST_TTL, u8 1, 3 bytes pad
@@ -742,7 +743,7 @@ fn error_ack_echoes_the_request_and_names_its_sequence() {
     let del = request_fixtures().into_iter().find(|f| f.seq == 3).unwrap().bytes;
     let datagram = cat(&[
         &[0x3c, 0, 0, 0, 0x02, 0x00, 0x00, 0x00, 3, 0, 0, 0, 0x34, 0x12, 0, 0], // nlmsghdr: nlmsg_len 60, NLMSG_ERROR (2), no flags, nlmsg_seq 3, our port id
-        &(-3i32).to_le_bytes(), // -ESRCH
+        &(-3i32).to_le_bytes(),                                                 // -ESRCH
         &del,
     ]);
     assert_eq!(parse_datagram(&datagram).unwrap(), vec![Incoming::Error { seq: 3, errno: 3 }]);

@@ -122,7 +122,8 @@ impl Request {
         let dump = frame.flags.contains(NlmF::DUMP);
         let svc_nest = || Attrs::require(a.nested(IPVS_CMD_ATTR_SERVICE, "request")?, IPVS_CMD_ATTR_SERVICE, "request");
         let dest_nest = || Attrs::require(a.nested(IPVS_CMD_ATTR_DEST, "request")?, IPVS_CMD_ATTR_DEST, "request");
-        let daemon_nest = || Attrs::require(a.nested(IPVS_CMD_ATTR_DAEMON, "request")?, IPVS_CMD_ATTR_DAEMON, "request");
+        let daemon_nest =
+            || Attrs::require(a.nested(IPVS_CMD_ATTR_DAEMON, "request")?, IPVS_CMD_ATTR_DAEMON, "request");
         let key = || service::parse_key(&svc_nest()?);
         Ok(match frame.msg.cmd {
             IPVS_CMD_NEW_SERVICE => Request::NewService(service::parse_service(&svc_nest()?)?),

@@ -111,14 +111,14 @@ pub fn netmask_bytes(mask: PersistMask) -> [u8; 4] {
 fn parse_netmask(bytes: [u8; 4], family: Family) -> Result<PersistMask, IpvsError> {
     match family {
         Family::Ipv4 => Ok(PersistMask::V4(Ipv4Addr::from(bytes))),
-        Family::Ipv6 => u8::try_from(u32::from_ne_bytes(bytes))
-            .ok()
-            .filter(|len| *len <= 128)
-            .map(PersistMask::V6)
-            .ok_or_else(|| IpvsError::Decode {
-                what: WHAT.into(),
-                detail: format!("IPv6 persistence prefix length {}", u32::from_ne_bytes(bytes)),
-            }),
+        Family::Ipv6 => {
+            u8::try_from(u32::from_ne_bytes(bytes)).ok().filter(|len| *len <= 128).map(PersistMask::V6).ok_or_else(
+                || IpvsError::Decode {
+                    what: WHAT.into(),
+                    detail: format!("IPv6 persistence prefix length {}", u32::from_ne_bytes(bytes)),
+                },
+            )
+        }
     }
 }
 

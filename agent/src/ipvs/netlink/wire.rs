@@ -34,16 +34,8 @@ fn decode_error(what: &str, detail: impl std::fmt::Display) -> IpvsError {
 }
 
 fn attr(ty: u16, nested: bool, payload: Vec<u8>) -> Result<Attr, IpvsError> {
-    let nla_type = AttrTypeBuilder::default()
-        .nla_type(ty)
-        .nla_nested(nested)
-        .build()
-        .map_err(encode_error)?;
-    NlattrBuilder::default()
-        .nla_type(nla_type)
-        .nla_payload(Buffer::from(payload))
-        .build()
-        .map_err(encode_error)
+    let nla_type = AttrTypeBuilder::default().nla_type(ty).nla_nested(nested).build().map_err(encode_error)?;
+    NlattrBuilder::default().nla_type(nla_type).nla_payload(Buffer::from(payload)).build().map_err(encode_error)
 }
 
 pub fn bytes(ty: u16, payload: &[u8]) -> Result<Attr, IpvsError> {
@@ -275,8 +267,8 @@ pub fn parse_requests(buf: &[u8]) -> Result<Vec<RequestFrame>, IpvsError> {
     let mut cursor = Cursor::new(buf);
     let mut out = Vec::new();
     while (cursor.position() as usize) < buf.len() {
-        let msg = Nlmsghdr::<u16, Genlmsghdr<u8, u16>>::from_bytes(&mut cursor)
-            .map_err(|e| decode_error("request", e))?;
+        let msg =
+            Nlmsghdr::<u16, Genlmsghdr<u8, u16>>::from_bytes(&mut cursor).map_err(|e| decode_error("request", e))?;
         let genl = msg.get_payload().ok_or_else(|| decode_error("request", "no generic netlink payload"))?;
         out.push(RequestFrame {
             family: *msg.nl_type(),

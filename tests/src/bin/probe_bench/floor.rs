@@ -70,12 +70,16 @@ fn request(target: &Target) -> Option<Vec<u8>> {
         80 => target.addr.ip().to_string(),
         _ => target.addr.to_string(),
     };
-    Some(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: lvs-agent\r\nConnection: close\r\n\r\n").into_bytes())
+    Some(
+        format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: lvs-agent\r\nConnection: close\r\n\r\n")
+            .into_bytes(),
+    )
 }
 
 fn start(addr: SocketAddr) -> Option<OwnedFd> {
     let SocketAddr::V4(v4) = addr else { return None };
-    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None).ok()?;
+    let fd =
+        socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None).ok()?;
     match connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(v4)) {
         Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => Some(fd),
         Err(_) => None,
@@ -91,5 +95,7 @@ fn wait(fd: &impl AsFd, event: PollFlags) -> bool {
 
 fn thread_cpu() -> f64 {
     use nix::sys::resource::{getrusage, UsageWho};
-    getrusage(UsageWho::RUSAGE_THREAD).map(|u| super::report::secs(u.user_time()) + super::report::secs(u.system_time())).unwrap_or(0.0)
+    getrusage(UsageWho::RUSAGE_THREAD)
+        .map(|u| super::report::secs(u.user_time()) + super::report::secs(u.system_time()))
+        .unwrap_or(0.0)
 }

@@ -20,8 +20,8 @@ mod topology;
 
 use lvs_agent::health::engine::{self, Options, Sink};
 use lvs_agent::health::target::{Check, Outcome, Target};
-use std::sync::mpsc::{sync_channel, SyncSender};
 use report::{Histogram, Seen};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use topology::Topology;
@@ -184,14 +184,16 @@ impl Sink for Batches {
 fn engine_child(topology: Topology, n: usize, run_for: Duration) {
     // The floor and the engine's thread (which inherits it) off the backends'
     // CPU; the receiver, as the agent's main loop, wherever the scheduler likes.
-    let everywhere = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap_or_else(|e| fail(e.to_string()));
+    let everywhere =
+        nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap_or_else(|e| fail(e.to_string()));
     let split = topology.split();
     if let Some(split) = &split {
         topology::pin(&split.prober).unwrap_or_else(|e| fail(e));
     }
     let floor = floor::measure(&targets(topology, n), FLOOR_TIME);
     let (sender, batches) = sync_channel(2 * n + 16);
-    let engine = engine::start_with(targets(topology, n), Options::default(), Box::new(Batches(sender))).unwrap_or_else(|e| fail(e.to_string()));
+    let engine = engine::start_with(targets(topology, n), Options::default(), Box::new(Batches(sender)))
+        .unwrap_or_else(|e| fail(e.to_string()));
     if split.is_some() {
         topology::pin(&everywhere).unwrap_or_else(|e| fail(e));
     }
