@@ -6,12 +6,9 @@
 
 pub mod atomic_file;
 pub mod cli_status;
-pub mod config;
 pub mod health;
 pub mod http;
 pub mod init;
-pub mod ipvs;
-pub mod ipvsadm;
 pub mod logging;
 pub mod net;
 pub mod run;

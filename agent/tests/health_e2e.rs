@@ -7,11 +7,11 @@
 //! interleaving of servers and every timing are left free, so a loaded
 //! machine changes nothing but how long the test takes.
 
-use lvs_agent::config::model::{Director, Role};
 use lvs_agent::health::engine::{self, Options, Sink};
 use lvs_agent::health::reconcile::{Event, Reconciler};
 use lvs_agent::health::target::Outcome;
-use lvs_agent::ipvs::{ApplyError, Change, FakeIpvs, Ipvs, IpvsError, Snapshot};
+use lvs_config::model::{Director, Role};
+use lvs_ipvs::{ApplyError, Change, FakeIpvs, Ipvs, IpvsError, Snapshot};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -71,7 +71,7 @@ fn delayed(delay: Duration) -> SocketAddr {
 
 fn director(services: &str) -> Director {
     let text = format!("Appliance(role: Director(vips: [], services: [{services}]))");
-    let loaded = lvs_agent::config::parse(&text, std::path::Path::new("e2e.ron")).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = lvs_config::parse(&text, std::path::Path::new("e2e.ron")).unwrap_or_else(|e| panic!("{e}"));
     let Role::Director(d) = loaded.model.role else { panic!("not a director") };
     d
 }

@@ -4,12 +4,12 @@
 
 mod common;
 use common::{director, parse};
-use lvs_agent::config::model::{Director, Role};
 use lvs_agent::health::reconcile::{Event, ReconcileError, Reconciler};
 use lvs_agent::health::state::Status;
 use lvs_agent::health::target::{Outcome, TargetId};
 use lvs_agent::health::targets::Slot;
-use lvs_agent::ipvs::{
+use lvs_config::model::{Director, Role};
+use lvs_ipvs::{
     ApplyError, Change, Dest, Errno, FakeIpvs, Ipvs, IpvsError, Protocol, Service, ServiceKey, Snapshot, Table,
     VirtualService,
 };

@@ -2,8 +2,8 @@
 //! ephemeral port (and, for the all-addresses bind, in a network namespace of
 //! its own, so that nothing listens outside loopback).
 
-use lvs_agent::config::model::{HttpContent, StaticHttp};
 use lvs_agent::http::{self, HttpError, HttpServer, Limits};
+use lvs_config::model::{HttpContent, StaticHttp};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;

@@ -2,9 +2,9 @@
 //! /usr/bin/env). Each test names its workloads uniquely and reads their lines
 //! back from a logger that keeps everything logged.
 
-use lvs_agent::config::file::Restart;
-use lvs_agent::config::model::Workload;
 use lvs_agent::workload::{self, Exit, Outcome};
+use lvs_config::file::Restart;
+use lvs_config::model::Workload;
 use nix::sys::signal::{killpg, SigSet, Signal};
 use nix::unistd::Pid;
 use std::sync::{Mutex, Once};

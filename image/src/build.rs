@@ -8,7 +8,7 @@ use crate::modules::{self, ModuleTree};
 use crate::progress::{self, note};
 use crate::rootfs::{self, Extra};
 use crate::{agent, command, disk, uki, vmlinux};
-use lvs_agent::config::model::Appliance;
+use lvs_config::model::Appliance;
 use std::path::{Path, PathBuf};
 
 /// Size budgets the summary checks (docs/ARCHITECTURE.md).

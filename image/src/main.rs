@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use lvs_agent::config::{self, ConfigError, Loaded};
+use lvs_config::{self as config, ConfigError, Loaded};
 use lvs_image::apt::Apt;
 use lvs_image::build::{self, AGENT_BUDGET, INITRAMFS_BUDGET};
 use lvs_image::kernel::KernelTree;

@@ -7,8 +7,8 @@
 
 use crate::error::{Error, Result};
 use crate::modinfo::{normalize, ModInfo};
-use lvs_agent::config::model::{Appliance, Role};
-use lvs_agent::ipvs::Forward;
+use lvs_config::model::{Appliance, Role};
+use lvs_ipvs::Forward;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -285,7 +285,7 @@ mod tests {
     use super::*;
 
     fn appliance(text: &str) -> Appliance {
-        lvs_agent::config::parse(text, Path::new("t.ron")).expect("valid").model
+        lvs_config::parse(text, Path::new("t.ron")).expect("valid").model
     }
 
     fn required(text: &str) -> Vec<String> {

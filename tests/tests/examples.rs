@@ -24,7 +24,7 @@ fn every_seed_has_examples_and_each_names_its_seed() {
 #[test]
 fn every_example_but_the_refused_one_is_valid() {
     for f in example_files() {
-        let result = lvs_agent::config::load(&f);
+        let result = lvs_config::load(&f);
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         if name.contains("refused") {
             assert!(result.is_err(), "{name} should be refused");

@@ -8,7 +8,7 @@
 //! A failure prints every problem, the answers in order, the director's IPVS
 //! table and counters, and each VM's agent lines.
 
-use lvs_agent::ipvs::Forward;
+use lvs_ipvs::Forward;
 use lvs_tests::roles::{plan, run, scenario, RunOptions};
 
 fn run_scenario(name: &str) {
@@ -26,7 +26,7 @@ fn run_scenario(name: &str) {
             if !status.contains(&format!(" {} ", plan.service)) {
                 problems.push(format!("the director's status does not list the service {}", plan.service));
             }
-            if let lvs_agent::config::model::Role::Director(d) = &plan.director.model.role {
+            if let lvs_config::model::Role::Director(d) = &plan.director.model.role {
                 for r in &d.services[0].real_servers {
                     let method = match r.dest.forward {
                         Forward::DirectRouting => "Route",

@@ -2,7 +2,7 @@
 //! config and the kernel's table, printed like a diff, and sent.
 
 use super::EXIT_FAILED;
-use lvs_agent::ipvs::{self, Change, Ipvs};
+use lvs_ipvs::{self as ipvs, Change, Ipvs};
 use std::path::Path;
 
 fn count(n: usize) -> String {

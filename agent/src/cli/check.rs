@@ -1,7 +1,7 @@
 //! `lvs-agent check`: one summary line per file.
 
 use super::{EXIT_FAILED, EXIT_INVALID};
-use lvs_agent::config::{self, model, ConfigError, Loaded};
+use lvs_config::{self as config, model, ConfigError, Loaded};
 use std::path::PathBuf;
 
 pub fn run(files: &[PathBuf], print: bool) -> i32 {
@@ -54,8 +54,8 @@ fn summary(loaded: &Loaded) -> String {
         model::Role::RealServer(r) => {
             let vips: Vec<String> = r.vips.iter().map(ToString::to_string).collect();
             let mode = match r.mode {
-                lvs_agent::ipvs::Forward::Tunnel => "tun",
-                lvs_agent::ipvs::Forward::Nat => "nat",
+                lvs_ipvs::Forward::Tunnel => "tun",
+                lvs_ipvs::Forward::Nat => "nat",
                 _ => "dr",
             };
             let vips = if vips.is_empty() { String::new() } else { format!(", VIPs {}", vips.join(" ")) };

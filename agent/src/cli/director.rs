@@ -2,11 +2,11 @@
 //! its IPVS table.
 
 use super::EXIT_INVALID;
-use lvs_agent::config::{
-    self,
+use lvs_config::{
+    self as config,
     model::{Director, Role},
 };
-use lvs_agent::ipvs::Ownership;
+use lvs_ipvs::Ownership;
 use std::path::Path;
 
 /// The director, or the exit status after the reason has been printed.

@@ -1,6 +1,6 @@
 //! `lvs-agent export ipvsadm`: the IPVS part of a config as `ipvsadm -R` input.
 
-use lvs_agent::ipvsadm;
+use lvs_ipvs::ipvsadm;
 use std::path::Path;
 
 pub fn run(file: &Path) -> i32 {

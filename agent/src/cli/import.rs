@@ -2,8 +2,8 @@
 
 use super::EXIT_INVALID;
 use anyhow::{Context, Result};
-use lvs_agent::config::{self, from_table};
-use lvs_agent::ipvsadm::{self, ImportOptions};
+use lvs_config::{self as config, from_table};
+use lvs_ipvs::ipvsadm::{self, ImportOptions};
 use std::io::Read;
 use std::path::Path;
 

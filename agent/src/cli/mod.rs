@@ -140,8 +140,8 @@ enum Format {
 }
 
 /// The kernel's IPVS, over generic netlink.
-fn kernel() -> anyhow::Result<Box<dyn lvs_agent::ipvs::Ipvs>> {
-    Ok(Box::new(lvs_agent::ipvs::netlink::IpvsNetlink::connect()?))
+fn kernel() -> anyhow::Result<Box<dyn lvs_ipvs::Ipvs>> {
+    Ok(Box::new(lvs_ipvs::netlink::IpvsNetlink::connect()?))
 }
 
 /// Runs the command line and returns the exit status.

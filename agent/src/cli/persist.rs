@@ -5,8 +5,8 @@
 use super::EXIT_INVALID;
 use anyhow::{Context, Result};
 use lvs_agent::health::reconcile::Carried;
-use lvs_agent::ipvs::{self, Ipvs, Ownership};
 use lvs_agent::state::{format, saved};
+use lvs_ipvs::{self as ipvs, Ipvs, Ownership};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -27,7 +27,7 @@ pub fn save(format: SaveFormat, output: Option<&Path>, kernel: impl FnOnce() -> 
             format::encode(&saved::state_file(lvs_agent::state::now_ms(), None, &Carried::default(), Some(&table)))
         }
         SaveFormat::Ipvsadm => {
-            let (text, warnings) = lvs_agent::ipvsadm::export(&table);
+            let (text, warnings) = lvs_ipvs::ipvsadm::export(&table);
             for w in warnings {
                 eprintln!("lvs-agent: warning: {w}");
             }
@@ -71,7 +71,7 @@ pub fn restore(file: Option<&Path>, kernel: impl FnOnce() -> Result<Box<dyn Ipvs
         }
     } else {
         let text = String::from_utf8_lossy(&bytes);
-        match lvs_agent::ipvsadm::import(&text, &lvs_agent::ipvsadm::ImportOptions { strict: true }) {
+        match lvs_ipvs::ipvsadm::import(&text, &lvs_ipvs::ipvsadm::ImportOptions { strict: true }) {
             Ok(imported) => imported.table,
             Err(e) => {
                 eprintln!(

@@ -1,7 +1,7 @@
 //! `lvs-agent status`: the kernel's IPVS table as `ipvsadm -Ln` shows it.
 
-use lvs_agent::ipvs::Ipvs;
 use lvs_agent::status::{self, Format, Options};
+use lvs_ipvs::Ipvs;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub fn try_config(file: &Path, within: Duration, run_dir: &Path) -> Result<i32> {
-    let loaded = match lvs_agent::config::load(file) {
+    let loaded = match lvs_config::load(file) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("{e}");

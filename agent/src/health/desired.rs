@@ -19,9 +19,9 @@
 //! at `quorum + hysteresis`).
 
 use super::targets::Slot;
-use crate::config::file::WhenDown;
-use crate::config::model::{Director, Quorum};
-use crate::ipvs::{Dest, ServiceKey, Table, VirtualService};
+use lvs_config::file::WhenDown;
+use lvs_config::model::{Director, Quorum};
+use lvs_ipvs::{Dest, ServiceKey, Table, VirtualService};
 use std::collections::BTreeMap;
 
 /// What an operator changed at run time, over the config.
@@ -121,7 +121,7 @@ pub fn quorum_met(quorum: Option<Quorum>, up_weight: u64, was_up: bool) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipvs::Protocol;
+    use lvs_ipvs::Protocol;
 
     #[test]
     fn overrides_are_set_replaced_and_cleared() {

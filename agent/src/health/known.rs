@@ -3,7 +3,7 @@
 //! so that it costs one change and no dump; the full check replaces it with a
 //! fresh dump.
 
-use crate::ipvs::{Change, Table, VirtualService};
+use lvs_ipvs::{Change, Table, VirtualService};
 
 /// Plays changes the kernel accepted onto a table, as the kernel did.
 pub fn play(table: &mut Table, changes: &[Change]) {
@@ -48,7 +48,7 @@ pub fn play(table: &mut Table, changes: &[Change]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipvs::{plan, Dest, FakeIpvs, Ipvs, Ownership, Protocol, Service, ServiceKey, Timeouts};
+    use lvs_ipvs::{plan, Dest, FakeIpvs, Ipvs, Ownership, Protocol, Service, ServiceKey, Timeouts};
 
     /// Whatever the planner sends, playing it gives what the fake kernel dumps.
     #[test]
@@ -68,7 +68,7 @@ mod tests {
         };
         let after = Table {
             services: vec![VirtualService {
-                service: Service { scheduler: crate::ipvs::Scheduler::Rr, ..Service::new(key) },
+                service: Service { scheduler: lvs_ipvs::Scheduler::Rr, ..Service::new(key) },
                 dests: vec![dest("192.0.2.21:80", 0), dest("192.0.2.23:80", 4)],
             }],
             timeouts: Timeouts { tcp: 60, tcp_fin: 0, udp: 0 },

@@ -2,7 +2,7 @@
 //! reconciler feeds it and logs the transitions it returns.
 
 use super::target::{Check, Target};
-use crate::config::file::Initial;
+use lvs_config::file::Initial;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -3,9 +3,9 @@
 //! rise/fall watch per distinct way of judging a target's outcomes.
 
 use super::target::{Target, TargetId};
-use crate::config::file::Initial;
-use crate::config::model::Director;
-use crate::ipvs::ServiceKey;
+use lvs_config::file::Initial;
+use lvs_config::model::Director;
+use lvs_ipvs::ServiceKey;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -90,12 +90,12 @@ impl Probes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::model::Role;
+    use lvs_config::model::Role;
     use std::path::Path;
 
     fn director(services: &str) -> Director {
         let text = format!(r#"Appliance(role: Director(vips: [], services: [{services}]))"#);
-        let loaded = crate::config::parse(&text, Path::new("t.ron")).unwrap();
+        let loaded = lvs_config::parse(&text, Path::new("t.ron")).unwrap();
         let Role::Director(d) = loaded.model.role else { panic!() };
         d
     }
@@ -112,7 +112,7 @@ mod tests {
         // .21 /h, .22 /h, .21 /other: the second service's /h on .21 is the first's target.
         assert_eq!(p.targets.len(), 3);
         let slot = |vip: &str, rs: &str| Slot {
-            service: ServiceKey::Inet { protocol: crate::ipvs::Protocol::Tcp, addr: vip.parse().unwrap() },
+            service: ServiceKey::Inet { protocol: lvs_ipvs::Protocol::Tcp, addr: vip.parse().unwrap() },
             real_server: rs.parse().unwrap(),
         };
         let a = slot("192.0.2.80:80", "192.0.2.21:80");

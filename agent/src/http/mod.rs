@@ -23,8 +23,8 @@ mod status;
 
 pub use server::HttpServer;
 
-use crate::config::model::{HttpContent, StaticHttp};
 use connection::Site;
+use lvs_config::model::{HttpContent, StaticHttp};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Stopping everything and powering off or rebooting. Never returns.
 
 use super::supervise::{Running, Stop};
-use crate::config::model::Role;
+use lvs_config::model::Role;
 use nix::sys::reboot::{reboot, RebootMode};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -22,7 +22,7 @@ const UNKNOWN_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// stops its workloads (together, each within its stop_timeout) before it
 /// exits. Read from the config at shutdown, as a reload may have changed it.
 pub fn agent_grace(config: Option<&Path>) -> Duration {
-    let longest = match config.map(crate::config::load) {
+    let longest = match config.map(lvs_config::load) {
         Some(Ok(loaded)) => match &loaded.model.role {
             Role::RealServer(rs) => rs.workloads.iter().map(|w| w.stop_timeout).max().unwrap_or_default(),
             Role::Director(_) => Duration::ZERO,

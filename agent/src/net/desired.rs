@@ -2,9 +2,9 @@
 //! links are up (and their MTU), which addresses sit on which interface, which
 //! routes exist. Pure, so every role's layout is unit-tested without a kernel.
 
-use crate::config::model::{Appliance, Role};
-use crate::ipvs::Forward;
 use ipnet::IpNet;
+use lvs_config::model::{Appliance, Role};
+use lvs_ipvs::Forward;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -145,7 +145,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Appliance {
-        crate::config::parse(text, std::path::Path::new("test.ron")).expect("valid config").model
+        lvs_config::parse(text, std::path::Path::new("test.ron")).expect("valid config").model
     }
 
     fn addr(interface: &str, net: &str) -> Address {

@@ -24,7 +24,7 @@ pub use desired::{Address, Desired, Route};
 pub use error::NetError;
 pub use plan::Change;
 
-use crate::config::model::Appliance;
+use lvs_config::model::Appliance;
 use std::path::Path;
 
 /// What one apply did, for the log.

@@ -12,13 +12,13 @@
 //! changes nothing that was right.
 
 use super::weight::Request;
-use crate::config::model::Director;
 use crate::health::engine::{self, EngineHandle, Options, Sink};
 use crate::health::reconcile::{Reconciler, Report};
 use crate::health::target::Outcome;
-use crate::ipvs::netlink::IpvsNetlink;
-use crate::ipvs::{plan, Ipvs, IpvsError, Ownership, Table};
 use crate::state::{now_ms, saved, SavedConfig, StateFile, Store};
+use lvs_config::model::Director;
+use lvs_ipvs::netlink::IpvsNetlink;
+use lvs_ipvs::{plan, Ipvs, IpvsError, Ownership, Table};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -472,8 +472,8 @@ fn refuse_all(rx: &Receiver<Msg>, why: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::model::Role;
-    use crate::ipvs::{ApplyError, Change, FakeIpvs, Snapshot};
+    use lvs_config::model::Role;
+    use lvs_ipvs::{ApplyError, Change, FakeIpvs, Snapshot};
     use std::sync::Mutex;
 
     /// The fake kernel, seen by the test while the keeper's thread holds it.
@@ -510,7 +510,7 @@ mod tests {
     ]))"#;
 
     fn start(kernel: &Kernel, state: &std::path::Path) -> Keeper {
-        let loaded = crate::config::parse(TEXT, std::path::Path::new("t.ron")).unwrap();
+        let loaded = lvs_config::parse(TEXT, std::path::Path::new("t.ron")).unwrap();
         let Role::Director(mut director) = loaded.model.role else { panic!() };
         // An interval of 0 (which validation refuses in a file) makes the probe engine refuse to start.
         director.services[0].real_servers[0].health.as_mut().unwrap().target.interval = Duration::ZERO;
@@ -534,8 +534,8 @@ mod tests {
             .0
             .lock()
             .unwrap()
-            .apply(&[Change::DelService(crate::ipvs::ServiceKey::Inet {
-                protocol: crate::ipvs::Protocol::Tcp,
+            .apply(&[Change::DelService(lvs_ipvs::ServiceKey::Inet {
+                protocol: lvs_ipvs::Protocol::Tcp,
                 addr: "192.0.2.80:80".parse().unwrap(),
             })])
             .unwrap();

@@ -11,9 +11,9 @@ mod services;
 pub mod swap;
 pub mod weight;
 
-use crate::config::{self, file::LogLevel, Loaded};
 use crate::state::format::fnv1a64;
 use crate::state::{now_ms, SavedConfig, StateFile, Store};
+use lvs_config::{self as config, file::LogLevel, Loaded};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -349,7 +349,7 @@ fn write_pid(run_dir: &Path) {
 /// no longer sets are put back: ARP suppression must be in place before a real
 /// server's VIP goes on lo, and stay until it is gone. A failure is logged and the agent
 /// goes on: what could be set stays set, and the log says what is missing.
-fn apply_network(model: &crate::config::model::Appliance, run_dir: &Path) {
+fn apply_network(model: &lvs_config::model::Appliance, run_dir: &Path) {
     let (proc_sys, sysctl_record) = (Path::new(crate::sysctl::PROC_SYS), run_dir.join("sysctl"));
     log_sysctl(crate::sysctl::apply(model, proc_sys, &sysctl_record));
     match crate::net::apply(model, &run_dir.join("net")) {

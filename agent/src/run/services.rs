@@ -3,8 +3,8 @@
 //! from one config to the next.
 
 use super::{director, Current};
-use crate::config::model::Role;
 use crate::state::{StateFile, Store};
+use lvs_config::model::Role;
 
 /// What a real server runs until the agent stops: the built-in HTTP server and
 /// the supervised workloads.
@@ -98,11 +98,11 @@ impl Services {
     }
 }
 
-fn start_real_server(rs: &crate::config::model::RealServer) -> Services {
+fn start_real_server(rs: &lvs_config::model::RealServer) -> Services {
     Services { ipvs: None, http: start_http(rs), workloads: start_workloads(rs) }
 }
 
-fn start_http(rs: &crate::config::model::RealServer) -> Option<crate::http::HttpServer> {
+fn start_http(rs: &lvs_config::model::RealServer) -> Option<crate::http::HttpServer> {
     rs.http.as_ref().and_then(|spec| match crate::http::serve(spec) {
         Ok(server) => {
             crate::note!(info, "http: serving on {}", server.local_addr());
@@ -115,7 +115,7 @@ fn start_http(rs: &crate::config::model::RealServer) -> Option<crate::http::Http
     })
 }
 
-fn start_workloads(rs: &crate::config::model::RealServer) -> Option<crate::workload::Handle> {
+fn start_workloads(rs: &lvs_config::model::RealServer) -> Option<crate::workload::Handle> {
     if rs.workloads.is_empty() {
         return None;
     }

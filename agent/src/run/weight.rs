@@ -12,7 +12,7 @@
 //! it is kept in the state file, so that it survives a restart of the agent,
 //! until it is cleared.
 
-use crate::config::values::Endpoint;
+use lvs_config::values::Endpoint;
 use std::path::{Path, PathBuf};
 
 pub const WEIGHT_DIR: &str = "weight";

@@ -10,7 +10,7 @@
 //! damaged file is never half-believed. FNV is not a defence against anyone
 //! who can write the state partition: they could write any table anyway.
 
-use crate::config::file;
+use lvs_config::file;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
@@ -123,7 +123,7 @@ pub fn decode(text: &[u8]) -> Result<StateFile, String> {
         return Err(format!("checksum {have}, the header says {} (damaged)", sum.escape_debug()));
     }
     let body = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8")?;
-    let state: StateFile = crate::config::ron_options().from_str(body).map_err(|e| format!("unreadable body: {e}"))?;
+    let state: StateFile = lvs_config::ron_options().from_str(body).map_err(|e| format!("unreadable body: {e}"))?;
     if state.version != VERSION {
         return Err(format!("format version {} in the body; this agent reads version {VERSION}", state.version));
     }
@@ -135,7 +135,7 @@ mod tests {
     use super::*;
 
     fn sample() -> StateFile {
-        let table = crate::config::parse(
+        let table = lvs_config::parse(
             r#"Appliance(role: Director(services: [Service(address: "192.0.2.80:80", scheduler: Wrr,
                 real_servers: [RealServer(address: "192.0.2.21:80", weight: 0), RealServer(address: "192.0.2.22:80", weight: 3)])]))"#,
             std::path::Path::new("t.ron"),

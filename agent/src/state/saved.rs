@@ -2,11 +2,11 @@
 //! the reconciler's (slots, statuses, tables). Pure.
 
 use super::format::{SavedConfig, SavedHealth, SavedWeight, StateFile};
-use crate::config::model::Director;
 use crate::health::reconcile::Carried;
 use crate::health::state::Status;
 use crate::health::targets::Slot;
-use crate::ipvs::{ServiceKey, Table};
+use lvs_config::model::Director;
+use lvs_ipvs::{ServiceKey, Table};
 use std::collections::BTreeMap;
 
 pub fn state_file(
@@ -35,7 +35,7 @@ pub fn state_file(
                 weight: *weight,
             })
             .collect(),
-        table: table.map(crate::config::from_table::director_file),
+        table: table.map(lvs_config::from_table::director_file),
         ..StateFile::new(written_at_ms)
     }
 }
@@ -60,9 +60,9 @@ pub fn carried(state: &StateFile, director: &Director) -> Carried {
 /// The saved table, validated as the config it is written as.
 pub fn table(state: &StateFile) -> Option<Result<Table, String>> {
     let raw = state.table.as_ref()?;
-    Some(crate::config::validate_raw(raw).and_then(|model| match model.role {
-        crate::config::model::Role::Director(d) => Ok(d.table()),
-        crate::config::model::Role::RealServer(_) => Err("the saved table is not a director's".to_string()),
+    Some(lvs_config::validate_raw(raw).and_then(|model| match model.role {
+        lvs_config::model::Role::Director(d) => Ok(d.table()),
+        lvs_config::model::Role::RealServer(_) => Err("the saved table is not a director's".to_string()),
     }))
 }
 
@@ -111,8 +111,8 @@ mod tests {
     use crate::state::format::{decode, encode};
 
     fn director(text: &str) -> Director {
-        match crate::config::parse(text, std::path::Path::new("t.ron")).expect("valid").model.role {
-            crate::config::model::Role::Director(d) => d,
+        match lvs_config::parse(text, std::path::Path::new("t.ron")).expect("valid").model.role {
+            lvs_config::model::Role::Director(d) => d,
             _ => unreachable!(),
         }
     }

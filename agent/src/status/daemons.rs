@@ -1,7 +1,7 @@
 //! `ipvsadm -L --timeout` and `ipvsadm -L --daemon`.
 
 use super::addr::ntop;
-use crate::ipvs::{SyncDaemon, SyncState, Timeouts};
+use lvs_ipvs::{SyncDaemon, SyncState, Timeouts};
 use std::fmt::Write;
 use std::net::IpAddr;
 

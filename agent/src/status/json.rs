@@ -41,7 +41,7 @@ use super::addr::{addr_port, ntop};
 use super::daemons::DaemonStatus;
 use super::layout::{sched_flag_names, service_name, tunnel_info};
 use super::{order, Options};
-use crate::ipvs::{
+use lvs_ipvs::{
     DestEntry, Family, Forward, Info, PersistMask, Persistence, Protocol, ServiceEntry, ServiceKey, Snapshot, Stats,
     Timeouts, TunnelCsum, TunnelKind,
 };

@@ -8,7 +8,7 @@ use super::addr::addr_port;
 use super::numbers::largenum;
 use super::order;
 use super::{Format, Options};
-use crate::ipvs::{
+use lvs_ipvs::{
     DestEntry, Family, Forward, Info, PersistMask, SchedFlags, Scheduler, ServiceEntry, ServiceKey, Stats, TunnelCsum,
     TunnelKind, TunnelOptions,
 };

@@ -22,7 +22,7 @@ pub use json::{
     TunnelView, JSON_SCHEMA_VERSION,
 };
 
-use crate::ipvs::{ServiceEntry, Snapshot};
+use lvs_ipvs::{ServiceEntry, Snapshot};
 
 /// Which columns the listing has. ipvsadm accepts several of its flags at once
 /// and lets one win; a caller mapping ipvsadm's flags should pick by

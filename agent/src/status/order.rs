@@ -7,7 +7,7 @@
 //! glibc's merge sort (which `qsort` is on Debian) are reproduced here; a
 //! textbook sort would give a different answer for such inputs.
 
-use crate::ipvs::{DestEntry, Family, ServiceEntry, ServiceKey};
+use lvs_ipvs::{DestEntry, Family, ServiceEntry, ServiceKey};
 use std::net::{IpAddr, SocketAddr};
 
 /// `a - b` of two `__u32`s, stored in an `int`.
@@ -132,7 +132,7 @@ pub fn dests(list: &[DestEntry], nosort: bool) -> Vec<&DestEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipvs::{Dest, Protocol, Service, Stats};
+    use lvs_ipvs::{Dest, Protocol, Service, Stats};
 
     fn svc(key: ServiceKey) -> ServiceEntry {
         ServiceEntry { service: Service::new(key), stats: Stats::default(), dests: vec![] }

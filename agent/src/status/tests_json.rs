@@ -2,7 +2,7 @@
 
 use super::tests_text::{counters_table, dest, dr_nat_tun, entry, fwmark, persistent, snapshot, tcp};
 use super::{render, render_service, Format, Options, StatusView, JSON_SCHEMA_VERSION};
-use crate::ipvs::{Family, Forward, SyncDaemon, SyncState, TunnelCsum, TunnelKind, TunnelOptions};
+use lvs_ipvs::{Family, Forward, SyncDaemon, SyncState, TunnelCsum, TunnelKind, TunnelOptions};
 use serde_json::Value;
 use std::collections::BTreeSet;
 

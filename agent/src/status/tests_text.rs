@@ -4,7 +4,7 @@
 //! (read from Debian's binary) with a C-compatible formatter, not by this code.
 
 use super::{render, render_daemons, render_service, render_timeouts, DaemonStatus, Format, Options};
-use crate::ipvs::{
+use lvs_ipvs::{
     Dest, DestEntry, Family, Forward, Info, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service,
     ServiceEntry, ServiceKey, Snapshot, Stats, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelKind, TunnelOptions,
 };

@@ -1,6 +1,6 @@
 //! The sysctls an appliance wants, from the config model alone. Pure.
 
-use crate::config::model::{Appliance, Role};
+use lvs_config::model::{Appliance, Role};
 use std::fmt;
 
 /// One kernel setting, as the path components under /proc/sys. Components,
@@ -59,7 +59,7 @@ mod tests {
     use super::*;
 
     fn names(text: &str) -> Vec<String> {
-        let model = crate::config::parse(text, std::path::Path::new("t.ron")).expect("valid").model;
+        let model = lvs_config::parse(text, std::path::Path::new("t.ron")).expect("valid").model;
         desired(&model).iter().map(Setting::to_string).collect()
     }
 

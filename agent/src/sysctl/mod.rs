@@ -17,7 +17,7 @@ pub mod record;
 
 pub use desired::Setting;
 
-use crate::config::model::Appliance;
+use lvs_config::model::Appliance;
 use record::{Changed, Entry};
 use std::fmt;
 use std::io::Write;

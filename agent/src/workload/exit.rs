@@ -1,6 +1,6 @@
 //! How a workload ended, and whether its restart policy starts it again.
 
-use crate::config::file::Restart;
+use lvs_config::file::Restart;
 use nix::sys::signal::Signal;
 use std::fmt;
 

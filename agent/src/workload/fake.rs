@@ -2,7 +2,7 @@
 
 use super::exit::Exit;
 use super::seams::{Clock, Process, Spawner};
-use crate::config::model::Workload;
+use lvs_config::model::Workload;
 use nix::sys::signal::Signal;
 use std::cell::RefCell;
 use std::collections::BTreeSet;

@@ -9,7 +9,7 @@ use super::os::OsSpawner;
 use super::report::StopReport;
 use super::seams::{Clock, Spawner, SystemClock};
 use super::supervisor::Supervisor;
-use crate::config::model::Workload;
+use lvs_config::model::Workload;
 use nix::sys::signal::{SigSet, Signal};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;

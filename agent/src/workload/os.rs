@@ -4,7 +4,7 @@
 use super::exit::Exit;
 use super::output;
 use super::seams::{Process, Spawner};
-use crate::config::model::Workload;
+use lvs_config::model::Workload;
 use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};

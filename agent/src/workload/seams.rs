@@ -2,7 +2,7 @@
 //! wait for and signal. The real ones are in `os`; the tests use fakes.
 
 use super::exit::Exit;
-use crate::config::model::Workload;
+use lvs_config::model::Workload;
 use nix::sys::signal::Signal;
 use std::io;
 use std::time::Instant;

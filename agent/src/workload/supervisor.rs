@@ -6,8 +6,8 @@
 use super::exit::{restarts, Exit};
 use super::report::{Outcome, StopReport, Stopped};
 use super::seams::{Clock, Process, Spawner};
-use crate::config::model::Workload;
 use crate::init::Backoff;
+use lvs_config::model::Workload;
 use nix::sys::signal::Signal;
 use std::time::{Duration, Instant};
 

@@ -2,8 +2,8 @@
 
 use super::fake::{FakeClock, FakeSpawner, World};
 use super::*;
-use crate::config::file::Restart;
-use crate::config::model::Workload;
+use lvs_config::file::Restart;
+use lvs_config::model::Workload;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;

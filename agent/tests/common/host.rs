@@ -23,8 +23,8 @@ pub fn sysctl(path: &str) -> String {
 }
 
 /// The model of a config the test knows to be valid.
-pub fn model(text: &str) -> lvs_agent::config::model::Appliance {
-    match lvs_agent::config::parse(text, Path::new("test.ron")) {
+pub fn model(text: &str) -> lvs_config::model::Appliance {
+    match lvs_config::parse(text, Path::new("test.ron")) {
         Ok(l) => l.model,
         Err(e) => panic!("test config is invalid: {e}"),
     }

@@ -116,10 +116,8 @@ pub fn kernel_tree(root: &Path, modules: &[Ko]) -> PathBuf {
 }
 
 /// Parses RON config text as lvs-agent does.
-pub fn appliance(text: &str) -> lvs_agent::config::model::Appliance {
-    lvs_agent::config::parse(text, Path::new("test.ron"))
-        .unwrap_or_else(|e| panic!("fixture config is invalid: {e:?}"))
-        .model
+pub fn appliance(text: &str) -> lvs_config::model::Appliance {
+    lvs_config::parse(text, Path::new("test.ron")).unwrap_or_else(|e| panic!("fixture config is invalid: {e:?}")).model
 }
 
 pub const DIRECTOR: &str = r#"Appliance(

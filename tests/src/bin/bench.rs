@@ -6,8 +6,8 @@
 //! run (about 9 minutes of the 10). Not a test: it never fails on speed, only
 //! when a run did not program the whole table.
 
-use lvs_agent::config::{self, from_table};
-use lvs_agent::ipvs::{Dest, Forward, Protocol, Scheduler, Service, ServiceKey, Table, VirtualService};
+use lvs_config::{self as config, from_table};
+use lvs_ipvs::{Dest, Forward, Protocol, Scheduler, Service, ServiceKey, Table, VirtualService};
 use lvs_tests::lab::images::agent_cli_link;
 use lvs_tests::lab::{busybox, images, ipvsadm_extras, Lab, VmSpec};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -52,7 +52,7 @@ fn main() {
         fail("BENCH_SERVICES at most 63500 and BENCH_DESTS at most 254".into());
     }
     let table = table(services, dests);
-    let rules = lvs_agent::ipvsadm::export(&table).0;
+    let rules = lvs_ipvs::ipvsadm::export(&table).0;
     let rule_count = rules.lines().count();
     let with_per_rule = env_number("BENCH_PER_RULE", 1) != 0;
     let per_rule: String =

@@ -15,7 +15,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use lvs_agent::config::model::Role;
+use lvs_config::model::Role;
 use lvs_tests::roles::{plan, render_sequence, run, scenario, RunOptions};
 
 /// As many requests as the seed's first `curl` run shows, and a few more.

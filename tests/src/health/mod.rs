@@ -15,7 +15,7 @@ pub mod timeline;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use lvs_agent::config::model::{HttpContent, Role};
+use lvs_config::model::{HttpContent, Role};
 
 use crate::watch::files::{load, machine};
 pub use crate::watch::{Check, Machine};
@@ -102,13 +102,13 @@ pub fn plan() -> Result<Plan, String> {
     let [svc] = dir.services.as_slice() else {
         return Err(format!("{d}: the lab has one service, the file {}", dir.services.len()));
     };
-    let lvs_agent::ipvs::ServiceKey::Inet { addr: service, .. } = svc.service.key else {
+    let lvs_ipvs::ServiceKey::Inet { addr: service, .. } = svc.service.key else {
         return Err(format!("{d}: the service is a fwmark service"));
     };
-    if svc.service.scheduler != lvs_agent::ipvs::Scheduler::Rr {
+    if svc.service.scheduler != lvs_ipvs::Scheduler::Rr {
         return Err(format!("{d}: the client's answers assume rr, the service runs {:?}", svc.service.scheduler));
     }
-    if svc.when_down != lvs_agent::config::file::WhenDown::Quiesce {
+    if svc.when_down != lvs_config::file::WhenDown::Quiesce {
         return Err(format!(
             "{d}: the test looks for a failed real server at weight 0, which needs `when_down: Quiesce`"
         ));
@@ -148,7 +148,7 @@ pub fn plan() -> Result<Plan, String> {
         return Err(format!("{d}: the service must go to rs1 and rs2 only"));
     }
     for r in [a, b] {
-        if r.dest.forward != lvs_agent::ipvs::Forward::DirectRouting || r.dest.weight == 0 {
+        if r.dest.forward != lvs_ipvs::Forward::DirectRouting || r.dest.weight == 0 {
             return Err(format!("{d}: {} must be forwarded by DR with a weight above 0", r.dest.addr));
         }
     }

@@ -29,7 +29,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use lvs_agent::config::model::Role;
+use lvs_config::model::Role;
 
 use crate::watch::files::{load, machine};
 use crate::watch::status::{self, Line};
@@ -172,7 +172,7 @@ struct OneService {
     check: Check,
 }
 
-fn one_service(file: &'static str) -> Result<(lvs_agent::config::model::Appliance, OneService), String> {
+fn one_service(file: &'static str) -> Result<(lvs_config::model::Appliance, OneService), String> {
     let loaded = load(file)?;
     let Role::Director(dir) = &loaded.model.role else {
         return Err(format!("{file} is not a director"));
@@ -180,21 +180,19 @@ fn one_service(file: &'static str) -> Result<(lvs_agent::config::model::Applianc
     let [svc] = dir.services.as_slice() else {
         return Err(format!("{file}: the lab has one service, the file {}", dir.services.len()));
     };
-    let lvs_agent::ipvs::ServiceKey::Inet { addr, .. } = svc.service.key else {
+    let lvs_ipvs::ServiceKey::Inet { addr, .. } = svc.service.key else {
         return Err(format!("{file}: the service is a fwmark service"));
     };
-    if svc.service.scheduler != lvs_agent::ipvs::Scheduler::Rr {
+    if svc.service.scheduler != lvs_ipvs::Scheduler::Rr {
         return Err(format!("{file}: the client's answers assume rr, the service runs {:?}", svc.service.scheduler));
     }
-    if svc.when_down != lvs_agent::config::file::WhenDown::Quiesce
-        || svc.initial != lvs_agent::config::file::Initial::Down
-    {
+    if svc.when_down != lvs_config::file::WhenDown::Quiesce || svc.initial != lvs_config::file::Initial::Down {
         return Err(format!("{file}: the tests assume `when_down: Quiesce` and `initial: Down`"));
     }
     let mut checks = Vec::new();
     let mut dests = Vec::new();
     for r in &svc.real_servers {
-        if r.dest.forward != lvs_agent::ipvs::Forward::DirectRouting || r.dest.weight == 0 {
+        if r.dest.forward != lvs_ipvs::Forward::DirectRouting || r.dest.weight == 0 {
             return Err(format!("{file}: {} must be forwarded by DR with a weight above 0", r.dest.addr));
         }
         match &r.health {
@@ -248,8 +246,8 @@ pub fn plan() -> Result<Plan, String> {
         }
         let m = machine(file, &cfg.model)?;
         match rs.http.as_ref().map(|h| (&h.content, h.port)) {
-            Some((lvs_agent::config::model::HttpContent::Body(body), port))
-                if *body == m.body && port == base.addr.port() => {}
+            Some((lvs_config::model::HttpContent::Body(body), port)) if *body == m.body && port == base.addr.port() => {
+            }
             _ => {
                 return Err(format!(
                     "{file}: the real server must answer with its hostname (`http: StaticHttp()`) on port {}",
@@ -275,9 +273,9 @@ pub fn plan() -> Result<Plan, String> {
 
     let text =
         std::fs::read_to_string(crate::repo_root().join(INVALID)).map_err(|e| format!("reading {INVALID}: {e}"))?;
-    let (invalid_at, invalid_diagnostics) = match lvs_agent::config::parse(&text, Path::new(GUEST_CONFIG)) {
+    let (invalid_at, invalid_diagnostics) = match lvs_config::parse(&text, Path::new(GUEST_CONFIG)) {
         Ok(_) => return Err(format!("{INVALID} is valid; it must not be")),
-        Err(lvs_agent::config::ConfigError::Invalid { errors, .. }) => {
+        Err(lvs_config::ConfigError::Invalid { errors, .. }) => {
             let mut at = Vec::new();
             for e in &errors {
                 let p = e.position.ok_or_else(|| format!("{INVALID}: an error without a position: {e}"))?;

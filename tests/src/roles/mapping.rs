@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::lab::ensure_lab_address;
-use lvs_agent::config::model::{Appliance, HttpContent, Role};
+use lvs_config::model::{Appliance, HttpContent, Role};
 
 /// An IPv4 network written `a.b.c.d/len`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,7 +221,7 @@ pub fn derive(
     let text = map_addresses(&(header + &body), map).map_err(&fail)?;
     let text = map_interfaces(&text, map);
 
-    let loaded = lvs_agent::config::parse(&text, std::path::Path::new(source))
+    let loaded = lvs_config::parse(&text, std::path::Path::new(source))
         .map_err(|e| fail(format!("the result is invalid:\n{e}\n--- derived text ---\n{text}")))?;
     if !loaded.warnings.is_empty() {
         let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
@@ -264,7 +264,7 @@ pub fn check_lab_only(derived: &Derived, map: &SeedMap, nics: &[&str]) -> Result
                 interfaces.push(&v.interface);
             }
             for s in &d.services {
-                if let lvs_agent::ipvs::ServiceKey::Inet { addr, .. } = &s.service.key {
+                if let lvs_ipvs::ServiceKey::Inet { addr, .. } = &s.service.key {
                     addresses.push(addr.ip());
                 }
                 addresses.extend(s.real_servers.iter().map(|r| r.dest.addr.ip()));

@@ -11,8 +11,8 @@ pub mod run;
 
 use std::net::{IpAddr, SocketAddr};
 
-use lvs_agent::config::model::Role;
-use lvs_agent::ipvs::{Forward, Scheduler, ServiceKey};
+use lvs_config::model::Role;
+use lvs_ipvs::{Forward, Scheduler, ServiceKey};
 
 pub use expect::{judge, render_sequence};
 use mapping::{derive, Derived, Edit, SeedMap, Twin};
@@ -299,7 +299,7 @@ pub fn plan(s: &'static Scenario) -> Result<Plan, String> {
         .ok_or_else(|| fail("a real server has no address".into()))?;
     // The scenario's order (the example's server, then its twin), which need
     // not be the director's: 000 lists its rs2 first.
-    let dests: Vec<&lvs_agent::config::model::RealServerSpec> = rs_addrs
+    let dests: Vec<&lvs_config::model::RealServerSpec> = rs_addrs
         .iter()
         .map(|ip| svc.real_servers.iter().find(|r| r.dest.addr.ip() == *ip))
         .collect::<Option<_>>()

@@ -6,14 +6,14 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lvs_agent::config::model::{Appliance, Health};
+use lvs_config::model::{Appliance, Health};
 
 /// Loads `file` (relative to the repository). Warnings are errors: the labs
 /// use their files as they are, and a warning would mean one says something
 /// other than the test assumes.
-pub fn load(file: &'static str) -> Result<lvs_agent::config::Loaded, String> {
+pub fn load(file: &'static str) -> Result<lvs_config::Loaded, String> {
     let path: PathBuf = crate::repo_root().join(file);
-    let loaded = lvs_agent::config::load(&path).map_err(|e| format!("{file}: {e}"))?;
+    let loaded = lvs_config::load(&path).map_err(|e| format!("{file}: {e}"))?;
     if !loaded.warnings.is_empty() {
         let w: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
         return Err(format!("{file}: warnings: {}", w.join("; ")));

@@ -1,0 +1,199 @@
+//! The one RON file an appliance is configured by: its schema (`file`), the
+//! model it is validated into (`model`), and the errors a person sees.
+
+mod diagnostic;
+pub mod file;
+pub mod from_table;
+mod locate;
+pub mod model;
+mod path;
+pub mod probe;
+mod validate;
+pub mod values;
+
+pub use diagnostic::{ConfigError, Diagnostic, Problem, Severity};
+pub use locate::Position;
+pub use path::{Path as ValuePath, Seg};
+
+use ron::extensions::Extensions;
+use std::path::{Path, PathBuf};
+
+/// A config file that passed validation.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub file: PathBuf,
+    pub raw: file::Appliance,
+    pub model: model::Appliance,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// How we read RON: optional fields without `Some(...)`, and enum variants
+/// that wrap a struct written as `Director(vips: ...)` rather than `Director((vips: ...))`.
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    parse(&text, path)
+}
+
+/// Validates config text; `file` is the name errors are reported under.
+pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigError> {
+    let options = ron_options();
+    let raw: file::Appliance = options
+        .from_str(text)
+        .map_err(|e| ConfigError::Invalid { errors: vec![syntax_diagnostic(text, file, &e)], warnings: Vec::new() })?;
+    let (model, problems) = validate::validate(&raw);
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        problems.into_iter().map(|p| place(text, &options, file, p)).partition(|d| d.severity == Severity::Error);
+    match model {
+        Some(model) if errors.is_empty() => Ok(Loaded { file: file.to_path_buf(), raw, model, warnings }),
+        _ => Err(ConfigError::Invalid { errors, warnings }),
+    }
+}
+
+/// Validates a config already in memory (the table kept in a state file);
+/// the first error as text, since there is no file to point into.
+pub fn validate_raw(raw: &file::Appliance) -> Result<model::Appliance, String> {
+    let (model, problems) = validate::validate(raw);
+    let first_error = problems.iter().find(|p| p.severity == Severity::Error);
+    match (model, first_error) {
+        (Some(model), None) => Ok(model),
+        (_, Some(p)) => Err(format!("{}: {}", p.path, p.message)),
+        (None, None) => Err("not valid".to_string()),
+    }
+}
+
+/// Writes a config as RON text, in the form `parse` reads back.
+pub fn to_ron(appliance: &file::Appliance) -> String {
+    let pretty = ron::ser::PrettyConfig::new()
+        .struct_names(true)
+        .indentor("    ".to_string())
+        .extensions(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES);
+    // Serializing our own plain data types cannot fail.
+    let mut text = ron::Options::default()
+        .to_string_pretty(appliance, pretty)
+        .unwrap_or_else(|e| format!("// could not write the config: {e}"));
+    text.push('\n');
+    text
+}
+
+fn place(text: &str, options: &ron::Options, file: &Path, p: Problem) -> Diagnostic {
+    Diagnostic {
+        severity: p.severity,
+        file: file.to_path_buf(),
+        position: locate::locate(text, options, &p.path),
+        path: Some(p.path.to_string()).filter(|s| !s.is_empty()),
+        message: p.message,
+        help: p.help,
+    }
+}
+
+/// ron's own errors, with a hint of what to do where ron's message does not say.
+fn syntax_diagnostic(text: &str, file: &Path, e: &ron::error::SpannedError) -> Diagnostic {
+    use ron::Error as E;
+    let mut message = e.code.to_string();
+    let help = match &e.code {
+        E::Message(m) => m.split_once("; ").map(|(what, todo)| {
+            message = what.to_string();
+            todo.to_string()
+        }),
+        E::NoSuchStructField { expected, found, .. } => Some(match suggest(found, expected) {
+            Some(s) => format!("did you mean `{s}`? Otherwise remove the field"),
+            None => format!("remove the field; the fields here are {}", list(expected)),
+        }),
+        E::NoSuchEnumVariant { expected, found, outer } => Some(match suggest(found, expected) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if outer.as_deref() == Some("Scheduler") => format!(
+                "the schedulers are {} (the kernel names them {})",
+                list(expected),
+                lvs_ipvs::Scheduler::known_names()
+            ),
+            None => format!("use one of {}", list(expected)),
+        }),
+        E::MissingStructField { field, .. } => Some(format!("add `{field}: ...`; it has no default")),
+        E::DuplicateStructField { field, .. } => Some(format!("remove one of the two `{field}` fields")),
+        E::ExpectedDifferentStructName { expected, .. } => Some(format!("write `{expected}(...)` here")),
+        E::TrailingCharacters => Some("the file holds one Appliance(...); remove what follows it".to_string()),
+        _ => None,
+    };
+    let at = Position { line: e.span.start.line, column: e.span.start.col };
+    // A missing field is placed at the closing parenthesis, which may follow a string.
+    let missing = matches!(e.code, E::MissingStructField { .. });
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.to_path_buf(),
+        position: Some(if missing { at } else { at_value_start(text, at) }),
+        path: None,
+        message,
+        help,
+    }
+}
+
+/// ron starts the span of a bad string inside its quotes; point at the opening
+/// quote instead, as the errors found after parsing do.
+fn at_value_start(text: &str, p: Position) -> Position {
+    let line = text.lines().nth(p.line.saturating_sub(1)).unwrap_or("");
+    let before = p.column.checked_sub(2).and_then(|i| line.chars().nth(i));
+    if before == Some('"') {
+        Position { column: p.column - 1, ..p }
+    } else {
+        p
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The known name a misspelling most likely meant: same letters ignoring case and
+/// '_', or one edit away.
+fn suggest<'a>(found: &str, expected: &[&'a str]) -> Option<&'a str> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace('_', "");
+    expected
+        .iter()
+        .find(|e| norm(e) == norm(found))
+        .or_else(|| expected.iter().find(|e| edit_distance(&norm(e), &norm(found)) <= 1))
+        .copied()
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and
+/// swaps of neighbours ("wieght") each count one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_catch_case_typos_and_swaps() {
+        let fields = ["address", "weight", "forwarding"];
+        assert_eq!(suggest("wieght", &fields), Some("weight"));
+        assert_eq!(suggest("Weight", &fields), Some("weight"));
+        assert_eq!(suggest("adress", &fields), Some("address"));
+        assert_eq!(suggest("port", &fields), None);
+    }
+}

@@ -1,0 +1,349 @@
+//! One virtual service and its real servers.
+
+use super::{health, whole_seconds, Findings};
+use crate::file::{self, SchedFlag};
+use crate::model::{Quorum, RealServerSpec, ServiceSpec};
+use crate::path::Path;
+use crate::values::Endpoint;
+use lvs_ipvs::{
+    Dest, Family, Forward, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service, ServiceKey, TunnelCsum,
+    TunnelKind, TunnelOptions,
+};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// ipvsadm's ceiling for the persistence timeout: 31 days.
+const MAX_PERSISTENCE_SECS: u64 = 86400 * 31;
+/// The kernel keeps weights in an int.
+const MAX_WEIGHT: i64 = i32::MAX as i64;
+
+pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<ServiceSpec> {
+    let key = key(f, at, s)?;
+    let family = key.family();
+
+    let sched_flags = sched_flags(f, at, &s.scheduler, &s.scheduler_flags);
+    let persistence = s.persistence.as_ref().map(|p| persistence(f, &at.field("persistence"), p, family));
+    if s.one_packet && !matches!(key, ServiceKey::Inet { protocol: Protocol::Udp, .. } | ServiceKey::Fwmark { .. }) {
+        f.error(
+            at.field("one_packet"),
+            format!("one-packet scheduling is set on {key}"),
+            "one-packet scheduling is for UDP (or fwmark) services only, as in ipvsadm: remove it or use protocol: Udp",
+        );
+    }
+    if let ServiceKey::Inet { addr, .. } = key {
+        if addr.port() == 0 && persistence.is_none() {
+            f.error(
+                at.field("address"),
+                format!("service {key} has port 0 but is not persistent"),
+                "give the port (\"192.0.2.1:80\"), or add `persistence` to balance all ports of the address",
+            );
+        }
+    }
+    let pe = s.persistence.as_ref().and_then(|p| p.engine).map(|engine| {
+        if !matches!(key, ServiceKey::Inet { protocol: Protocol::Udp, .. }) {
+            f.warning(
+                at.field("persistence").field("engine"),
+                format!("the sip persistence engine is set on {key}"),
+                "sip reads Call-IDs from SIP over UDP; on other services it keeps nothing together",
+            );
+        }
+        match engine {
+            file::PersistenceEngine::Sip => "sip".to_string(),
+        }
+    });
+
+    let service_tunnel = s.tunnel.as_ref().map(|t| tunnel(f, &at.field("tunnel"), t));
+    let health = health::health(f, &at.field("health"), &s.health);
+
+    let mut real_servers = Vec::new();
+    let mut seen: HashMap<SocketAddr, usize> = HashMap::new();
+    for (i, r) in s.real_servers.iter().enumerate() {
+        let rat = at.field("real_servers").index(i);
+        let forward = r.forwarding.unwrap_or(s.forwarding);
+        let addr = dest_addr(f, &rat.field("address"), &key, &r.address, forward, "real server");
+        if let Some(first) = seen.insert(addr, i) {
+            f.error(
+                rat.field("address"),
+                format!("real server {addr} is listed twice in {key} (first as real_servers[{first}])"),
+                "the kernel keys real servers by address and port: remove one, or give them different ports",
+            );
+        }
+        let weight = weight(f, &rat.field("weight"), r.weight);
+        if r.lower_threshold > r.upper_threshold {
+            f.error(
+                rat.field("lower_threshold"),
+                format!("lower_threshold {} is above upper_threshold {}", r.lower_threshold, r.upper_threshold),
+                "the kernel refuses this (ERANGE): the lower threshold must not exceed the upper one, \
+                 and needs an upper threshold to be set",
+            );
+        }
+        let tunnel = match &r.tunnel {
+            Some(t) => Some(tunnel(f, &rat.field("tunnel"), t)),
+            None => service_tunnel,
+        };
+        if r.tunnel.is_some() && forward != Forward::Tunnel {
+            f.error(
+                rat.field("tunnel"),
+                format!("real server {addr} has tunnel settings but forwards by {forward:?}"),
+                "tunnel settings apply to `forwarding: Tunnel` only: remove them or change the forwarding",
+            );
+        }
+        let rs_health = match &r.health {
+            Some(h) => health::health(f, &rat.field("health"), h),
+            None => health.clone(),
+        }
+        .map(|h| h.resolve(addr));
+        let mut dest = Dest::new(addr);
+        dest.forward = forward;
+        dest.weight = weight;
+        dest.upper_threshold = r.upper_threshold;
+        dest.lower_threshold = r.lower_threshold;
+        if forward == Forward::Tunnel {
+            dest.tunnel = tunnel.unwrap_or_default();
+        }
+        real_servers.push(RealServerSpec { dest, health: rs_health });
+    }
+    if s.tunnel.is_some() && !real_servers.iter().any(|r| r.dest.forward == Forward::Tunnel) {
+        f.error(
+            at.field("tunnel"),
+            format!("service {key} has tunnel settings but no real server forwards by Tunnel"),
+            "set `forwarding: Tunnel`, or remove the tunnel settings",
+        );
+    }
+    if s.real_servers.is_empty() {
+        f.warning(
+            at.field("real_servers"),
+            format!("service {key} has no real servers"),
+            "clients will get no answer until real servers are added",
+        );
+    }
+
+    let sorry_server = s.sorry_server.as_ref().map(|sorry| {
+        let sat = at.field("sorry_server");
+        let forward = sorry.forwarding.unwrap_or(s.forwarding);
+        let addr = dest_addr(f, &sat.field("address"), &key, &sorry.address, forward, "sorry server");
+        if seen.contains_key(&addr) {
+            f.error(
+                sat.field("address"),
+                format!("sorry server {addr} is also a real server of {key}"),
+                "a sorry server takes traffic when every real server is down: use another server",
+            );
+        }
+        let mut dest = Dest::new(addr);
+        dest.forward = forward;
+        if forward == Forward::Tunnel {
+            dest.tunnel = service_tunnel.unwrap_or_default();
+        }
+        dest
+    });
+
+    let quorum = s.quorum.as_ref().map(|q| {
+        if q.min_weight == 0 {
+            f.error(
+                at.field("quorum").field("min_weight"),
+                "a quorum of weight 0 is always met",
+                "give the least total weight of healthy real servers the service needs, e.g. 1",
+            );
+        }
+        Quorum { min_weight: q.min_weight, hysteresis: q.hysteresis }
+    });
+
+    if real_servers.iter().all(|r| r.health.is_none()) {
+        let unused = [
+            ("when_down", s.when_down != file::WhenDown::default()),
+            ("initial", s.initial != file::Initial::default()),
+        ];
+        for (name, _) in unused.iter().filter(|(_, set)| *set) {
+            f.warning(
+                at.field(name),
+                format!("`{name}` is set on {key}, but none of its real servers is checked"),
+                "add `health: Tcp()` (or Http, Udp) to the service or its real servers, or remove the field",
+            );
+        }
+    }
+
+    Some(ServiceSpec {
+        service: Service {
+            key,
+            scheduler: s.scheduler.clone(),
+            sched_flags,
+            persistence,
+            one_packet: s.one_packet,
+            pe,
+        },
+        real_servers,
+        sorry_server,
+        quorum,
+        when_down: s.when_down,
+        initial: s.initial,
+    })
+}
+
+fn key(f: &mut Findings, at: &Path, s: &file::Service) -> Option<ServiceKey> {
+    match (&s.address, s.fwmark) {
+        (Some(_), Some(_)) | (None, None) => {
+            f.error(
+                at.clone(),
+                "a service needs either `address` or `fwmark`, not both and not neither",
+                "write `address: \"192.0.2.1:80\"` for an address service, or `fwmark: 1` for a firewall-mark service",
+            );
+            None
+        }
+        (Some(addr), None) => {
+            if s.family.is_some() {
+                f.error(
+                    at.field("family"),
+                    "`family` is only for fwmark services",
+                    "remove it: the family of an address service is the family of its address",
+                );
+            }
+            let Some(port) = addr.port else {
+                f.error(
+                    at.field("address"),
+                    format!("service address {addr} has no port"),
+                    format!(
+                        "write the port, e.g. \"{}\" (port 0 with `persistence` balances every port)",
+                        Endpoint { port: Some(80), ..*addr }
+                    ),
+                );
+                return None;
+            };
+            Some(ServiceKey::Inet { protocol: s.protocol, addr: SocketAddr::new(addr.ip, port) })
+        }
+        (None, Some(0)) => {
+            f.error(at.field("fwmark"), "fwmark 0 marks no packet", "use the mark your firewall sets, 1 to 4294967295");
+            None
+        }
+        (None, Some(mark)) => Some(ServiceKey::Fwmark { family: s.family.unwrap_or_default(), mark }),
+    }
+}
+
+fn sched_flags(f: &mut Findings, at: &Path, scheduler: &Scheduler, list: &[SchedFlag]) -> SchedFlags {
+    let mut flags = SchedFlags::default();
+    for (i, flag) in list.iter().enumerate() {
+        let needs = match flag {
+            SchedFlag::ShFallback | SchedFlag::ShPort => Some(Scheduler::Sh),
+            SchedFlag::MhFallback | SchedFlag::MhPort => Some(Scheduler::Mh),
+            _ => None,
+        };
+        if let Some(needs) = needs {
+            if needs != *scheduler {
+                f.error(
+                    at.field("scheduler_flags").index(i),
+                    format!("scheduler flag {flag:?} is for the {needs} scheduler, but this service uses {scheduler}"),
+                    format!("set `scheduler: {needs:?}`, or remove the flag"),
+                );
+            }
+        }
+        match flag {
+            SchedFlag::ShFallback | SchedFlag::MhFallback | SchedFlag::Flag1 => flags.fallback = true,
+            SchedFlag::ShPort | SchedFlag::MhPort | SchedFlag::Flag2 => flags.port = true,
+            SchedFlag::Flag3 => flags.flag3 = true,
+        }
+    }
+    flags
+}
+
+fn persistence(f: &mut Findings, at: &Path, p: &file::Persistence, family: Family) -> Persistence {
+    let timeout = whole_seconds(f, at.field("timeout"), "persistence timeout", &p.timeout, MAX_PERSISTENCE_SECS);
+    let netmask = match &p.netmask {
+        None => PersistMask::host(family),
+        Some(text) => PersistMask::parse(text, family).unwrap_or_else(|why| {
+            f.error(
+                at.field("netmask"),
+                format!("persistence netmask `{text}` {why}"),
+                match family {
+                    Family::Ipv4 => {
+                        "write a contiguous IPv4 netmask such as \"255.255.255.0\", or a prefix such as \"/24\""
+                    }
+                    Family::Ipv6 => "write an IPv6 prefix length from 1 to 128, such as \"/64\"",
+                },
+            );
+            PersistMask::host(family)
+        }),
+    };
+    Persistence { timeout, netmask }
+}
+
+fn tunnel(f: &mut Findings, at: &Path, t: &file::Tunnel) -> TunnelOptions {
+    match (t.kind, t.port) {
+        (TunnelKind::Gue, None) => f.error(
+            at.field("kind"),
+            "a GUE tunnel needs the UDP port the real server decapsulates on",
+            "add `port: 6080` (or the port your real servers listen on for GUE)",
+        ),
+        (TunnelKind::Gue, Some(0)) => {
+            f.error(at.field("port"), "GUE port 0", "use the real servers' GUE port, 1 to 65535")
+        }
+        (TunnelKind::Ipip | TunnelKind::Gre, Some(_)) => f.error(
+            at.field("port"),
+            format!("a {} tunnel has no port", t.kind.name()),
+            "remove `port`: only GUE runs over UDP",
+        ),
+        _ => {}
+    }
+    if t.kind == TunnelKind::Ipip && t.checksum != TunnelCsum::NoChecksum {
+        f.error(
+            at.field("checksum"),
+            "an ipip tunnel has no checksum option",
+            "remove `checksum`, or use kind: Gue or Gre",
+        );
+    }
+    if t.kind == TunnelKind::Gre && t.checksum == TunnelCsum::RemoteChecksum {
+        f.error(at.field("checksum"), "GRE has no remote checksum offload", "use NoChecksum or Checksum, or kind: Gue");
+    }
+    TunnelOptions { kind: t.kind, port: t.port.unwrap_or(0), csum: t.checksum }
+}
+
+/// A real or sorry server's socket address, checked against the service.
+fn dest_addr(
+    f: &mut Findings,
+    at: &Path,
+    key: &ServiceKey,
+    addr: &Endpoint,
+    forward: Forward,
+    what: &str,
+) -> SocketAddr {
+    let vport = key.port();
+    let sa = addr.with_default_port(vport.unwrap_or(0));
+    // NAT may map any port to any port; the others deliver the packet as sent.
+    if let Some(vport) = vport.filter(|_| forward.keeps_port()) {
+        if sa.port() != vport {
+            f.error(
+                at.clone(),
+                format!(
+                    "{what} {sa} listens on port {}, but service {key} forwards by {forward:?}, \
+                     which cannot change the port",
+                    sa.port()
+                ),
+                format!(
+                    "{forward:?} forwards the packet as the client sent it, to port {vport}: make the {what} \
+                     listen on {vport} and write \"{}\" (or leave the port out), or use `forwarding: Nat` \
+                     to map {vport} to {}. ipvsadm accepts this and silently uses port {vport}",
+                    Endpoint { port: Some(vport), ..*addr },
+                    sa.port()
+                ),
+            );
+        }
+    }
+    if Family::of(&sa.ip()) != key.family() && forward != Forward::Tunnel {
+        f.error(
+            at.clone(),
+            format!("{what} {sa} is {}, but service {key} is {}", Family::of(&sa.ip()), key.family()),
+            "the kernel mixes address families only for tunnel forwarding: use an address of the \
+             service's family, or `forwarding: Tunnel`",
+        );
+    }
+    sa
+}
+
+fn weight(f: &mut Findings, at: &Path, w: i64) -> u32 {
+    if !(0..=MAX_WEIGHT).contains(&w) {
+        f.error(
+            at.clone(),
+            format!("weight {w} is outside 0 to {MAX_WEIGHT}"),
+            "use 0 (no new connections) up to 2147483647; weights are relative, so small numbers such as 1 to 100 are usual",
+        );
+    }
+    w.clamp(0, MAX_WEIGHT) as u32
+}

@@ -1,0 +1,53 @@
+//! Workloads of a real server: programs the agent runs and keeps running.
+
+use super::Findings;
+use crate::file;
+use crate::model::Workload;
+use crate::path::Path;
+
+pub fn workloads(f: &mut Findings, at: &Path, list: &[file::Workload]) -> Vec<Workload> {
+    let mut out: Vec<Workload> = Vec::new();
+    for (i, w) in list.iter().enumerate() {
+        let wat = at.index(i);
+        if !w.command.is_absolute() {
+            f.error(
+                wat.field("command"),
+                format!("workload command `{}` is not an absolute path", w.command.display()),
+                "the appliance has no shell and no PATH search: write the program's full path in the image, e.g. \"/bin/busybox\"",
+            );
+        }
+        let name = w.name.clone().unwrap_or_else(|| {
+            w.command.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| format!("workload{i}"))
+        });
+        if out.iter().any(|o| o.name == name) {
+            f.error(
+                wat.field(if w.name.is_some() { "name" } else { "command" }),
+                format!("two workloads are named `{name}`"),
+                "give each workload its own `name`: logs and state tell them apart by it",
+            );
+        }
+        if let Some(bad) = w.env.keys().find(|k| k.is_empty() || k.contains('=') || k.contains('\0')) {
+            f.error(
+                wat.field("env"),
+                format!("environment variable name `{bad}` is empty or holds `=` or a NUL"),
+                "use names such as \"PORT\" or \"LANG\"",
+            );
+        }
+        if w.stop_timeout.0.is_zero() {
+            f.error(
+                wat.field("stop_timeout"),
+                "a stop_timeout of 0 kills the workload without letting it finish",
+                "give it time to stop cleanly, e.g. \"5s\" (the default)",
+            );
+        }
+        out.push(Workload {
+            name,
+            command: w.command.clone(),
+            args: w.args.clone(),
+            env: w.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            restart: w.restart,
+            stop_timeout: w.stop_timeout.0,
+        });
+    }
+    out
+}

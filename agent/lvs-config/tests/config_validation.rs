@@ -1,0 +1,468 @@
+//! Every validation rule, each with a bad file: the error names the line and
+//! column of the offending value and says what to do.
+
+mod common;
+use common::*;
+
+#[test]
+fn a_good_director_is_accepted_with_defaults_filled_in() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", scheduler: Wrr, real_servers: [
+                RealServer(address: "192.0.2.21"),
+                RealServer(address: "192.0.2.22:80", weight: 3),
+            ])"#,
+    );
+    let loaded = parse(&text).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let lvs_config::model::Role::Director(d) = &loaded.model.role else { panic!() };
+    let table = d.table();
+    let vs = &table.services[0];
+    assert_eq!(vs.service.scheduler, lvs_ipvs::Scheduler::Wrr);
+    // The port left out is the service's; weight defaults to 1 as in ipvsadm.
+    assert_eq!(vs.dests[0].addr.to_string(), "192.0.2.21:80");
+    assert_eq!(vs.dests[0].weight, 1);
+    assert_eq!(vs.dests[1].weight, 3);
+    assert_eq!(vs.dests[0].forward, lvs_ipvs::Forward::DirectRouting);
+}
+
+#[test]
+fn unknown_field() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", real_servers: [
+                RealServer(address: "192.0.2.21", wieght: 2),
+            ])"#,
+    );
+    let d = assert_error_at(&text, "wieght", "Unexpected field named `wieght`");
+    assert!(d.help.unwrap().contains("did you mean `weight`"));
+}
+
+#[test]
+fn unknown_scheduler_lists_the_valid_ones() {
+    let text = director(r#"Service(address: "192.0.2.80:80", scheduler: Roundrobin, real_servers: [])"#);
+    let d = assert_error_at(&text, "Roundrobin", "Unexpected variant named `Roundrobin`");
+    let all = format!("{} {}", d.message, d.help.unwrap());
+    for name in ["Rr", "Wrr", "Lc", "Wlc", "Lblc", "Lblcr", "Dh", "Sh", "Sed", "Nq", "Fo", "Ovf", "Mh", "Twos"] {
+        assert!(all.contains(&format!("`{name}`")), "{name} missing from: {all}");
+    }
+}
+
+#[test]
+fn a_lower_case_scheduler_gets_a_suggestion() {
+    let text = director(r#"Service(address: "192.0.2.80:80", scheduler: wrr, real_servers: [])"#);
+    let d = assert_error_at(&text, "wrr", "`wrr`");
+    assert!(d.help.unwrap().contains("did you mean `Wrr`"));
+}
+
+#[test]
+fn weight_out_of_range() {
+    for bad in ["-1", "2147483648"] {
+        let text = director(&format!(
+            r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", weight: {bad})])"#
+        ));
+        assert_error_at(&text, bad, &format!("weight {bad} is outside 0 to 2147483647"));
+    }
+    let top = director(
+        r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", weight: 2147483647)])"#,
+    );
+    parse(&top).unwrap();
+}
+
+#[test]
+fn duplicate_service() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21")]),
+            Service(address: "192.0.2.80:80", scheduler: Rr, real_servers: [RealServer(address: "192.0.2.22")])"#,
+    );
+    assert_error_at(&text, "Service(address: \"192.0.2.80:80\", scheduler: Rr", "defined twice");
+    // Same address and port, other protocol: a different service.
+    let ok = director(
+        r#"Service(address: "192.0.2.80:53", protocol: Tcp, real_servers: [RealServer(address: "192.0.2.21")]),
+            Service(address: "192.0.2.80:53", protocol: Udp, real_servers: [RealServer(address: "192.0.2.21")])"#,
+    );
+    parse(&ok).unwrap();
+}
+
+#[test]
+fn duplicate_real_server_within_a_service() {
+    // The second one leaves the port out, which makes it the same address and port.
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", real_servers: [
+                RealServer(address: "192.0.2.21:80"),
+                RealServer(address: "192.0.2.21", weight: 2),
+            ])"#,
+    );
+    assert_error_at(&text, "\"192.0.2.21\", weight: 2", "listed twice");
+}
+
+#[test]
+fn dr_real_server_on_another_port_is_refused_with_the_reason() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:8099", forwarding: DirectRouting, real_servers: [
+                RealServer(address: "192.0.2.21:80"),
+            ])"#,
+    );
+    let d = assert_error_at(&text, "\"192.0.2.21:80\"", "cannot change the port");
+    let help = d.help.unwrap();
+    assert!(help.contains("forwarding: Nat"), "{help}");
+    assert!(help.contains("silently"), "{help}");
+}
+
+#[test]
+fn tun_real_server_on_another_port_is_refused_but_nat_may_map_ports() {
+    let tun = director(
+        r#"Service(address: "192.0.2.80:80", forwarding: Tunnel, real_servers: [RealServer(address: "192.0.2.21:8080")])"#,
+    );
+    assert_error_at(&tun, "\"192.0.2.21:8080\"", "cannot change the port");
+    let nat = director(
+        r#"Service(address: "192.0.2.80:80", forwarding: Nat, real_servers: [RealServer(address: "192.0.2.21:8080")])"#,
+    );
+    parse(&nat).unwrap();
+    // A per-real-server override decides, not the service's default.
+    let mixed = director(
+        r#"Service(address: "192.0.2.80:80", forwarding: DirectRouting, real_servers: [
+                RealServer(address: "192.0.2.21:8080", forwarding: Nat),
+            ])"#,
+    );
+    parse(&mixed).unwrap();
+}
+
+#[test]
+fn fwmark_zero() {
+    let text = director(r#"Service(fwmark: 0, real_servers: [RealServer(address: "192.0.2.21")])"#);
+    assert_error_at(&text, "0, real_servers", "fwmark 0");
+}
+
+#[test]
+fn bad_persistence_netmask() {
+    let cases = [
+        ("192.0.2.80:80", "255.0.255.0", "not a contiguous netmask"),
+        ("192.0.2.80:80", "/33", "prefix length from 1 to 32"),
+        ("[2001:db8::80]:80", "255.255.255.0", "IPv4 netmask, but the service is IPv6"),
+        ("[2001:db8::80]:80", "/129", "prefix length from 1 to 128"),
+        ("192.0.2.80:80", "everyone", "neither a netmask nor a prefix length"),
+    ];
+    for (addr, mask, message) in cases {
+        let rs = if addr.starts_with('[') { "[2001:db8::21]" } else { "192.0.2.21" };
+        let text = director(&format!(
+            r#"Service(address: "{addr}", persistence: Persistence(timeout: "60s", netmask: "{mask}"), real_servers: [RealServer(address: "{rs}")])"#
+        ));
+        assert_error_at(&text, &format!("\"{mask}\""), message);
+    }
+    let good = director(
+        r#"Service(address: "192.0.2.80:80", persistence: Persistence(netmask: "255.255.255.0"), real_servers: [RealServer(address: "192.0.2.21")])"#,
+    );
+    parse(&good).unwrap();
+}
+
+#[test]
+fn ipv4_service_with_ipv6_real_server_only_for_tunnels() {
+    let text =
+        director(r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "[2001:db8::21]:80")])"#);
+    let d = assert_error_at(&text, "\"[2001:db8::21]:80\"", "is IPv6, but service TCP 192.0.2.80:80 is IPv4");
+    assert!(d.help.unwrap().contains("Tunnel"));
+    // The kernel allows mixed families for tunnel forwarding.
+    let tun = director(
+        r#"Service(address: "192.0.2.80:80", forwarding: Tunnel, real_servers: [RealServer(address: "[2001:db8::21]:80")])"#,
+    );
+    parse(&tun).unwrap();
+}
+
+#[test]
+fn health_timeout_not_shorter_than_interval() {
+    for timeout in ["\"2s\"", "\"3s\""] {
+        let text = director(&format!(
+            r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "2s", timeout: {timeout}), real_servers: [RealServer(address: "192.0.2.21")])"#
+        ));
+        assert_error_at(&text, &format!("timeout: |{timeout}"), "is not shorter than interval");
+    }
+    // The same rule for a per-real-server override.
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", real_servers: [
+                RealServer(address: "192.0.2.21", health: Http(path: "/", interval: "1s", timeout: "1s")),
+            ])"#,
+    );
+    assert_error_at(&text, "\"1s\")", "is not shorter than interval");
+}
+
+#[test]
+fn arp_suppression_off_on_a_dr_or_tun_real_server() {
+    for mode in ["DirectRouting", "Tunnel"] {
+        let text = real_server(&format!(
+            r#"        mode: {mode},
+        vips: ["192.0.2.80"],
+        arp: Arp(ignore: 0, announce: 2),"#
+        ));
+        let d = assert_error_at(&text, "Arp(", "ARP suppression is off");
+        assert!(d.help.unwrap().contains("handled_elsewhere"));
+    }
+    let overridden = real_server(
+        r#"        mode: DirectRouting,
+        vips: ["192.0.2.80"],
+        arp: Arp(ignore: 0, announce: 0, handled_elsewhere: true),"#,
+    );
+    parse(&overridden).unwrap();
+    // NAT real servers do not hold the VIP: nothing to suppress.
+    let nat = real_server(
+        r#"        mode: Nat,
+        gateway: "192.0.2.10",
+        arp: Arp(ignore: 0, announce: 0),"#,
+    );
+    parse(&nat).unwrap();
+}
+
+#[test]
+fn real_server_defaults_follow_the_seeds() {
+    use lvs_config::model::Role;
+    let text = real_server(
+        r#"        mode: DirectRouting,
+        vips: ["192.0.2.80"],"#,
+    );
+    let Role::RealServer(r) = parse(&text).unwrap().model.role else { panic!() };
+    assert_eq!((r.arp.ignore, r.arp.announce), (1, 2));
+    assert_eq!(r.arp.interfaces, ["lo", "all"]);
+    let tun = real_server(
+        r#"        mode: Tunnel,
+        vips: ["192.0.2.80"],"#,
+    );
+    let Role::RealServer(r) = parse(&tun).unwrap().model.role else { panic!() };
+    assert_eq!(r.arp.interfaces, ["tunl0", "all"]);
+    assert_eq!(r.rp_filter, Some((0, vec!["tunl0".to_string(), "all".to_string()])));
+}
+
+#[test]
+fn warning_service_without_real_servers() {
+    let text = director(r#"Service(address: "192.0.2.80:80", real_servers: [])"#);
+    assert_warning(&text, "has no real servers");
+}
+
+#[test]
+fn warning_vip_outside_every_interface_subnet() {
+    let text = r#"Appliance(
+    interfaces: [Interface(name: "eth0", addresses: ["192.0.2.10/24"])],
+    role: Director(
+        vips: [Vip(address: "198.51.100.80", interface: "eth0")],
+        services: [Service(address: "198.51.100.80:80", real_servers: [RealServer(address: "192.0.2.21")])],
+    ),
+)"#;
+    let d = assert_warning(text, "outside the subnet of every interface");
+    assert_eq!(d.position, Some(position_of(text, "\"198.51.100.80\"")));
+}
+
+#[test]
+fn warning_nat_service_with_ip_forward_off() {
+    let text = r#"Appliance(
+    interfaces: [Interface(name: "eth0", addresses: ["192.0.2.10/24"])],
+    role: Director(
+        ip_forward: false,
+        services: [Service(address: "192.0.2.10:80", forwarding: Nat, real_servers: [RealServer(address: "192.0.2.21:8080")])],
+    ),
+)"#;
+    let d = assert_warning(text, "ip_forward is off");
+    assert_eq!(d.position, Some(position_of(text, "false")));
+}
+
+#[test]
+fn several_errors_are_reported_at_once() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", real_servers: [
+                RealServer(address: "192.0.2.21", weight: -5),
+                RealServer(address: "192.0.2.22:81"),
+            ])"#,
+    );
+    let Err(lvs_config::ConfigError::Invalid { errors, .. }) = parse(&text) else { panic!() };
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+}
+
+#[test]
+fn values_are_checked_where_they_are_written() {
+    let cases = [
+        (r#"Service(address: "192.0.2.80", real_servers: [])"#, "Service(address: |\"192.0.2.80\"", "has no port"),
+        (
+            r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "rs1.example:80")])"#,
+            "\"rs1.example:80\"",
+            "is not an address",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "2"), real_servers: [])"#,
+            "\"2\"",
+            "is not a duration",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", health: Http(expect_status: [700]), real_servers: [])"#,
+            "700",
+            "between 100 and 599",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", fwmark: 3, real_servers: [])"#,
+            "Service(",
+            "either `address` or `fwmark`",
+        ),
+        (r#"Service(address: "192.0.2.80:0", real_servers: [])"#, "\"192.0.2.80:0\"", "port 0 but is not persistent"),
+        (r#"Service(address: "192.0.2.80:80", one_packet: true, real_servers: [])"#, "true", "one-packet scheduling"),
+        (
+            r#"Service(address: "192.0.2.80:80", scheduler: Rr, scheduler_flags: [ShPort], real_servers: [])"#,
+            "ShPort",
+            "is for the sh scheduler",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", persistence: Persistence(timeout: "1500ms"), real_servers: [])"#,
+            "\"1500ms\"",
+            "whole seconds",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", forwarding: Tunnel, tunnel: Tunnel(kind: Gue), real_servers: [RealServer(address: "192.0.2.21")])"#,
+            "Gue",
+            "needs the UDP port",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", upper_threshold: 5, lower_threshold: 9)])"#,
+            "9)",
+            "above upper_threshold",
+        ),
+        (
+            r#"Service(address: "192.0.2.80:80", health: Http(path: "health"), real_servers: [])"#,
+            "\"health\"",
+            "does not start with '/'",
+        ),
+    ];
+    for (service, needle, message) in cases {
+        assert_error_at(&director(service), needle, message);
+    }
+}
+
+#[test]
+fn a_syntax_error_names_line_and_column() {
+    let text = "Appliance(\n    role: Director(services: [],\n)\n";
+    let Err(lvs_config::ConfigError::Invalid { errors, .. }) = parse(text) else { panic!() };
+    let pos = errors[0].position.unwrap();
+    assert_eq!(pos.line, 3, "{}", errors[0]);
+}
+
+#[test]
+fn workloads_are_checked_where_they_are_written() {
+    let real_server = |workloads: &str| {
+        format!(
+            r#"Appliance(
+    hostname: "rs1",
+    role: RealServer(mode: DirectRouting, vips: ["192.0.2.80"], workloads: [{workloads}]),
+)"#
+        )
+    };
+    let text = real_server(r#"Workload(command: "httpd", args: ["-f"])"#);
+    assert_error_at(&text, "\"httpd\"", "is not an absolute path");
+    let text = real_server(r#"Workload(command: "/bin/busybox"), Workload(command: "/bin/busybox", args: ["httpd"])"#);
+    assert_error_at(&text, "\"/bin/busybox\", args", "two workloads are named `busybox`");
+    let text = real_server(r#"Workload(command: "/bin/busybox", env: {"A=B": "c"})"#);
+    assert_error_at(&text, "{\"A=B\"", "holds `=`");
+
+    let ok = real_server(
+        r#"Workload(name: "web", command: "/bin/busybox", args: ["httpd", "-f", "-p", "80"], env: {"LANG": "C"}, restart: OnFailure, stop_timeout: "2s")"#,
+    );
+    let loaded = parse(&ok).unwrap_or_else(|e| panic!("{e}"));
+    let lvs_config::model::Role::RealServer(rs) = loaded.model.role else { panic!() };
+    assert_eq!(rs.workloads[0].name, "web");
+    assert_eq!(rs.workloads[0].env, vec![("LANG".to_string(), "C".to_string())]);
+    assert_eq!(rs.workloads[0].stop_timeout, std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn ipvs_sysctls_keep_only_what_the_config_sets() {
+    let text = r#"Appliance(
+    role: Director(
+        services: [Service(address: "192.0.2.10:80", real_servers: [RealServer(address: "192.0.2.21")])],
+        ipvs_sysctls: IpvsSysctls(conntrack: true, sloppy_tcp: false),
+    ),
+)"#;
+    let loaded = parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let lvs_config::model::Role::Director(d) = loaded.model.role else { panic!() };
+    assert_eq!(d.ipvs_sysctls, vec![("conntrack", true), ("sloppy_tcp", false)]);
+}
+
+#[test]
+fn a_tun_real_server_cannot_hold_an_ipv6_vip() {
+    let text = r#"Appliance(
+    role: RealServer(mode: Tunnel, vips: ["192.0.2.80", "2001:db8::80"]),
+)"#;
+    assert_error_at(text, "\"2001:db8::80\"", "carries IPv4 in IPv4 only");
+}
+
+/// A director with one service and the given sync daemons.
+fn with_daemons(daemons: &str) -> String {
+    director(r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21")])"#)
+        .replace("services: [", &format!("sync_daemons: [{daemons}],\n        services: ["))
+}
+
+#[test]
+fn sync_daemon_multicast_settings_reach_the_table() {
+    let text = with_daemons(
+        r#"SyncDaemon(state: Master, interface: "eth0", sync_id: 7, sync_maxlen: 1400, mcast_group: "239.0.2.1", mcast_port: 8849, mcast_ttl: 3),
+           SyncDaemon(state: Backup, interface: "eth0", mcast_group: "ff05::1:2")"#,
+    );
+    let loaded = parse(&text).unwrap();
+    let lvs_config::model::Role::Director(d) = &loaded.model.role else { panic!() };
+    let daemons = d.table().daemons;
+    assert_eq!(daemons[0].sync_maxlen, Some(1400));
+    assert_eq!(daemons[0].mcast_group, Some("239.0.2.1".parse().unwrap()));
+    assert_eq!((daemons[0].mcast_port, daemons[0].mcast_ttl), (Some(8849), Some(3)));
+    assert_eq!(daemons[1].mcast_group, Some("ff05::1:2".parse().unwrap()));
+    assert_eq!((daemons[1].sync_maxlen, daemons[1].mcast_port, daemons[1].mcast_ttl), (None, None, None));
+}
+
+#[test]
+fn sync_daemon_group_must_be_multicast() {
+    let text = with_daemons(r#"SyncDaemon(state: Master, interface: "eth0", mcast_group: "192.0.2.9")"#);
+    let d = assert_error_at(&text, "\"192.0.2.9\"", "mcast_group 192.0.2.9 is not a multicast address");
+    assert!(d.help.unwrap().contains("224.0.0.0/4"));
+}
+
+#[test]
+fn sync_daemon_maxlen_the_kernel_would_change_is_refused() {
+    // A backup takes no less than 1024; over IPv6 the headers leave 65487.
+    for (daemon, needle, message) in [
+        (
+            r#"SyncDaemon(state: Backup, interface: "eth0", sync_maxlen: 1000)"#,
+            "1000",
+            "sync_maxlen 1000 is outside 1024 to 65507 for a backup daemon",
+        ),
+        (
+            r#"SyncDaemon(state: Master, interface: "eth0", sync_maxlen: -1)"#,
+            "-1",
+            "sync_maxlen -1 is outside 1 to 65507 for a master daemon",
+        ),
+        (
+            r#"SyncDaemon(state: Master, interface: "eth0", mcast_group: "ff05::1", sync_maxlen: 65500)"#,
+            "65500",
+            "sync_maxlen 65500 is outside 1 to 65487 for a master daemon",
+        ),
+    ] {
+        assert_error_at(&with_daemons(daemon), needle, message);
+    }
+    parse(&with_daemons(r#"SyncDaemon(state: Master, interface: "eth0", sync_maxlen: 65507)"#)).unwrap();
+    parse(&with_daemons(r#"SyncDaemon(state: Backup, interface: "eth0", sync_maxlen: 1024)"#)).unwrap();
+}
+
+#[test]
+fn sync_daemon_port_and_ttl_zero_are_refused() {
+    let text = with_daemons(r#"SyncDaemon(state: Master, interface: "eth0", mcast_port: 0, mcast_ttl: 0)"#);
+    let d = assert_error_at(&text, "mcast_port: |0", "mcast_port 0 is outside 1 to 65535");
+    assert!(d.help.unwrap().contains("8848"));
+    let d = assert_error_at(&text, "mcast_ttl: |0", "mcast_ttl 0 is outside 1 to 255");
+    assert!(d.help.unwrap().contains("leave mcast_ttl out"));
+    let big = with_daemons(r#"SyncDaemon(state: Master, interface: "eth0", mcast_port: 65536, mcast_ttl: 256)"#);
+    assert_error_at(&big, "65536", "mcast_port 65536 is outside 1 to 65535");
+    assert_error_at(&big, "256)", "mcast_ttl 256 is outside 1 to 255");
+}
+
+#[test]
+fn no_sync_daemon_beside_a_real_server_of_another_family() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", forwarding: Tunnel, real_servers: [RealServer(address: "2001:db8::21")])"#,
+    )
+    .replace("services: [", "sync_daemons: [SyncDaemon(state: Master, interface: \"eth0\")],\n        services: [");
+    let d = assert_error_at(
+        &text,
+        "[SyncDaemon(state: Master",
+        "real server of another address family (TCP 192.0.2.80:80 -> [2001:db8::21]:80)",
+    );
+    assert!(d.help.unwrap().contains("drop the sync daemons"));
+}

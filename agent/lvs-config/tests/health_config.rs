@@ -1,0 +1,146 @@
+//! The health fields of a service: UDP checks, address overrides, max_bytes,
+//! when_down and initial. Each bad value is reported where it is written; a
+//! good file resolves every real server's check into a ready-made target.
+
+mod common;
+use common::*;
+use lvs_config::file::{Initial, WhenDown};
+use lvs_config::model::{Director, Role};
+use lvs_config::probe::Check;
+use std::time::Duration;
+
+fn model(text: &str) -> Director {
+    let loaded = parse(text).unwrap_or_else(|e| panic!("expected the file to be accepted:\n{e}"));
+    let Role::Director(d) = loaded.model.role else { panic!("not a director") };
+    d
+}
+
+#[test]
+fn a_udp_check_becomes_a_target_on_the_real_servers_address() {
+    let d = model(&director(
+        r#"Service(address: "192.0.2.80:53", protocol: Udp, health: Udp(payload: "ping", expect: "pong", interval: "5s"), real_servers: [
+                RealServer(address: "192.0.2.21"),
+            ])"#,
+    ));
+    let h = d.services[0].real_servers[0].health.as_ref().unwrap();
+    assert_eq!(h.target.addr.to_string(), "192.0.2.21:53");
+    assert_eq!(h.target.check, Check::Udp { payload: b"ping".to_vec(), expect: Some(b"pong".to_vec()) });
+    assert_eq!(h.target.interval, Duration::from_secs(5));
+    assert_eq!(h.target.timeout, Duration::from_secs(1));
+    assert_eq!((h.rise, h.fall), (2, 3));
+}
+
+#[test]
+fn address_and_port_overrides_aim_the_probe_elsewhere() {
+    let d = model(&director(
+        r#"Service(address: "192.0.2.80:80", health: Tcp(address: "198.51.100.7", port: 9000), real_servers: [
+                RealServer(address: "192.0.2.21"),
+                RealServer(address: "192.0.2.22", health: Http(port: 8080)),
+                RealServer(address: "192.0.2.23", health: Udp(payload: "", address: "2001:db8::23")),
+            ])"#,
+    ));
+    let addrs: Vec<String> =
+        d.services[0].real_servers.iter().map(|r| r.health.as_ref().unwrap().target.addr.to_string()).collect();
+    assert_eq!(addrs, ["198.51.100.7:9000", "192.0.2.22:8080", "[2001:db8::23]:80"]);
+}
+
+#[test]
+fn http_max_bytes_defaults_to_64_kib() {
+    let d = model(&director(
+        r#"Service(address: "192.0.2.80:80", health: Http(), real_servers: [RealServer(address: "192.0.2.21")])"#,
+    ));
+    let Check::Http { max_bytes, .. } = &d.services[0].real_servers[0].health.as_ref().unwrap().target.check else {
+        panic!()
+    };
+    assert_eq!(*max_bytes, 65536);
+}
+
+#[test]
+fn when_down_and_initial_default_to_quiesce_and_down() {
+    let d = model(&director(
+        r#"Service(address: "192.0.2.80:80", health: Tcp(), real_servers: [RealServer(address: "192.0.2.21")]),
+            Service(address: "192.0.2.80:443", health: Tcp(), when_down: Remove, initial: Up, real_servers: [RealServer(address: "192.0.2.21")])"#,
+    ));
+    assert_eq!((d.services[0].when_down, d.services[0].initial), (WhenDown::Quiesce, Initial::Down));
+    assert_eq!((d.services[1].when_down, d.services[1].initial), (WhenDown::Remove, Initial::Up));
+}
+
+#[test]
+fn bad_health_values_are_reported_where_they_are_written() {
+    let cases = [
+        (r#"health: Http(max_bytes: 0)"#, "max_bytes: |0", "max_bytes 0 is outside 1 to 1048576"),
+        (r#"health: Http(max_bytes: 2000000)"#, "2000000", "max_bytes 2000000 is outside"),
+        (r#"health: Http(expect_body: "healthy", max_bytes: 3)"#, "\"healthy\"", "more than the 3 bytes read"),
+        (r#"health: Udp(payload: "x", expect: "")"#, "expect: |\"\"", "expect is empty"),
+        (r#"health: Tcp(address: "0.0.0.0")"#, "\"0.0.0.0\"", "is not the address of one host"),
+        (r#"health: Http(address: "224.0.0.1")"#, "\"224.0.0.1\"", "is not the address of one host"),
+        (r#"health: Udp(payload: "x", port: 0)"#, "port: |0", "check port 0"),
+        (r#"health: Udp(payload: "x", interval: "5ms")"#, "\"5ms\"", "shorter than 10ms"),
+        (r#"health: Udp(payload: "x", fall: 0)"#, "fall: |0", "fall is 0"),
+    ];
+    for (health, needle, message) in cases {
+        let text = director(&format!(
+            r#"Service(address: "192.0.2.80:80", {health}, real_servers: [RealServer(address: "192.0.2.21")])"#
+        ));
+        assert_error_at(&text, needle, message);
+    }
+}
+
+#[test]
+fn a_udp_payload_larger_than_a_datagram_is_refused() {
+    let big = "x".repeat(65508);
+    let text = director(&format!(
+        r#"Service(address: "192.0.2.80:53", protocol: Udp, health: Udp(payload: "{big}"), real_servers: [RealServer(address: "192.0.2.21")])"#
+    ));
+    assert_error_at(&text, &format!("\"{big}\""), "one datagram carries at most 65507");
+}
+
+#[test]
+fn a_udp_check_needs_a_payload() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:53", protocol: Udp, health: Udp(expect: "ok"), real_servers: [RealServer(address: "192.0.2.21")])"#,
+    );
+    // ron places a missing field at the parenthesis that closes the struct.
+    let d = assert_error_at(&text, "Udp(expect: \"ok\"|)", "payload");
+    assert!(d.help.unwrap().contains("add `payload"));
+}
+
+#[test]
+fn unknown_when_down_variant_gets_a_suggestion() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", when_down: Quiesced, real_servers: [RealServer(address: "192.0.2.21")])"#,
+    );
+    let d = assert_error_at(&text, "Quiesced", "Quiesced");
+    assert!(d.help.unwrap().contains("`Quiesce`"));
+}
+
+#[test]
+fn when_down_without_any_check_is_a_warning() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", when_down: Remove, initial: Up, real_servers: [RealServer(address: "192.0.2.21")])"#,
+    );
+    let w = assert_warning(&text, "`when_down` is set on TCP 192.0.2.80:80, but none of its real servers is checked");
+    assert!(w.help.unwrap().contains("health: Tcp()"));
+    assert_warning(&text, "`initial` is set");
+    // One checked real server is enough for the fields to mean something.
+    let used = director(
+        r#"Service(address: "192.0.2.80:80", when_down: Remove, real_servers: [
+                RealServer(address: "192.0.2.21", health: Tcp()),
+                RealServer(address: "192.0.2.22"),
+            ])"#,
+    );
+    assert!(parse(&used).unwrap().warnings.is_empty());
+}
+
+#[test]
+fn the_new_fields_survive_a_round_trip_through_ron() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:53", protocol: Udp, when_down: Remove, initial: Up,
+                health: Udp(payload: "ping", expect: "pong", address: "192.0.2.99", port: 5353),
+                real_servers: [RealServer(address: "192.0.2.21", health: Http(max_bytes: 1024, address: "192.0.2.98"))])"#,
+    );
+    let loaded = parse(&text).unwrap();
+    let again = parse(&lvs_config::to_ron(&loaded.raw)).unwrap();
+    assert_eq!(again.raw, loaded.raw);
+    assert_eq!(again.model, loaded.model);
+}

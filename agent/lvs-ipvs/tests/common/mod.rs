@@ -1,0 +1,5 @@
+//! Helpers for the table tests.
+
+#![allow(dead_code)]
+
+pub mod tables;
