@@ -3,6 +3,7 @@
 //! simplelog writes every line to stderr (the console under PID 1) and, once a
 //! file is attached, to that file too (/run/lvs/*.log), with no prefix of its own.
 
+use lvs_config::file::LogLevel;
 use simplelog::{ConfigBuilder, LevelFilter, WriteLogger};
 use std::fs::File;
 use std::io::{self, Write};
@@ -108,4 +109,15 @@ macro_rules! note {
     ($lvl:ident, $($arg:tt)*) => {
         log::$lvl!($($arg)*)
     };
+}
+
+/// The log level a config asks for.
+pub fn level_filter(level: LogLevel) -> log::LevelFilter {
+    match level {
+        LogLevel::Error => log::LevelFilter::Error,
+        LogLevel::Warn => log::LevelFilter::Warn,
+        LogLevel::Info => log::LevelFilter::Info,
+        LogLevel::Debug => log::LevelFilter::Debug,
+        LogLevel::Trace => log::LevelFilter::Trace,
+    }
 }

@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub file: PathBuf,
+    /// The text as read: what the state file keeps a copy of, and what a
+    /// reload compares with.
+    pub text: String,
     pub raw: file::Appliance,
     pub model: model::Appliance,
     pub warnings: Vec<Diagnostic>,
@@ -50,7 +53,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigError> {
     let (errors, warnings): (Vec<_>, Vec<_>) =
         problems.into_iter().map(|p| place(text, &options, file, p)).partition(|d| d.severity == Severity::Error);
     match model {
-        Some(model) if errors.is_empty() => Ok(Loaded { file: file.to_path_buf(), raw, model, warnings }),
+        Some(model) if errors.is_empty() => {
+            Ok(Loaded { file: file.to_path_buf(), text: text.to_string(), raw, model, warnings })
+        }
         _ => Err(ConfigError::Invalid { errors, warnings }),
     }
 }

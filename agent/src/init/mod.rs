@@ -143,7 +143,7 @@ fn apply_identity(sys: &mut dyn System, config: &Path, level_from_cmdline: bool)
                 }
             }
             if !level_from_cmdline {
-                crate::logging::set_level(crate::run::level_filter(loaded.model.log_level));
+                crate::logging::set_level(crate::logging::level_filter(loaded.model.log_level));
             }
         }
         Err(e) => crate::note!(error, "config {}: {e}", config.display()),

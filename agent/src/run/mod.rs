@@ -13,7 +13,7 @@ pub mod weight;
 
 use crate::state::format::fnv1a64;
 use crate::state::{now_ms, SavedConfig, StateFile, Store};
-use lvs_config::{self as config, file::LogLevel, Loaded};
+use lvs_config::{self as config, Loaded};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -23,16 +23,6 @@ use std::path::{Path, PathBuf};
 
 /// How often the config file and a try's deadline are looked at.
 const POLL_MS: u16 = 1000;
-
-pub fn level_filter(level: LogLevel) -> log::LevelFilter {
-    match level {
-        LogLevel::Error => log::LevelFilter::Error,
-        LogLevel::Warn => log::LevelFilter::Warn,
-        LogLevel::Info => log::LevelFilter::Info,
-        LogLevel::Debug => log::LevelFilter::Debug,
-        LogLevel::Trace => log::LevelFilter::Trace,
-    }
-}
 
 pub struct Options {
     pub config: PathBuf,
@@ -112,7 +102,7 @@ pub fn run(opts: &Options) -> i32 {
         },
     };
     if opts.log_level.is_none() {
-        crate::logging::set_level(level_filter(current.loaded.model.log_level));
+        crate::logging::set_level(crate::logging::level_filter(current.loaded.model.log_level));
     }
     for w in &current.loaded.warnings {
         crate::note!(warn, "{w}");
@@ -292,7 +282,7 @@ impl Agent<'_> {
             crate::note!(warn, "{w}");
         }
         if self.opts.log_level.is_none() {
-            crate::logging::set_level(level_filter(loaded.model.log_level));
+            crate::logging::set_level(crate::logging::level_filter(loaded.model.log_level));
         }
         let next = Current { path: path.to_path_buf(), text, loaded };
         apply_network(&next.loaded.model, &self.opts.run_dir);
