@@ -9,6 +9,7 @@ pub mod cli_status;
 pub mod health;
 pub mod http;
 pub mod init;
+pub mod keeper;
 pub mod logging;
 pub mod net;
 pub mod run;

@@ -8,8 +8,8 @@
 //! machine changes nothing but how long the test takes.
 
 use lvs_agent::health::engine::{self, Options, Sink};
-use lvs_agent::health::reconcile::{Event, Reconciler};
 use lvs_agent::health::target::Outcome;
+use lvs_agent::keeper::{Event, Reconciler};
 use lvs_config::model::{Director, Role};
 use lvs_ipvs::{ApplyError, Change, FakeIpvs, Ipvs, IpvsError, Snapshot};
 use std::cell::RefCell;

@@ -106,14 +106,15 @@ fn replaced_invalid_tried_and_confirmed_files() {
         assert!(!ok && out.contains("no try is running"), "{out}");
 
         // An operator's weight: checked by the CLI first, then refused by the
-        // agent in its log (a real server has no IPVS table); SIGUSR1 does not stop it.
+        // agent, which answers why (a real server has no IPVS table) and logs
+        // it; SIGUSR1 does not stop it.
         let run_dir = run.to_str().unwrap();
         let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "65536x", "--run-dir", run_dir]);
         assert!(!ok && out.contains("weight `65536x`: write 0 to 2147483647, or `clear`"), "{out}");
         let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "rs1", "5", "--run-dir", run_dir]);
         assert!(!ok && out.contains("real server `rs1` is not an address"), "{out}");
         let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "5", "--run-dir", run_dir]);
-        assert!(ok && out.contains("sent; see the agent's log"), "{out}");
+        assert!(!ok && out.contains("refused: a real server has no IPVS table"), "{out}");
         agent.wait("the weight refused", limit, |a| a.log().contains("weight: a real server has no IPVS table"));
         agent.wait("the request removed", limit, |_| std::fs::read_dir(run.join("weight")).unwrap().count() == 0);
         assert_eq!(get().as_deref(), Some("four"));
@@ -123,5 +124,32 @@ fn replaced_invalid_tried_and_confirmed_files() {
         nix::sys::signal::kill(agent.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
         let status = agent.child.wait().unwrap();
         assert!(status.success(), "{status:?}\n{}", agent.log());
+    });
+}
+
+/// `lvs-agent weight` prints the agent's answer and exits by it: on a
+/// director whose kernel has no IPVS (this host's), the request is well
+/// formed and names what the config has, so it fails for the reason the
+/// agent gives, with exit status 1.
+#[test]
+fn a_weight_is_answered_with_what_the_agent_did() {
+    in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let director = r#"Appliance(role: Director(vips: [], services: [
+            Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", weight: 2)]),
+        ]))"#;
+        let agent = Agent::start(dir.path(), director);
+        let run = dir.path().join("run");
+        let limit = Duration::from_secs(10);
+        agent.wait("ready", limit, |_| run.join("ready").exists());
+        let out = Command::new(AGENT)
+            .args(["weight", "TCP 192.0.2.80:80", "192.0.2.21", "5", "--run-dir", run.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains("failed: no IPVS: "), "{text}");
+        assert!(agent.log().contains("weight: no IPVS: "), "{}", agent.log());
+        assert_eq!(std::fs::read_dir(run.join("weight")).unwrap().count(), 0, "request and answer removed");
     });
 }

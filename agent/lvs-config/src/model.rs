@@ -4,8 +4,8 @@
 use super::file::{Initial, LogLevel, WhenDown};
 use crate::probe::Target;
 use ipnet::IpNet;
-use lvs_ipvs::{Dest, Forward, Service, SyncDaemon, Table, Timeouts, VirtualService};
-use std::net::IpAddr;
+use lvs_ipvs::{Dest, Forward, Ownership, Service, ServiceKey, SyncDaemon, Table, Timeouts, VirtualService};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -88,9 +88,26 @@ impl Director {
         }
     }
 
+    /// Which services of the kernel's table this director may change.
+    pub fn ownership(&self) -> Ownership {
+        if self.own_whole_table {
+            Ownership::WholeTable
+        } else {
+            Ownership::NamedServices
+        }
+    }
+
     pub fn real_server_count(&self) -> usize {
         self.services.iter().map(|s| s.real_servers.len()).sum()
     }
+}
+
+/// One real server of one service: the unit that gets a weight, a health
+/// status and an operator's override.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slot {
+    pub service: ServiceKey,
+    pub real_server: SocketAddr,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -22,7 +22,7 @@ pub fn plan(file: &Path, kernel: impl FnOnce() -> anyhow::Result<Box<dyn Ipvs>>)
         Err(status) => return Ok(status),
     };
     let observed = kernel()?.dump()?;
-    let changes = ipvs::plan(&director.table(), &observed, super::director::ownership(&director));
+    let changes = ipvs::plan(&director.table(), &observed, director.ownership());
     print_changes(&changes);
     println!("{}", if changes.is_empty() { "no changes".to_string() } else { count(changes.len()) });
     Ok(0)
@@ -34,7 +34,7 @@ pub fn apply(file: &Path, kernel: impl FnOnce() -> anyhow::Result<Box<dyn Ipvs>>
         Err(status) => return Ok(status),
     };
     let mut kernel = kernel()?;
-    match ipvs::sync(kernel.as_mut(), &director.table(), super::director::ownership(&director)) {
+    match ipvs::sync(kernel.as_mut(), &director.table(), director.ownership()) {
         Ok(changes) if changes.is_empty() => println!("no changes"),
         Ok(changes) => {
             print_changes(&changes);

@@ -6,7 +6,6 @@ use lvs_config::{
     self as config,
     model::{Director, Role},
 };
-use lvs_ipvs::Ownership;
 use std::path::Path;
 
 /// The director, or the exit status after the reason has been printed.
@@ -24,13 +23,5 @@ pub fn load(file: &Path, doing: &str) -> Result<Director, i32> {
             eprintln!("{}: a real server has no IPVS rules to {doing}", file.display());
             Err(EXIT_INVALID)
         }
-    }
-}
-
-pub fn ownership(d: &Director) -> Ownership {
-    if d.own_whole_table {
-        Ownership::WholeTable
-    } else {
-        Ownership::NamedServices
     }
 }

@@ -113,7 +113,7 @@ enum Command {
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
     },
-    /// Set a real server's weight on the running director, or `clear` it.
+    /// Set a real server's weight on the running director, or `clear` it; prints what changed, or why not.
     Weight {
         /// As the log names it, e.g. "TCP 192.0.2.80:80".
         service: String,

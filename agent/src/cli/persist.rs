@@ -4,8 +4,8 @@
 
 use super::EXIT_INVALID;
 use anyhow::{Context, Result};
-use lvs_agent::health::reconcile::Carried;
-use lvs_agent::state::{format, saved};
+use lvs_agent::keeper::{restore, state_file, Carried};
+use lvs_agent::state::format;
 use lvs_ipvs::{self as ipvs, Ipvs, Ownership};
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,7 @@ pub fn save(format: SaveFormat, output: Option<&Path>, kernel: impl FnOnce() -> 
     let table = kernel()?.dump()?;
     let text = match format {
         SaveFormat::State => {
-            format::encode(&saved::state_file(lvs_agent::state::now_ms(), None, &Carried::default(), Some(&table)))
+            format::encode(&state_file(lvs_agent::state::now_ms(), None, &Carried::default(), Some(&table)))
         }
         SaveFormat::Ipvsadm => {
             let (text, warnings) = lvs_ipvs::ipvsadm::export(&table);
@@ -35,7 +35,8 @@ pub fn save(format: SaveFormat, output: Option<&Path>, kernel: impl FnOnce() -> 
         }
     };
     match output {
-        Some(path) => lvs_agent::state::store::write_atomically(path, text.as_bytes())?,
+        Some(path) => lvs_agent::atomic_file::write(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
     Ok(0)
@@ -58,7 +59,7 @@ pub fn restore(file: Option<&Path>, kernel: impl FnOnce() -> Result<Box<dyn Ipvs
                 return Ok(EXIT_INVALID);
             }
         };
-        match saved::table(&state) {
+        match restore::table(&state) {
             Some(Ok(t)) => t,
             Some(Err(e)) => {
                 eprintln!("lvs-agent: {}: the saved table is not valid: {e}", path.display());

@@ -1,11 +1,11 @@
 //! `lvs-agent try` and `lvs-agent confirm`: run a new config for a while and
 //! keep it only when confirmed. The CLI writes the try folder the running agent
-//! reads (lvs_agent::run::swap says what is in it) and wakes the agent with
+//! reads (lvs_agent::run::try_folder says what is in it) and wakes the agent with
 //! SIGHUP; the agent does the rest and logs it.
 
 use super::EXIT_INVALID;
 use anyhow::{bail, Context, Result};
-use lvs_agent::run::swap::{CANDIDATE, CONFIRMED, DEADLINE, TRY_DIR};
+use lvs_agent::run::try_folder::{CANDIDATE, CONFIRMED, DEADLINE, TRY_DIR};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::path::Path;
@@ -30,8 +30,10 @@ pub fn try_config(file: &Path, within: Duration, run_dir: &Path) -> Result<i32> 
     let deadline = std::time::SystemTime::now() + within;
     let deadline_ms = deadline.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     // The deadline first: the agent starts a try when it sees the candidate.
-    lvs_agent::state::store::write_atomically(&dir.join(DEADLINE), format!("{deadline_ms}\n").as_bytes())?;
-    lvs_agent::state::store::write_atomically(&dir.join(CANDIDATE), &text)?;
+    lvs_agent::atomic_file::write(&dir.join(DEADLINE), format!("{deadline_ms}\n").as_bytes())
+        .with_context(|| format!("cannot write {}", dir.join(DEADLINE).display()))?;
+    lvs_agent::atomic_file::write(&dir.join(CANDIDATE), &text)
+        .with_context(|| format!("cannot write {}", dir.join(CANDIDATE).display()))?;
     wake(pid, Signal::SIGHUP)?;
     println!(
         "lvs-agent: trying {} for {}; run `lvs-agent confirm` before then to keep it, or the agent goes back to its config file",

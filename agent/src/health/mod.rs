@@ -1,15 +1,13 @@
-//! Health checks: probes of the real servers, rise/fall states, and the IPVS
-//! table they lead to (weights quiesced or restored, sorry server, quorum).
+//! Health checks: probes of the real servers and their rise/fall states.
 //!
 //! `target` is the contract between the two halves: the probe engine (which
-//! sends probes and reports raw outcomes) and the pure core (which turns
-//! outcomes into states and states into a desired table).
+//! sends probes and reports raw outcomes) and `watches` (which turns outcomes
+//! into each checked real server's status). What a status does to the IPVS
+//! table is the keeper's business (`crate::keeper`).
 
-pub mod desired;
 pub mod engine;
-mod known;
 pub mod probe;
-pub mod reconcile;
 pub mod state;
 pub mod target;
 pub mod targets;
+pub mod watches;

@@ -5,16 +5,8 @@
 use super::target::{Target, TargetId};
 use lvs_config::file::Initial;
 use lvs_config::model::Director;
-use lvs_ipvs::ServiceKey;
+pub use lvs_config::model::Slot;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-
-/// One real server of one service: the unit that gets a weight.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Slot {
-    pub service: ServiceKey,
-    pub real_server: SocketAddr,
-}
 
 /// Index of a watch in [`Probes::watches`].
 pub type WatchId = usize;
@@ -91,6 +83,7 @@ impl Probes {
 mod tests {
     use super::*;
     use lvs_config::model::Role;
+    use lvs_ipvs::ServiceKey;
     use std::path::Path;
 
     fn director(services: &str) -> Director {

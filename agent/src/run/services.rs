@@ -1,33 +1,46 @@
 //! What runs on top of the network setup until the agent stops: a director's
-//! IPVS thread, or a real server's HTTP server and workloads; and how they go
+//! keeper, or a real server's HTTP server and workloads; and how they go
 //! from one config to the next.
 
-use super::{director, Current};
+use super::current::Current;
+use crate::keeper::{self, Keeper, KeeperError, WeightRequest};
 use crate::state::{StateFile, Store};
-use lvs_config::model::Role;
+use lvs_config::model::{RealServer, Role};
 
-/// What a real server runs until the agent stops: the built-in HTTP server and
-/// the supervised workloads.
-#[derive(Default)]
-pub(super) struct Services {
-    ipvs: Option<director::Keeper>,
-    http: Option<crate::http::HttpServer>,
-    workloads: Option<crate::workload::Handle>,
+pub enum Services {
+    /// The keeper of the IPVS table.
+    Director(Keeper),
+    /// The built-in HTTP server and the supervised workloads, each when configured.
+    RealServer { http: Option<crate::http::HttpServer>, workloads: Option<crate::workload::Handle> },
+}
+
+/// Why an operator's weight was not set.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightRefused {
+    #[error("a real server has no IPVS table")]
+    NotADirector,
+    #[error(transparent)]
+    Keeper(#[from] KeeperError),
+}
+
+impl WeightRefused {
+    /// The request names what the running config does not have, as opposed
+    /// to something that failed.
+    pub fn is_wrong_input(&self) -> bool {
+        matches!(self, WeightRefused::NotADirector | WeightRefused::Keeper(KeeperError::Weight(_)))
+    }
 }
 
 impl Services {
-    pub(super) fn start(current: &Current, store: &Store, saved: Option<StateFile>) -> Services {
+    pub fn start(current: &Current, store: &Store, saved: Option<StateFile>) -> Services {
         match &current.loaded.model.role {
-            Role::Director(d) => Services {
-                ipvs: Some(director::Keeper::start(director::Start {
-                    director: d.clone(),
-                    config: current.saved(),
-                    store: store.clone(),
-                    saved,
-                })),
-                ..Services::default()
-            },
-            Role::RealServer(rs) => start_real_server(rs),
+            Role::Director(d) => Services::Director(Keeper::start(keeper::Start {
+                director: d.clone(),
+                config: current.saved(),
+                store: store.clone(),
+                saved,
+            })),
+            Role::RealServer(rs) => Services::RealServer { http: start_http(rs), workloads: start_workloads(rs) },
         }
     }
 
@@ -35,40 +48,40 @@ impl Services {
     /// a director's table changes as a diff (no flush, the health of its real
     /// servers kept); a real server restarts only what changed; a new role
     /// stops the old one's services and starts the new one's.
-    pub(super) fn swap(mut self, old: &Current, new: &Current, store: &Store) -> Services {
+    pub fn swap(self, old: &Current, new: &Current, store: &Store) -> Services {
         let path = new.path.display();
-        match (&old.loaded.model.role, &new.loaded.model.role, self.ipvs.as_ref()) {
-            (Role::Director(_), Role::Director(d), Some(keeper)) => {
+        match (self, &old.loaded.model.role, &new.loaded.model.role) {
+            (Services::Director(keeper), Role::Director(_), Role::Director(d)) => {
                 match keeper.reload(d.clone(), new.saved()) {
                     Ok(n) => crate::note!(info, "config: applied {path}: {n}"),
                     Err(e) => crate::note!(error, "config: applied {path}, but the IPVS table: {e}"),
                 }
-                self
+                Services::Director(keeper)
             }
-            (Role::RealServer(a), Role::RealServer(b), _) => {
+            (Services::RealServer { mut http, mut workloads }, Role::RealServer(a), Role::RealServer(b)) => {
                 if a.http != b.http {
-                    if let Some(http) = self.http.take() {
-                        http.stop();
+                    if let Some(server) = http.take() {
+                        server.stop();
                     }
-                    self.http = start_http(b);
+                    http = start_http(b);
                 }
                 if a.workloads != b.workloads {
-                    if let Some(w) = self.workloads.take() {
+                    if let Some(w) = workloads.take() {
                         crate::note!(info, "workloads stopped: {}", w.stop());
                     }
-                    self.workloads = start_workloads(b);
+                    workloads = start_workloads(b);
                 }
                 crate::note!(info, "config: applied {path}");
-                self
+                Services::RealServer { http, workloads }
             }
-            _ => {
+            (running, _, _) => {
                 crate::note!(
                     info,
                     "config: {path} makes this a {}: stopping the {}'s services",
                     new.loaded.model.role.name(),
                     old.loaded.model.role.name()
                 );
-                self.stop();
+                running.stop();
                 let started = Services::start(new, store, None);
                 crate::note!(info, "config: applied {path}");
                 started
@@ -76,33 +89,30 @@ impl Services {
         }
     }
 
-    /// An operator's weight for a director's real server.
-    pub(super) fn set_weight(&self, request: super::weight::Request) -> Result<String, String> {
-        match &self.ipvs {
-            Some(keeper) => keeper.set_weight(request),
-            None => Err("a real server has no IPVS table".to_string()),
+    /// An operator's weight for a director's real server; says what it did.
+    pub fn set_weight(&self, request: WeightRequest) -> Result<String, WeightRefused> {
+        match self {
+            Services::Director(keeper) => Ok(keeper.set_weight(request)?),
+            Services::RealServer { .. } => Err(WeightRefused::NotADirector),
         }
     }
 
-    pub(super) fn stop(self) {
-        if let Some(ipvs) = self.ipvs {
-            ipvs.stop();
-        }
-        if let Some(http) = self.http {
-            http.stop();
-        }
-        if let Some(workloads) = self.workloads {
-            let report = workloads.stop();
-            crate::note!(info, "workloads stopped: {report}");
+    pub fn stop(self) {
+        match self {
+            Services::Director(keeper) => keeper.stop(),
+            Services::RealServer { http, workloads } => {
+                if let Some(http) = http {
+                    http.stop();
+                }
+                if let Some(workloads) = workloads {
+                    crate::note!(info, "workloads stopped: {}", workloads.stop());
+                }
+            }
         }
     }
 }
 
-fn start_real_server(rs: &lvs_config::model::RealServer) -> Services {
-    Services { ipvs: None, http: start_http(rs), workloads: start_workloads(rs) }
-}
-
-fn start_http(rs: &lvs_config::model::RealServer) -> Option<crate::http::HttpServer> {
+fn start_http(rs: &RealServer) -> Option<crate::http::HttpServer> {
     rs.http.as_ref().and_then(|spec| match crate::http::serve(spec) {
         Ok(server) => {
             crate::note!(info, "http: serving on {}", server.local_addr());
@@ -115,7 +125,7 @@ fn start_http(rs: &lvs_config::model::RealServer) -> Option<crate::http::HttpSer
     })
 }
 
-fn start_workloads(rs: &lvs_config::model::RealServer) -> Option<crate::workload::Handle> {
+fn start_workloads(rs: &RealServer) -> Option<crate::workload::Handle> {
     if rs.workloads.is_empty() {
         return None;
     }

@@ -6,10 +6,8 @@
 //!
 //! - `format`: the versioned file, with a checksum so that damage is detected;
 //! - `store`: atomic writes (temp file, fsync, rename, fsync of the folder);
-//! - `saved`: from and to the reconciler's terms (slots, statuses, tables).
 
 pub mod format;
-pub mod saved;
 pub mod store;
 
 pub use format::{SavedConfig, SavedHealth, SavedWeight, StateFile, VERSION};

@@ -1,6 +1,6 @@
-//! Which config the agent should be running: the file, or a candidate being
-//! tried. A try (`lvs-agent try FILE --within 60s`) is a folder under the run
-//! directory that the CLI writes and the agent acts on:
+//! The try folder: which config the agent should be running, the file or a
+//! candidate being tried. A try (`lvs-agent try FILE --within 60s`) is a
+//! folder under the run directory that the CLI writes and the agent acts on:
 //!
 //! - `try/candidate.ron`: the config to try;
 //! - `try/deadline_ms`: Unix time in milliseconds by which it must be confirmed;
@@ -11,7 +11,6 @@
 //! candidate over the config file, so that it is also what the next boot runs.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 pub const TRY_DIR: &str = "try";
 pub const CANDIDATE: &str = "candidate.ron";
@@ -68,21 +67,6 @@ pub fn clear(run_dir: &Path) -> std::io::Result<()> {
     }
 }
 
-/// What tells the poll that a file was replaced: an editor's rename gives a
-/// new inode, an overwrite in place a new length or time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fingerprint {
-    len: u64,
-    modified: Option<SystemTime>,
-    inode: u64,
-}
-
-pub fn fingerprint(path: &Path) -> Option<Fingerprint> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path).ok()?;
-    Some(Fingerprint { len: m.len(), modified: m.modified().ok(), inode: m.ino() })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,18 +100,5 @@ mod tests {
         clear(run.path()).unwrap();
         clear(run.path()).unwrap();
         assert_eq!(read(run.path()), None);
-    }
-
-    #[test]
-    fn a_replaced_file_changes_its_fingerprint() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.ron");
-        std::fs::write(&path, "one").unwrap();
-        let before = fingerprint(&path);
-        let other = dir.path().join("b.ron");
-        std::fs::write(&other, "two").unwrap();
-        std::fs::rename(&other, &path).unwrap();
-        assert_ne!(fingerprint(&path), before);
-        assert_eq!(fingerprint(&dir.path().join("none")), None);
     }
 }

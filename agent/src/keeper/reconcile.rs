@@ -1,20 +1,23 @@
-//! The reconcile loop without its threads: outcomes in, changes to the kernel
-//! out. A transition is planned against the table as last known (one change,
-//! no dump); the periodic full check dumps the kernel, so that a table flushed
-//! or edited by hand is repaired within one check interval, and a change the
-//! kernel refused is tried again.
+//! The convergence without its threads: outcomes, reloads and operator
+//! weights in, changes to the kernel out. A transition is planned against
+//! the table as last known (one change, no dump); the periodic full check
+//! dumps the kernel, so that a table flushed or edited by hand is repaired
+//! within one check interval, and a change the kernel refused is tried again.
+//! A director without health checks has no watches at all: every real server
+//! is up, and only the full check and operator weights move anything.
 
-use super::desired::{desired, Desired, Overrides};
+use super::carried::Carried;
+use super::desired::{desired, Desired};
 use super::known::play;
-use super::state::{Line, RiseFall, Status};
-use super::target::{Outcome, Target};
-use super::targets::{Probes, Slot};
-use lvs_config::model::Director;
+use super::overrides::Overrides;
+use super::report::{Event, ReconcileError, Report, WeightError};
+use crate::health::state::Status;
+use crate::health::target::{Outcome, Target};
+use crate::health::watches::Watches;
+use lvs_config::model::{Director, Slot};
 use lvs_config::values::Endpoint;
-use lvs_ipvs::{plan, ApplyError, Change, Ipvs, IpvsError, Ownership, ServiceKey, Table};
+use lvs_ipvs::{plan, Change, Ipvs, Ownership, ServiceKey, Table};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Full checks come at the shortest check interval, but not more often than
@@ -22,14 +25,6 @@ use std::time::{Duration, Instant};
 pub const FULL_CHECK_FLOOR: Duration = Duration::from_secs(1);
 /// The full check interval when nothing is probed.
 pub const FULL_CHECK_DEFAULT: Duration = Duration::from_secs(2);
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    #[error("cannot read the IPVS table for the full check: {0}")]
-    Dump(#[source] IpvsError),
-    #[error("{0}; tried again at the next full check")]
-    Refused(#[source] ApplyError),
-}
 
 /// When the full check after one that started at `started` and ended at
 /// `ended` is due: one interval after the start, so that checks keep their
@@ -40,93 +35,10 @@ pub fn next_full_check(started: Instant, ended: Instant, interval: Duration) -> 
     (started + interval).max(ended + interval / 2)
 }
 
-/// A weight for a real server the running config does not have.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum WeightError {
-    #[error("no service {service} in the config (it has: {known})")]
-    NoService { service: String, known: String },
-    #[error("{service} has no real server {real_server} (it has: {known})")]
-    NoRealServer { service: String, real_server: SocketAddr, known: String },
-}
-
-/// Something the reconciler did or saw, as one log line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    /// A watch changed status ("192.0.2.21:80 http down after 3 failures: ...").
-    Transition(String),
-    /// A service lost or regained its quorum, or the operator set or cleared a weight.
-    Service(String),
-    /// Sent because health, quorum or an override changed, or at the first full check.
-    Applied(Change),
-    /// Sent by a full check because the kernel differed from what was last known.
-    DriftRepaired(Change),
-    /// Sent by a full check because the kernel had refused it before.
-    Retried(Change),
-}
-
-impl fmt::Display for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Event::Transition(line) | Event::Service(line) => f.write_str(line),
-            Event::Applied(c) => write!(f, "{c}"),
-            Event::DriftRepaired(c) => write!(f, "drift repaired: {c} (someone changed the table by hand?)"),
-            Event::Retried(c) => write!(f, "retried: {c}"),
-        }
-    }
-}
-
-/// What one call did; every event and the error are also logged.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub events: Vec<Event>,
-    pub error: Option<ReconcileError>,
-}
-
-impl Report {
-    /// The changes that reached the kernel and took effect.
-    pub fn changes(&self) -> Vec<&Change> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Applied(c) | Event::DriftRepaired(c) | Event::Retried(c) => Some(c),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn push(&mut self, event: Event) {
-        match &event {
-            Event::DriftRepaired(_) => log::warn!("{event}"),
-            _ => log::info!("{event}"),
-        }
-        self.events.push(event);
-    }
-
-    fn fail(&mut self, error: ReconcileError) {
-        log::error!("{error}");
-        self.error = Some(error);
-    }
-}
-
-/// What a reconciler knows that the config does not say: each checked real
-/// server's status and the operator's weights, carried over a config reload
-/// and saved in the state file for the next agent; and each service's quorum
-/// state, carried over a reload (a new agent reads it back from the kernel's
-/// table: `state::saved::adopt_quorum`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Carried {
-    pub health: BTreeMap<Slot, Status>,
-    pub weights: BTreeMap<Slot, u32>,
-    /// Without it, a reload would judge every service as new, and one whose
-    /// healthy weight sits inside its hysteresis band would go down and hand
-    /// its traffic to the sorry server although nothing changed.
-    pub quorum: BTreeMap<ServiceKey, bool>,
-}
-
 pub struct Reconciler<'k> {
     director: Director,
-    probes: Probes,
-    watches: Vec<RiseFall>,
+    /// None when the director checks no real server.
+    watches: Option<Watches>,
     /// Each service's quorum state, for the hysteresis.
     services_up: BTreeMap<ServiceKey, bool>,
     overrides: Overrides,
@@ -137,40 +49,44 @@ pub struct Reconciler<'k> {
     next_full_check: Option<Instant>,
 }
 
+fn watches_of(director: &Director) -> Option<Watches> {
+    let checked = director.services.iter().flat_map(|s| &s.real_servers).any(|r| r.health.is_some());
+    checked.then(|| Watches::of(director))
+}
+
 impl<'k> Reconciler<'k> {
     /// Touches nothing yet: the first [`full_check`](Self::full_check) programs the table.
     pub fn new(director: Director, ipvs: &'k mut dyn Ipvs) -> Reconciler<'k> {
-        let probes = Probes::of(&director);
-        let watches = probes.watches.iter().map(|w| RiseFall::new(w.initial, w.rise, w.fall)).collect();
-        let owns = if director.own_whole_table { Ownership::WholeTable } else { Ownership::NamedServices };
         Reconciler {
+            watches: watches_of(&director),
+            owns: director.ownership(),
             director,
-            probes,
-            watches,
             services_up: BTreeMap::new(),
             overrides: Overrides::default(),
             ipvs,
-            owns,
             known: None,
             next_full_check: None,
         }
     }
 
-    /// What the probe engine is to probe; an outcome's `target` indexes this.
-    pub fn targets(&self) -> &[Target] {
-        &self.probes.targets
+    pub fn director(&self) -> &Director {
+        &self.director
     }
 
-    pub fn probes(&self) -> &Probes {
-        &self.probes
+    /// What the probe engine is to probe (nothing without health checks); an
+    /// outcome's `target` indexes this.
+    pub fn targets(&self) -> &[Target] {
+        self.watches.as_ref().map_or(&[], |w| w.targets())
+    }
+
+    /// The checked real servers' watches; None when nothing is checked.
+    pub fn watches(&self) -> Option<&Watches> {
+        self.watches.as_ref()
     }
 
     /// A real server's health; unchecked ones are always up.
     pub fn status(&self, slot: &Slot) -> Status {
-        match self.probes.watch_of(slot) {
-            Some(w) => self.watches[w].status(),
-            None => Status::Up,
-        }
+        self.watches.as_ref().map_or(Status::Up, |w| w.status(slot))
     }
 
     pub fn overrides(&self) -> &Overrides {
@@ -183,41 +99,62 @@ impl<'k> Reconciler<'k> {
     }
 
     pub fn carried(&self) -> Carried {
-        let health = self.probes.slots.iter().map(|(slot, w)| (*slot, self.watches[*w].status())).collect();
-        // A loop of inserts, not collect(): the same code as the state file's, no new sort in the binary.
-        let mut weights = BTreeMap::new();
-        for (slot, weight) in self.overrides.iter() {
-            weights.insert(slot, weight);
+        Carried {
+            health: self.watches.as_ref().map(Watches::statuses).unwrap_or_default(),
+            weights: self.overrides.iter().collect(),
+            quorum: self.services_up.clone(),
         }
-        let mut quorum = BTreeMap::new();
-        for (key, up) in &self.services_up {
-            quorum.insert(*key, *up);
-        }
-        Carried { health, weights, quorum }
     }
 
-    /// Goes on from what an earlier reconciler knew. Slots and services this
-    /// config no longer has are dropped; slots it has that `carried` does not
-    /// name keep their `initial`. Call before the first full check.
+    /// Goes on from what an earlier reconciler or agent knew. Slots and
+    /// services this config does not have are dropped; slots it has that
+    /// `carried` does not name keep their `initial`. Call before the first
+    /// full check.
     pub fn resume(&mut self, carried: &Carried) {
+        if let Some(watches) = &mut self.watches {
+            watches.resume(&carried.health);
+        }
+        self.resume_services(carried);
+    }
+
+    fn resume_services(&mut self, carried: &Carried) {
         for (key, up) in &carried.quorum {
             if self.director.services.iter().any(|s| s.service.key == *key) {
                 self.services_up.insert(*key, *up);
             }
         }
-        for (slot, status) in &carried.health {
-            if let Some(w) = self.probes.watch_of(slot) {
-                let watch = self.probes.watches[w];
-                self.watches[w] = RiseFall::resumed(*status, watch.rise, watch.fall);
-            }
-        }
         for (slot, weight) in &carried.weights {
-            if self.director.services.iter().any(|s| {
-                s.service.key == slot.service && s.real_servers.iter().any(|r| r.dest.addr == slot.real_server)
-            }) {
+            let has = |s: &&lvs_config::model::ServiceSpec| s.service.key == slot.service;
+            if self
+                .director
+                .services
+                .iter()
+                .filter(has)
+                .any(|s| s.real_servers.iter().any(|r| r.dest.addr == slot.real_server))
+            {
                 self.overrides.set(*slot, Some(*weight));
             }
         }
+    }
+
+    /// Takes a new config and brings the kernel to it now, as changes of the
+    /// config (not drift). What carries over: every real server's health (a
+    /// watch judged as before keeps its rise/fall streak), the operator's
+    /// weights and each service's quorum state, for what the new config
+    /// still has.
+    pub fn reload(&mut self, director: Director) -> Report {
+        let carried = self.carried();
+        let mut watches = watches_of(&director);
+        if let (Some(next), Some(before)) = (&mut watches, &self.watches) {
+            next.go_on_from(before);
+        }
+        self.owns = director.ownership();
+        self.director = director;
+        self.watches = watches;
+        self.services_up.clear();
+        self.overrides = Overrides::default();
+        self.resume_services(&carried);
+        self.converge_now()
     }
 
     /// Brings the kernel to the desired table now, as changes of the config
@@ -230,7 +167,7 @@ impl<'k> Reconciler<'k> {
 
     /// How often to call [`full_check`](Self::full_check): the shortest check interval, at least [`FULL_CHECK_FLOOR`].
     pub fn full_check_interval(&self) -> Duration {
-        self.probes.targets.iter().map(|t| t.interval).min().map_or(FULL_CHECK_DEFAULT, |i| i.max(FULL_CHECK_FLOOR))
+        self.targets().iter().map(|t| t.interval).min().map_or(FULL_CHECK_DEFAULT, |i| i.max(FULL_CHECK_FLOOR))
     }
 
     /// When the next full check is due; now, before the first one.
@@ -249,16 +186,12 @@ impl<'k> Reconciler<'k> {
     /// that a burst of N transitions is one plan and one netlink batch.
     pub fn on_outcomes(&mut self, outcomes: &[Outcome]) -> Report {
         let mut report = Report::default();
-        for outcome in outcomes {
-            let Some(target) = self.probes.targets.get(outcome.target) else {
-                log::warn!("outcome for unknown target {} ignored", outcome.target);
-                continue;
-            };
-            for w in self.probes.watches_of(outcome.target) {
-                if let Some(t) = self.watches[w].record(outcome.passed, &outcome.detail) {
-                    report.push(Event::Transition(Line(target, &t).to_string()));
-                }
-            }
+        let Some(watches) = &mut self.watches else {
+            log::warn!("{} probe outcomes ignored: no real server is checked", outcomes.len());
+            return report;
+        };
+        for line in watches.record(outcomes) {
+            report.push(Event::Transition(line));
         }
         if !report.events.is_empty() {
             self.converge(&mut report);
@@ -271,10 +204,9 @@ impl<'k> Reconciler<'k> {
     /// server without a port has the service's. The error lists what there is.
     pub fn slot(&self, service: &str, real_server: Endpoint) -> Result<(Slot, u32), WeightError> {
         let names = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(", ");
-        let Some(spec) =
-            self.director.services.iter().find(|s| s.service.key.to_string().eq_ignore_ascii_case(service))
-        else {
-            let known = names(&mut self.director.services.iter().map(|s| s.service.key.to_string()));
+        let services = &self.director.services;
+        let Some(spec) = services.iter().find(|s| s.service.key.to_string().eq_ignore_ascii_case(service)) else {
+            let known = names(&mut services.iter().map(|s| s.service.key.to_string()));
             return Err(WeightError::NoService { service: service.to_string(), known });
         };
         let real_server = real_server.with_default_port(spec.service.key.port().unwrap_or(0));
@@ -289,6 +221,7 @@ impl<'k> Reconciler<'k> {
 
     /// Sets (Some) or clears (None) an operator's weight for one real server
     /// (health still decides: a server that is down stays out until it is up).
+    /// The report's first event says what was set.
     pub fn set_weight(
         &mut self,
         service: &str,
@@ -374,8 +307,8 @@ impl<'k> Reconciler<'k> {
 
     /// The desired table now; logs each service that lost or regained its quorum.
     fn desired(&mut self, report: &mut Report) -> Desired {
-        let (probes, watches) = (&self.probes, &self.watches);
-        let up = |slot: &Slot| probes.watch_of(slot).is_none_or(|w| watches[w].is_up());
+        let watches = self.watches.as_ref();
+        let up = |slot: &Slot| watches.is_none_or(|w| w.is_up(slot));
         let d = desired(&self.director, &up, &self.services_up, &self.overrides);
         for spec in &self.director.services {
             let key = spec.service.key;

@@ -4,9 +4,9 @@
 
 mod common;
 use common::{director, parse};
-use lvs_agent::health::desired::{desired, quorum_met, Desired, Overrides};
-use lvs_agent::health::targets::Slot;
+use lvs_agent::keeper::{desired, quorum_met, Desired, Overrides};
 use lvs_config::file::WhenDown;
+use lvs_config::model::Slot;
 use lvs_config::model::{Director, Quorum, RealServerSpec, Role, ServiceSpec};
 use lvs_ipvs::{Dest, Protocol, Service, ServiceKey};
 use proptest::prelude::*;

@@ -4,10 +4,10 @@
 
 mod common;
 use common::{director, parse};
-use lvs_agent::health::reconcile::{Event, ReconcileError, Reconciler};
 use lvs_agent::health::state::Status;
 use lvs_agent::health::target::{Outcome, TargetId};
-use lvs_agent::health::targets::Slot;
+use lvs_agent::keeper::{Event, ReconcileError, Reconciler};
+use lvs_config::model::Slot;
 use lvs_config::model::{Director, Role};
 use lvs_ipvs::{
     ApplyError, Change, Dest, Errno, FakeIpvs, Ipvs, IpvsError, Protocol, Service, ServiceKey, Snapshot, Table,
@@ -82,7 +82,7 @@ fn outcome(target: TargetId, passed: bool, detail: &str) -> Outcome {
 }
 
 fn target(r: &Reconciler, vip: &str, rs: &str) -> TargetId {
-    r.probes().target_of(&slot(vip, rs)).expect("a checked real server")
+    r.watches().expect("checked real servers").probes().target_of(&slot(vip, rs)).expect("a checked real server")
 }
 
 fn lines(events: &[Event]) -> Vec<String> {
@@ -456,4 +456,71 @@ fn an_outcome_before_the_first_full_check_dumps_first() {
     assert!(report.error.is_none());
     assert_eq!(probe.dumps(), 1);
     assert_eq!(probe.weights(VIP), ["192.0.2.21:80=2", "192.0.2.22:80=0"]);
+}
+
+/// A reload whose checks are unchanged keeps every watch's rise/fall
+/// streak: a server two of three failures toward down is still two of three
+/// after the reload, and goes down at the next failure.
+#[test]
+fn a_reload_keeps_the_streak_of_a_watch_judged_as_before() {
+    let mut k = Kernel::default();
+    let probe = k.clone();
+    let before = r#"Service(address: "192.0.2.80:80", initial: Up, health: Tcp(rise: 2, fall: 3), real_servers: [
+                RealServer(address: "192.0.2.21", weight: 2),
+                RealServer(address: "192.0.2.22", weight: 3),
+            ])"#;
+    // Another weight and another service: the checks of 192.0.2.80:80 are the same.
+    let after = r#"Service(address: "192.0.2.80:80", initial: Up, health: Tcp(rise: 2, fall: 3), real_servers: [
+                RealServer(address: "192.0.2.21", weight: 2),
+                RealServer(address: "192.0.2.22", weight: 5),
+            ]),
+            Service(address: "192.0.2.81:80", real_servers: [RealServer(address: "192.0.2.23")])"#;
+    let mut r = Reconciler::new(model(before), &mut k);
+    r.full_check(Instant::now());
+    let t21 = target(&r, VIP, "192.0.2.21:80");
+    for _ in 0..2 {
+        assert!(r.on_outcome(&outcome(t21, false, "connection refused")).events.is_empty());
+    }
+    let report = r.reload(model(after));
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(
+        lines(&report.events),
+        [
+            "+ TCP 192.0.2.81:80 scheduler wlc",
+            "+ TCP 192.0.2.81:80 -> 192.0.2.23:80 Route weight 1",
+            "~ TCP 192.0.2.80:80 -> 192.0.2.22:80 Route weight 5",
+        ],
+        "the config's changes, and no transition"
+    );
+    assert_eq!(target(&r, VIP, "192.0.2.21:80"), t21, "the same target: the probes go on");
+    assert_eq!(r.status(&slot(VIP, "192.0.2.21:80")), Status::Up);
+    let report = r.on_outcome(&outcome(t21, false, "connection refused"));
+    assert_eq!(lines(&report.events)[0], "192.0.2.21:80 tcp down after 3 failures: connection refused");
+    drop(r);
+    assert_eq!(probe.weights(VIP), ["192.0.2.21:80=0", "192.0.2.22:80=5"]);
+}
+
+/// A watch judged otherwise after the reload (another fall) starts its count
+/// again from the status it had.
+#[test]
+fn a_reload_that_changes_a_check_resumes_its_status_but_not_its_streak() {
+    let mut k = Kernel::default();
+    let text = |fall: u32| {
+        format!(
+            r#"Service(address: "192.0.2.80:80", initial: Up, health: Tcp(rise: 2, fall: {fall}), real_servers: [
+                RealServer(address: "192.0.2.21", weight: 2),
+            ])"#
+        )
+    };
+    let mut r = Reconciler::new(model(&text(3)), &mut k);
+    r.full_check(Instant::now());
+    let t21 = target(&r, VIP, "192.0.2.21:80");
+    for _ in 0..2 {
+        assert!(r.on_outcome(&outcome(t21, false, "connection refused")).events.is_empty());
+    }
+    r.reload(model(&text(2)));
+    let t21 = target(&r, VIP, "192.0.2.21:80");
+    assert!(r.on_outcome(&outcome(t21, false, "connection refused")).events.is_empty(), "1 of 2 after the reload");
+    let report = r.on_outcome(&outcome(t21, false, "connection refused"));
+    assert_eq!(lines(&report.events)[0], "192.0.2.21:80 tcp down after 2 failures: connection refused");
 }

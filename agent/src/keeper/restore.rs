@@ -1,43 +1,23 @@
-//! Between the state file's terms (services by name, a table as a config) and
-//! the reconciler's (slots, statuses, tables). Pure.
+//! A keeper's start after a reboot or a crash: the table the state file
+//! saved is put back, and what the file and the kernel's table say of each
+//! real server's health, the operator's weights and each service's quorum is
+//! taken up, so that a restarted agent changes nothing that was right.
+//! Everything but [`restore_table`] is pure.
 
-use super::format::{SavedConfig, SavedHealth, SavedWeight, StateFile};
-use crate::health::reconcile::Carried;
+use super::carried::Carried;
 use crate::health::state::Status;
-use crate::health::targets::Slot;
-use lvs_config::model::Director;
-use lvs_ipvs::{ServiceKey, Table};
+use crate::state::{now_ms, StateFile};
+use lvs_config::model::{Director, Role, Slot};
+use lvs_ipvs::{plan, Ipvs, Ownership, ServiceKey, Table};
 use std::collections::BTreeMap;
 
-pub fn state_file(
-    written_at_ms: u64,
-    config: Option<SavedConfig>,
-    carried: &Carried,
-    table: Option<&Table>,
-) -> StateFile {
-    StateFile {
-        config,
-        health: carried
-            .health
-            .iter()
-            .map(|(slot, status)| SavedHealth {
-                service: slot.service.to_string(),
-                real_server: slot.real_server,
-                up: *status == Status::Up,
-            })
-            .collect(),
-        weights: carried
-            .weights
-            .iter()
-            .map(|(slot, weight)| SavedWeight {
-                service: slot.service.to_string(),
-                real_server: slot.real_server,
-                weight: *weight,
-            })
-            .collect(),
-        table: table.map(lvs_config::from_table::director_file),
-        ..StateFile::new(written_at_ms)
-    }
+/// Why the table in a state file cannot be put back.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SavedTableError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the saved table is not a director's")]
+    NotDirector,
 }
 
 /// The saved health and weights of the services this director still has
@@ -58,12 +38,57 @@ pub fn carried(state: &StateFile, director: &Director) -> Carried {
 }
 
 /// The saved table, validated as the config it is written as.
-pub fn table(state: &StateFile) -> Option<Result<Table, String>> {
+pub fn table(state: &StateFile) -> Option<Result<Table, SavedTableError>> {
     let raw = state.table.as_ref()?;
-    Some(lvs_config::validate_raw(raw).and_then(|model| match model.role {
-        lvs_config::model::Role::Director(d) => Ok(d.table()),
-        lvs_config::model::Role::RealServer(_) => Err("the saved table is not a director's".to_string()),
-    }))
+    Some(match lvs_config::validate_raw(raw) {
+        Ok(model) => match model.role {
+            Role::Director(d) => Ok(d.table()),
+            Role::RealServer(_) => Err(SavedTableError::NotDirector),
+        },
+        Err(e) => Err(SavedTableError::Invalid(e.to_string())),
+    })
+}
+
+/// Puts back the saved table: the services the config still names made as
+/// saved (a service the config dropped while the agent was down is not
+/// brought back, since nothing would take it out again), others left alone.
+/// After a reboot this is the whole table, moments after boot; after a crash
+/// the kernel already has it and nothing is sent. Returns what the kernel
+/// now holds for the config's services, when the restore went through.
+pub fn restore_table(kernel: &mut dyn Ipvs, state: &StateFile, director: &Director, observed: &Table) -> Option<Table> {
+    let mut table = match table(state) {
+        None => return None,
+        Some(Err(e)) => {
+            crate::note!(warn, "state: ignored the saved table ({e}); starting from the config");
+            return None;
+        }
+        Some(Ok(t)) => t,
+    };
+    table.services.retain(|vs| director.services.iter().any(|s| s.service.key == vs.service.key));
+    let age = now_ms().saturating_sub(state.written_at_ms) / 1000;
+    let dests: usize = table.services.iter().map(|s| s.dests.len()).sum();
+    let changes = plan(&table, observed, Ownership::NamedServices);
+    match kernel.apply(&changes) {
+        Ok(()) => {
+            crate::note!(
+                info,
+                "state: restored the IPVS table saved {age} s ago: {}, {}, {}",
+                count(table.services.len(), "service"),
+                count(dests, "real server"),
+                count(changes.len(), "change")
+            );
+            Some(table)
+        }
+        Err(e) => {
+            crate::note!(error, "state: restoring the saved table failed ({e}); going on from the config");
+            None
+        }
+    }
+}
+
+/// "1 change", "2 changes".
+pub fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Adopting a table the agent finds in the kernel (it crashed, or was
@@ -96,17 +121,13 @@ pub fn adopt(carried: &mut Carried, checked: impl Iterator<Item = Slot>, observe
 pub fn adopt_quorum(carried: &mut Carried, director: &Director, in_kernel: &Table) {
     for spec in &director.services {
         let (Some(sorry), Some(vs)) = (spec.sorry_server, in_kernel.service(&spec.service.key)) else { continue };
-        // Not entry(): its code for this map costs the static agent a 4 KB
-        // page it does not have (docs/ARCHITECTURE.md, "Size").
-        #[allow(clippy::map_entry)]
-        if !carried.quorum.contains_key(&spec.service.key) {
-            carried.quorum.insert(spec.service.key, !vs.dests.iter().any(|d| d.addr == sorry.addr));
-        }
+        carried.quorum.entry(spec.service.key).or_insert_with(|| !vs.dests.iter().any(|d| d.addr == sorry.addr));
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::saver::state_file;
     use super::*;
     use crate::state::format::{decode, encode};
 
