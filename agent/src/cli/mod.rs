@@ -113,14 +113,19 @@ enum Command {
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
     },
-    /// Set a real server's weight on the running director, or `clear` it; prints what changed, or why not.
+    /// Set a real server's weight on the running director, or `clear` it back to the
+    /// configured one, and print what the agent did or why not. Health still decides: a
+    /// server that is down stays at 0 until it is up. The weight is kept in the state file
+    /// until cleared.
     Weight {
-        /// As the log names it, e.g. "TCP 192.0.2.80:80".
+        /// As the log and `status` name it: "TCP 192.0.2.80:80", "UDP [2001:db8::1]:53",
+        /// "FWM 5"; a bare "192.0.2.80:80" means TCP.
         service: String,
-        /// Without a port, the service's.
+        /// The real server's address; without a port, the service's.
         real_server: String,
         /// 0 to 2147483647, or `clear`.
         weight: String,
+        /// The running agent's run directory.
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
     },
