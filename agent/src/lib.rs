@@ -11,6 +11,7 @@ pub mod http;
 pub mod init;
 pub mod logging;
 pub mod net;
+pub mod record;
 pub mod run;
 pub mod state;
 pub mod status;
