@@ -120,8 +120,9 @@ impl<'a> Book<'a> {
         }
         match record::store(self.dir, &self.changed) {
             Ok(()) => self.on_disk = Some(self.changed.clone()),
-            Err(source) => {
+            Err(e) => {
                 self.failed = true;
+                let source = e.into_io();
                 failures.push(SysctlFailure {
                     what: "record the sysctls the agent changed and their original values".into(),
                     name: String::new(),
