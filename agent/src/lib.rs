@@ -12,6 +12,7 @@ pub mod init;
 pub mod keeper;
 pub mod logging;
 pub mod net;
+pub mod record;
 pub mod run;
 pub mod state;
 pub mod status;

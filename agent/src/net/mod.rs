@@ -18,7 +18,6 @@ pub mod loopback;
 pub mod observed;
 pub mod plan;
 pub mod record;
-pub mod record_text;
 
 pub use desired::{Address, Desired, Route};
 pub use error::NetError;

@@ -1,7 +1,7 @@
 //! The record of what the agent added: the addresses and routes it created,
-//! kept in a small RON file so that a later apply can remove those the config
-//! no longer names, and only those. An address or route from DHCP or a person
-//! is never in it, so it is never removed.
+//! kept in a small RON file (a [`crate::record`]) so that a later apply can
+//! remove those the config no longer names, and only those. An address or
+//! route from DHCP or a person is never in it, so it is never removed.
 //!
 //! The file lives in a directory the caller chooses: `<run_dir>/net`, so
 //! `/run/lvs/net/net-owned.ron` on the appliance. /run is tmpfs, so the record
@@ -11,12 +11,19 @@
 //! so a crash part way leaves a record of what was done up to then.
 
 use super::desired::{Address, Route};
-use super::record_text::{self, Row};
+use crate::record::{self, Kind, RecordError};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "net-owned.ron";
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub const KIND: Kind =
+    Kind { magic: "lvs-agent-net-owned", version: 1, what: "record of the addresses and routes the agent added" };
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "OwnedFile", into = "OwnedFile")]
 pub struct Owned {
     pub addresses: Vec<Address>,
     pub routes: Vec<Route>,
@@ -26,50 +33,76 @@ pub fn path(dir: &Path) -> PathBuf {
     dir.join(FILE_NAME)
 }
 
-/// What the record says. A missing, unreadable or garbled record owns
+/// What the record says. A missing, unreadable or damaged record owns
 /// nothing: removing nothing is the safe way to be wrong.
 pub fn load(dir: &Path) -> (Owned, Option<String>) {
-    let parse = |text: &str| record_text::parse(text).and_then(|rows| from_rows(&rows));
-    record_text::load(&path(dir), parse, "nothing added before is removed")
+    record::load_or_empty(&path(dir), &KIND, "nothing added before is removed")
 }
 
-/// Writes the record atomically.
+/// Writes the record atomically. The error is the write's (`NetError::Record`
+/// names the file itself).
 pub fn store(dir: &Path, owned: &Owned) -> std::io::Result<()> {
-    let text = record_text::format("lvs-agent: the addresses and routes it added", &to_rows(owned));
-    crate::atomic_file::write(&path(dir), text.as_bytes())
+    record::store(&path(dir), &KIND, owned).map_err(RecordError::into_io)
 }
 
-// Address("interface", "net"), Route("destination", "gateway", "interface", "metric"):
-// an empty field is None.
-fn to_rows(owned: &Owned) -> Vec<Row> {
-    let addresses =
-        owned.addresses.iter().map(|a| ("Address".to_string(), vec![a.interface.clone(), a.net.to_string()]));
-    let routes = owned.routes.iter().map(|r| {
-        let gateway = r.gateway.map(|g| g.to_string()).unwrap_or_default();
-        let fields =
-            vec![r.destination.to_string(), gateway, r.interface.clone().unwrap_or_default(), r.metric.to_string()];
-        ("Route".to_string(), fields)
-    });
-    addresses.chain(routes).collect()
+// The file's form of `Owned`: the desired network's types stay free of serde.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename = "Owned", deny_unknown_fields)]
+struct OwnedFile {
+    addresses: Vec<AddressRow>,
+    routes: Vec<RouteRow>,
 }
 
-fn from_rows(rows: &[Row]) -> Option<Owned> {
-    let mut owned = Owned::default();
-    for (tag, fields) in rows {
-        match (tag.as_str(), fields.as_slice()) {
-            ("Address", [interface, net]) if !interface.is_empty() => {
-                owned.addresses.push(Address { interface: interface.clone(), net: net.parse().ok()? })
-            }
-            ("Route", [destination, gateway, interface, metric]) => owned.routes.push(Route {
-                destination: destination.parse().ok()?,
-                gateway: if gateway.is_empty() { None } else { Some(gateway.parse().ok()?) },
-                interface: (!interface.is_empty()).then(|| interface.clone()),
-                metric: metric.parse().ok()?,
-            }),
-            _ => return None,
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename = "Address", deny_unknown_fields)]
+struct AddressRow {
+    interface: String,
+    net: IpNet,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename = "Route", deny_unknown_fields)]
+struct RouteRow {
+    destination: IpNet,
+    gateway: Option<IpAddr>,
+    interface: Option<String>,
+    metric: u32,
+}
+
+impl From<OwnedFile> for Owned {
+    fn from(file: OwnedFile) -> Owned {
+        Owned {
+            addresses: file.addresses.into_iter().map(|a| Address { interface: a.interface, net: a.net }).collect(),
+            routes: file
+                .routes
+                .into_iter()
+                .map(|r| Route {
+                    destination: r.destination,
+                    gateway: r.gateway,
+                    interface: r.interface,
+                    metric: r.metric,
+                })
+                .collect(),
         }
     }
-    Some(owned)
+}
+
+impl From<Owned> for OwnedFile {
+    fn from(owned: Owned) -> OwnedFile {
+        OwnedFile {
+            addresses: owned.addresses.into_iter().map(|a| AddressRow { interface: a.interface, net: a.net }).collect(),
+            routes: owned
+                .routes
+                .into_iter()
+                .map(|r| RouteRow {
+                    destination: r.destination,
+                    gateway: r.gateway,
+                    interface: r.interface,
+                    metric: r.metric,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -111,5 +144,27 @@ mod tests {
         let (owned, warning) = load(dir.path());
         assert_eq!(owned, Owned::default());
         assert!(warning.unwrap().contains("nothing added before is removed"));
+    }
+
+    #[test]
+    fn a_damaged_record_or_another_kind_owns_nothing_and_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let owned = Owned {
+            addresses: vec![Address { interface: "eth0".into(), net: "192.0.2.10/32".parse().unwrap() }],
+            routes: vec![],
+        };
+        store(dir.path(), &owned).unwrap();
+        let text = std::fs::read_to_string(path(dir.path())).unwrap();
+        assert!(text.starts_with("lvs-agent-net-owned 1 "), "{text}");
+        assert!(text.contains("interface: \"eth0\"") && text.contains("\"192.0.2.10/32\""), "{text}");
+        std::fs::write(path(dir.path()), text.replace("192.0.2.10", "192.0.2.11")).unwrap();
+        let (owned, warning) = load(dir.path());
+        assert_eq!(owned, Owned::default());
+        let warning = warning.unwrap();
+        assert!(warning.starts_with(&path(dir.path()).display().to_string()), "{warning}");
+        assert!(warning.contains("(damaged)"), "{warning}");
+        let other = crate::record::Kind { magic: "lvs-agent-sysctl-original", ..KIND };
+        crate::record::store(&path(dir.path()), &other, &owned).unwrap();
+        assert!(load(dir.path()).1.unwrap().contains("not a record of the addresses and routes"));
     }
 }

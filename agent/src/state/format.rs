@@ -1,21 +1,23 @@
-//! The state file: one header line, then a RON body.
+//! The state file: one header line, then a RON body, framed and checked by
+//! [`crate::record`].
 //!
 //! ```text
 //! lvs-agent-state 1 <body length in bytes> <FNV-1a 64 of the body, hex>
 //! State(version: 1, written_at_ms: ..., config: ..., health: [...], weights: [...], table: ...)
 //! ```
 //!
-//! The length and checksum catch what a power cut leaves behind (a file cut
-//! short, a block of zeros, a stale block) before the RON parser sees it, so a
-//! damaged file is never half-believed. FNV is not a defence against anyone
-//! who can write the state partition: they could write any table anyway.
+//! The lab (tests/src/persist) reads and damages this file with its own FNV:
+//! its header and body stay as they are.
 
 use lvs_config::file;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
+pub use crate::record::fnv1a64;
+use crate::record::{self, DecodeError, Kind};
+
 pub const VERSION: u32 = 1;
-const MAGIC: &str = "lvs-agent-state";
+pub const KIND: Kind = Kind { magic: "lvs-agent-state", version: VERSION, what: "state file" };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "State", deny_unknown_fields)]
@@ -79,53 +81,17 @@ impl StateFile {
     }
 }
 
-/// FNV-1a, 64 bits: a few lines of std rather than a hashing crate; it only
-/// has to notice accidents.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
-}
-
 pub fn encode(state: &StateFile) -> String {
-    let pretty = ron::ser::PrettyConfig::new()
-        .struct_names(true)
-        .indentor("    ".to_string())
-        .extensions(ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES);
-    // Serializing our own plain data cannot fail; if it did, the checksum of
-    // the message would still make the file one that is ignored, not believed.
-    let body = ron::Options::default()
-        .to_string_pretty(state, pretty)
-        .unwrap_or_else(|e| format!("// cannot write the state: {e}"));
-    format!("{MAGIC} {VERSION} {} {:016x}\n{body}\n", body.len() + 1, fnv1a64(format!("{body}\n").as_bytes()))
+    // Serializing our own plain data cannot fail; if it did, the body would
+    // be a comment that no agent reads as a state: ignored, not believed.
+    record::encode(&KIND, state).unwrap_or_else(|e| record::frame(&KIND, &format!("// cannot write the state: {e}")))
 }
 
 /// Checks the header, then parses. The error says what is wrong, for the log.
-pub fn decode(text: &[u8]) -> Result<StateFile, String> {
-    let newline = text.iter().position(|b| *b == b'\n').ok_or("no header line (the file is cut short or empty)")?;
-    let header = std::str::from_utf8(&text[..newline]).map_err(|_| "the header is not text")?;
-    let body = &text[newline + 1..];
-    let fields: Vec<&str> = header.split(' ').collect();
-    let [magic, version, len, sum] = fields[..] else {
-        return Err(format!("the header `{}` is not `{MAGIC} VERSION LENGTH CHECKSUM`", header.escape_debug()));
-    };
-    if magic != MAGIC {
-        return Err(format!("not a state file (it starts with `{}`)", magic.escape_debug()));
-    }
-    if version != VERSION.to_string() {
-        return Err(format!("format version {version}; this agent reads version {VERSION}"));
-    }
-    let len: usize = len.parse().map_err(|_| format!("bad length `{len}` in the header"))?;
-    if body.len() != len {
-        return Err(format!("the body has {} bytes, the header says {len} (cut short or overwritten)", body.len()));
-    }
-    // Compared as text: a parse would take `A` for `a`, and miss that flip.
-    let have = format!("{:016x}", fnv1a64(body));
-    if have != sum {
-        return Err(format!("checksum {have}, the header says {} (damaged)", sum.escape_debug()));
-    }
-    let body = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8")?;
-    let state: StateFile = lvs_config::ron_options().from_str(body).map_err(|e| format!("unreadable body: {e}"))?;
+pub fn decode(text: &[u8]) -> Result<StateFile, DecodeError> {
+    let state: StateFile = record::decode(&KIND, text)?;
     if state.version != VERSION {
-        return Err(format!("format version {} in the body; this agent reads version {VERSION}", state.version));
+        return Err(DecodeError::BodyVersion { found: state.version, reads: VERSION });
     }
     Ok(state)
 }
@@ -203,6 +169,6 @@ mod tests {
     #[test]
     fn another_version_is_refused_with_its_number() {
         let text = encode(&sample()).replacen("lvs-agent-state 1 ", "lvs-agent-state 2 ", 1);
-        assert_eq!(decode(text.as_bytes()).unwrap_err(), "format version 2; this agent reads version 1");
+        assert_eq!(decode(text.as_bytes()).unwrap_err().to_string(), "format version 2; this agent reads version 1");
     }
 }

@@ -4,16 +4,19 @@
 //! once at start, so that after a reboot the table is back before the first
 //! probe, and after a crash the new agent adopts the table as it stands.
 //!
-//! - `format`: the versioned file, with a checksum so that damage is detected;
-//! - `store`: atomic writes (temp file, fsync, rename, fsync of the folder);
+//! - `format`: the versioned file, framed by [`crate::record`] with a checksum
+//!   so that damage is detected;
+//! - `store`: its place on disk, written atomically (temp file, fsync, rename,
+//!   fsync of the folder).
+//!
+//! What goes in it, from the keeper's terms, is `crate::keeper::saver` and
+//! `crate::keeper::restore`.
 
 pub mod format;
 pub mod store;
 
 pub use format::{SavedConfig, SavedHealth, SavedWeight, StateFile, VERSION};
 pub use store::Store;
-
-use std::path::PathBuf;
 
 /// Unix time in milliseconds: the state's timestamps and a try's deadline.
 pub fn now_ms() -> u64 {
@@ -23,12 +26,5 @@ pub fn now_ms() -> u64 {
 /// The file's name in the state folder.
 pub const FILE_NAME: &str = "state.ron";
 
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {problem}")]
-    Damaged { path: PathBuf, problem: String },
-}
+/// The state file is one of the agent's records: its errors are theirs.
+pub type StateError = crate::record::RecordError;

@@ -1,9 +1,10 @@
-//! The state file on disk, written through [`crate::atomic_file`]: a write
-//! never leaves a half-written file under the real name.
+//! The state file on disk, written through [`crate::record`] and so through
+//! [`crate::atomic_file`]: a write never leaves a half-written file under the
+//! real name.
 
-use super::format::{decode, encode, StateFile};
+use super::format::{decode, StateFile, KIND};
 use super::{StateError, FILE_NAME};
-use std::fs;
+use crate::record::{self, RecordError};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -23,26 +24,27 @@ impl Store {
     /// None when there is no state file yet.
     pub fn load(&self) -> Result<Option<StateFile>, StateError> {
         let path = self.path();
-        match fs::read(&path) {
-            Ok(bytes) => decode(&bytes).map(Some).map_err(|problem| StateError::Damaged { path, problem }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StateError::Read { path, source }),
-        }
+        let Some(bytes) = record::read(&path)? else { return Ok(None) };
+        decode(&bytes).map(Some).map_err(|source| RecordError::Decode { path, source })
     }
 
     pub fn save(&self, state: &StateFile) -> Result<(), StateError> {
-        write_atomically(&self.path(), encode(state).as_bytes())
+        record::store(&self.path(), &KIND, state)
     }
 }
 
-/// [`crate::atomic_file::write`], its error naming the file.
+/// [`crate::atomic_file::write`], its error naming the file. Only the CLI
+/// (weight and try requests, `save`) and the run mode (the config's copy)
+/// still call it, for files that are not records: they can call
+/// `atomic_file::write` and this can go.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    crate::atomic_file::write(path, bytes).map_err(|source| StateError::Write { path: path.to_path_buf(), source })
+    crate::atomic_file::write(path, bytes).map_err(|source| RecordError::Write { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn saves_loads_and_leaves_no_temp_file() {
@@ -65,5 +67,17 @@ mod tests {
         let e = store.load().unwrap_err().to_string();
         assert!(e.starts_with(&store.path().display().to_string()), "{e}");
         assert!(e.contains("cut short"), "{e}");
+    }
+
+    #[test]
+    fn a_body_of_another_version_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let newer = StateFile { version: 2, ..StateFile::new(42) };
+        fs::write(store.path(), record::encode(&KIND, &newer).unwrap()).unwrap();
+        assert_eq!(
+            store.load().unwrap_err().to_string(),
+            format!("{}: format version 2 in the body; this agent reads version 1", store.path().display())
+        );
     }
 }

@@ -8,19 +8,27 @@
 //! restarted agent still knows the originals. /run is tmpfs: a reboot clears
 //! the record along with the values it describes.
 
-use crate::net::record_text::{self, Row};
+use crate::record::{self, Kind, RecordError};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "sysctl-original.ron";
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub const KIND: Kind =
+    Kind { magic: "lvs-agent-sysctl-original", version: 1, what: "record of the sysctls the agent changed" };
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Changed", deny_unknown_fields)]
 pub struct Changed {
     pub keys: Vec<Entry>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Sysctl", deny_unknown_fields)]
 pub struct Entry {
-    /// Path components under /proc/sys, as `Setting::key`.
+    /// Path components under /proc/sys, as `Setting::key`; in the file, the
+    /// path they make (`"net/ipv4/conf/eth0.100/arp_ignore"`).
+    #[serde(with = "key_as_path")]
     pub key: Vec<String>,
     /// The value before the agent first wrote this key.
     pub original: String,
@@ -29,6 +37,10 @@ pub struct Entry {
 }
 
 impl Changed {
+    pub fn get(&self, key: &[String]) -> Option<&Entry> {
+        self.keys.iter().find(|e| e.key == key)
+    }
+
     pub fn get_mut(&mut self, key: &[String]) -> Option<&mut Entry> {
         self.keys.iter_mut().find(|e| e.key == key)
     }
@@ -42,38 +54,35 @@ pub fn path(dir: &Path) -> PathBuf {
     dir.join(FILE_NAME)
 }
 
-/// What the record says. A missing, unreadable or garbled record knows no
+/// What the record says. A missing, unreadable or damaged record knows no
 /// originals: putting nothing back is the safe way to be wrong.
 pub fn load(dir: &Path) -> (Changed, Option<String>) {
-    record_text::load(&path(dir), parse, "no sysctl changed before is put back")
+    record::load_or_empty(&path(dir), &KIND, "no sysctl changed before is put back")
 }
 
 /// Writes the record atomically.
-pub fn store(dir: &Path, changed: &Changed) -> std::io::Result<()> {
-    let rows: Vec<Row> = changed
-        .keys
-        .iter()
-        .map(|e| ("Changed".to_string(), vec![e.key.join("/"), e.original.clone(), e.wrote.clone()]))
-        .collect();
-    let text = record_text::format(
-        "lvs-agent: the sysctls it changed (path under /proc/sys, value before, value written)",
-        &rows,
-    );
-    crate::atomic_file::write(&path(dir), text.as_bytes())
+pub fn store(dir: &Path, changed: &Changed) -> Result<(), RecordError> {
+    record::store(&path(dir), &KIND, changed)
 }
 
-// The key is written as its path under /proc/sys: its components never hold a '/'.
-fn parse(text: &str) -> Option<Changed> {
-    let mut keys = Vec::new();
-    for (tag, fields) in record_text::parse(text)? {
-        let [path, original, wrote] = <[String; 3]>::try_from(fields).ok()?;
-        let key: Vec<String> = path.split('/').map(String::from).collect();
-        if tag != "Changed" || key.iter().any(|c| c.is_empty() || c == "." || c == "..") {
-            return None;
-        }
-        keys.push(Entry { key, original, wrote });
+/// A key is written as its path under /proc/sys: its components never hold
+/// a '/'. One that would leave the tree makes the record unreadable.
+mod key_as_path {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(key: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&key.join("/"))
     }
-    Some(Changed { keys })
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+        let path = String::deserialize(deserializer)?;
+        let key: Vec<String> = path.split('/').map(String::from).collect();
+        if key.iter().any(|c| c.is_empty() || c == "." || c == "..") {
+            return Err(D::Error::custom(format!("`{path}` is not a path under /proc/sys")));
+        }
+        Ok(key)
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +118,12 @@ mod tests {
         {
             std::fs::write(path(dir.path()), garbled).unwrap();
             assert!(load(dir.path()).1.is_some(), "{garbled:?}");
+        }
+        for bad_key in ["net/../x", "net//x", "/net/x"] {
+            let body = format!("Changed(keys: [Sysctl(key: \"{bad_key}\", original: \"0\", wrote: \"1\")])");
+            std::fs::write(path(dir.path()), crate::record::frame(&KIND, &body)).unwrap();
+            let warning = load(dir.path()).1.unwrap();
+            assert!(warning.contains(&format!("`{bad_key}` is not a path under /proc/sys")), "{warning}");
         }
         std::fs::write(path(dir.path()), "Changed(keys: [(").unwrap();
         let (changed, warning) = load(dir.path());
