@@ -5,6 +5,7 @@
 use ipnet::IpNet;
 use lvs_config::model::{Appliance, Role};
 use lvs_ipvs::Forward;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -37,7 +38,8 @@ pub struct Link {
     pub mtu: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Address {
     pub interface: String,
     /// With the host part: 192.0.2.10/24 is the address 192.0.2.10 on a /24.
@@ -52,7 +54,8 @@ impl fmt::Display for Address {
 
 /// A route in the main table. `interface: None` lets the kernel pick the
 /// interface that reaches the gateway, so any outgoing interface matches it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Route {
     pub destination: IpNet,
     pub gateway: Option<IpAddr>,

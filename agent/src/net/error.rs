@@ -4,7 +4,6 @@
 use super::exec::Failure;
 use super::plan::{Change, MissingInterfaces};
 use nix::errno::Errno;
-use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -24,8 +23,8 @@ pub enum NetError {
     /// The record could not be written after the changes in `applied` (the
     /// rest were not tried): what they added now looks like someone else's
     /// and will not be removed.
-    #[error("cannot write {}: {source}; {} changes were applied and the rest not tried; a later apply will not remove what was added", path.display(), applied.len())]
-    Record { path: PathBuf, source: std::io::Error, applied: Vec<Change> },
+    #[error("{source}; {} changes were applied and the rest not tried; a later apply will not remove what was added", applied.len())]
+    Record { source: crate::record::RecordError, applied: Vec<Change> },
 }
 
 fn action(change: &Change) -> String {

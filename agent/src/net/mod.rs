@@ -72,11 +72,7 @@ pub fn apply(appliance: &Appliance, record_dir: &Path) -> Result<NetReport, NetE
         if stored.as_ref() == Some(next) {
             return Ok(());
         }
-        record::store(record_dir, next).map_err(|source| NetError::Record {
-            path: record::path(record_dir),
-            source,
-            applied: applied.to_vec(),
-        })?;
+        record::store(record_dir, next).map_err(|source| NetError::Record { source, applied: applied.to_vec() })?;
         stored = Some(next.clone());
         Ok(())
     };

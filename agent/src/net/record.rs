@@ -12,9 +12,7 @@
 
 use super::desired::{Address, Route};
 use crate::record::{self, Kind, RecordError};
-use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "net-owned.ron";
@@ -23,7 +21,7 @@ pub const KIND: Kind =
     Kind { magic: "lvs-agent-net-owned", version: 1, what: "record of the addresses and routes the agent added" };
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "OwnedFile", into = "OwnedFile")]
+#[serde(deny_unknown_fields)]
 pub struct Owned {
     pub addresses: Vec<Address>,
     pub routes: Vec<Route>,
@@ -39,70 +37,9 @@ pub fn load(dir: &Path) -> (Owned, Option<String>) {
     record::load_or_empty(&path(dir), &KIND, "nothing added before is removed")
 }
 
-/// Writes the record atomically. The error is the write's (`NetError::Record`
-/// names the file itself).
-pub fn store(dir: &Path, owned: &Owned) -> std::io::Result<()> {
-    record::store(&path(dir), &KIND, owned).map_err(RecordError::into_io)
-}
-
-// The file's form of `Owned`: the desired network's types stay free of serde.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename = "Owned", deny_unknown_fields)]
-struct OwnedFile {
-    addresses: Vec<AddressRow>,
-    routes: Vec<RouteRow>,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename = "Address", deny_unknown_fields)]
-struct AddressRow {
-    interface: String,
-    net: IpNet,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename = "Route", deny_unknown_fields)]
-struct RouteRow {
-    destination: IpNet,
-    gateway: Option<IpAddr>,
-    interface: Option<String>,
-    metric: u32,
-}
-
-impl From<OwnedFile> for Owned {
-    fn from(file: OwnedFile) -> Owned {
-        Owned {
-            addresses: file.addresses.into_iter().map(|a| Address { interface: a.interface, net: a.net }).collect(),
-            routes: file
-                .routes
-                .into_iter()
-                .map(|r| Route {
-                    destination: r.destination,
-                    gateway: r.gateway,
-                    interface: r.interface,
-                    metric: r.metric,
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<Owned> for OwnedFile {
-    fn from(owned: Owned) -> OwnedFile {
-        OwnedFile {
-            addresses: owned.addresses.into_iter().map(|a| AddressRow { interface: a.interface, net: a.net }).collect(),
-            routes: owned
-                .routes
-                .into_iter()
-                .map(|r| RouteRow {
-                    destination: r.destination,
-                    gateway: r.gateway,
-                    interface: r.interface,
-                    metric: r.metric,
-                })
-                .collect(),
-        }
-    }
+/// Writes the record atomically.
+pub fn store(dir: &Path, owned: &Owned) -> Result<(), RecordError> {
+    record::store(&path(dir), &KIND, owned)
 }
 
 #[cfg(test)]

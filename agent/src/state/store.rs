@@ -5,7 +5,7 @@
 use super::format::{decode, StateFile, KIND};
 use super::{StateError, FILE_NAME};
 use crate::record::{self, RecordError};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -31,14 +31,6 @@ impl Store {
     pub fn save(&self, state: &StateFile) -> Result<(), StateError> {
         record::store(&self.path(), &KIND, state)
     }
-}
-
-/// [`crate::atomic_file::write`], its error naming the file. Only the CLI
-/// (weight and try requests, `save`) and the run mode (the config's copy)
-/// still call it, for files that are not records: they can call
-/// `atomic_file::write` and this can go.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    crate::atomic_file::write(path, bytes).map_err(|source| RecordError::Write { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]
