@@ -118,31 +118,48 @@ impl PersistMask {
     }
 
     /// Reads "255.255.255.0", "/24" or "24" for IPv4; "/64" or "64" for IPv6.
-    pub fn parse(text: &str, family: Family) -> Result<PersistMask, String> {
+    pub fn parse(text: &str, family: Family) -> Result<PersistMask, PersistMaskError> {
         let prefix = text.strip_prefix('/').unwrap_or(text);
+        let owned = || text.to_string();
         if let Ok(len) = prefix.parse::<u8>() {
             return match family {
                 Family::Ipv4 if (1..=32).contains(&len) => {
                     Ok(PersistMask::V4(Ipv4Addr::from(u32::MAX << (32 - u32::from(len)))))
                 }
                 Family::Ipv6 if (1..=128).contains(&len) => Ok(PersistMask::V6(len)),
-                Family::Ipv4 => Err("is not a prefix length from 1 to 32".into()),
-                Family::Ipv6 => Err("is not a prefix length from 1 to 128".into()),
+                Family::Ipv4 => Err(PersistMaskError::PrefixV4 { text: owned() }),
+                Family::Ipv6 => Err(PersistMaskError::PrefixV6 { text: owned() }),
             };
         }
         match (family, text.parse::<Ipv4Addr>()) {
             (Family::Ipv4, Ok(mask)) => {
                 let bits = u32::from(mask);
                 if bits == 0 || bits.leading_ones() + bits.trailing_zeros() != 32 {
-                    Err("is not a contiguous netmask (ones, then zeros)".into())
+                    Err(PersistMaskError::NotContiguous { text: owned() })
                 } else {
                     Ok(PersistMask::V4(mask))
                 }
             }
-            (Family::Ipv6, Ok(_)) => Err("is an IPv4 netmask, but the service is IPv6".into()),
-            _ => Err("is neither a netmask nor a prefix length".into()),
+            (Family::Ipv6, Ok(_)) => Err(PersistMaskError::V4MaskForV6 { text: owned() }),
+            _ => Err(PersistMaskError::Unreadable { text: owned() }),
         }
     }
+}
+
+/// Why a persistence netmask was refused; each names the text as written
+/// (`netmask `/33` is not a prefix length from 1 to 32`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PersistMaskError {
+    #[error("netmask `{text}` is not a prefix length from 1 to 32")]
+    PrefixV4 { text: String },
+    #[error("netmask `{text}` is not a prefix length from 1 to 128")]
+    PrefixV6 { text: String },
+    #[error("netmask `{text}` is not a contiguous netmask (ones, then zeros)")]
+    NotContiguous { text: String },
+    #[error("netmask `{text}` is an IPv4 netmask, but the service is IPv6")]
+    V4MaskForV6 { text: String },
+    #[error("netmask `{text}` is neither a netmask nor a prefix length")]
+    Unreadable { text: String },
 }
 
 impl fmt::Display for PersistMask {

@@ -60,7 +60,7 @@ pub fn carried(state: &StateFile, director: &Director) -> Carried {
 /// The saved table, validated as the config it is written as.
 pub fn table(state: &StateFile) -> Option<Result<Table, String>> {
     let raw = state.table.as_ref()?;
-    Some(lvs_config::validate_raw(raw).and_then(|model| match model.role {
+    Some(lvs_config::validate_raw(raw).map_err(|e| e.to_string()).and_then(|model| match model.role {
         lvs_config::model::Role::Director(d) => Ok(d.table()),
         lvs_config::model::Role::RealServer(_) => Err("the saved table is not a director's".to_string()),
     }))

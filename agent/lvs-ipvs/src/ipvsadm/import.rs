@@ -84,7 +84,7 @@ pub fn import(input: &str, options: &ImportOptions) -> Result<Imported, ImportEr
             Words::Bad(message) => return Err(error(message)),
             Words::Ipvsadm(words) => words,
         };
-        let args = Args::parse_words(&words).map_err(error)?;
+        let args = Args::parse_words(&words).map_err(|e| error(e.to_string()))?;
         match apply(&mut out.table, &args) {
             Ok(None) => {}
             Ok(Some(note)) => out.warnings.push(ImportWarning { line, message: note }),
@@ -280,14 +280,14 @@ fn service(a: &Args) -> Result<Service, Reject> {
     let family = key.family();
     let mut s = Service::new(key);
     if let Some(name) = &a.scheduler {
-        s.scheduler = name.parse::<Scheduler>().or_else(bad)?;
+        s.scheduler = name.parse::<Scheduler>().or_else(|e| bad(e.to_string()))?;
     }
     if let Some(timeout) = a.persistent {
         if !(1..=86400 * 31).contains(&timeout) {
             return bad(format!("persistence timeout {timeout} is outside 1 to 2678400 seconds"));
         }
         let netmask = match &a.netmask {
-            Some(m) => PersistMask::parse(m, family).or_else(|why| bad(format!("netmask `{m}` {why}")))?,
+            Some(m) => PersistMask::parse(m, family).or_else(|e| bad(e.to_string()))?,
             None => PersistMask::host(family),
         };
         s.persistence = Some(Persistence { timeout, netmask });
@@ -315,7 +315,7 @@ fn service(a: &Args) -> Result<Service, Reject> {
     if let Some(list) = &a.sched_flags {
         let mut flags = SchedFlags::default();
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            flags.set_by_name(name).or_else(bad)?;
+            flags.set_by_name(name).or_else(|e| bad(e.to_string()))?;
             let needs = name.split_once('-').map(|(p, _)| p).filter(|p| *p == "sh" || *p == "mh");
             if let Some(prefix) = needs {
                 if s.scheduler.name() != prefix {
