@@ -29,10 +29,16 @@ pub struct Director {
     pub ipvs_sysctls: IpvsSysctls,
 }
 
-/// `net.ipv4.vs.*` switches, each written as 1 or 0 when given.
+/// `net.ipv4.vs.*` settings, written when given: the switches as 1 or 0,
+/// `conn_reuse_mode` as its number.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IpvsSysctls {
+    /// What a new connection that reuses the client port of an old one gets:
+    /// a bitmap, 0 to 3 (kernel default 1). Taken as i64 so that a value out
+    /// of range gets our message, not a type error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn_reuse_mode: Option<i64>,
     /// Keep netfilter connection tracking for IPVS connections (needed when
     /// iptables NAT or conntrack rules must see NAT-forwarded traffic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
