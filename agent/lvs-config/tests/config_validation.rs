@@ -146,7 +146,9 @@ fn bad_persistence_netmask() {
         let text = director(&format!(
             r#"Service(address: "{addr}", persistence: Persistence(timeout: "60s", netmask: "{mask}"), real_servers: [RealServer(address: "{rs}")])"#
         ));
-        assert_error_at(&text, &format!("\"{mask}\""), message);
+        let d = assert_error_at(&text, &format!("\"{mask}\""), message);
+        assert!(d.message.starts_with(&format!("persistence netmask `{mask}` is")), "{}", d.message);
+        assert_eq!(d.message.matches(mask).count(), 1, "the netmask is named once: {}", d.message);
     }
     let good = director(
         r#"Service(address: "192.0.2.80:80", persistence: Persistence(netmask: "255.255.255.0"), real_servers: [RealServer(address: "192.0.2.21")])"#,

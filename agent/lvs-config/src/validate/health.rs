@@ -1,4 +1,5 @@
-//! Health checks: per service, with per-real-server overrides.
+//! Health checks: per service, with per-real-server overrides; and what
+//! quiescing a failed server means for the hashing schedulers.
 
 use super::Findings;
 use crate::file::{self, SchedFlag};

@@ -255,7 +255,7 @@ fn persistence(f: &mut Findings, at: &Path, p: &file::Persistence, family: Famil
         Some(text) => PersistMask::parse(text, family).unwrap_or_else(|why| {
             f.error(
                 at.field("netmask"),
-                format!("persistence netmask `{text}` {why}"),
+                format!("persistence {why}"),
                 match family {
                     Family::Ipv4 => {
                         "write a contiguous IPv4 netmask such as \"255.255.255.0\", or a prefix such as \"/24\""

@@ -80,3 +80,25 @@ pub struct Persistence {
     pub timeout: u32,
     pub netmask: PersistMask,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_parse_and_errors_name_the_text() {
+        assert_eq!(PersistMask::parse("/24", Family::Ipv4), Ok(PersistMask::V4(Ipv4Addr::new(255, 255, 255, 0))));
+        assert_eq!(PersistMask::parse("64", Family::Ipv6), Ok(PersistMask::V6(64)));
+        let e = PersistMask::parse("/33", Family::Ipv4).unwrap_err();
+        assert_eq!(e, PersistMaskError::PrefixV4 { text: "/33".to_string() });
+        assert_eq!(e.to_string(), "netmask `/33` is not a prefix length from 1 to 32");
+        assert_eq!(
+            PersistMask::parse("255.0.255.0", Family::Ipv4).unwrap_err().to_string(),
+            "netmask `255.0.255.0` is not a contiguous netmask (ones, then zeros)"
+        );
+        assert_eq!(
+            PersistMask::parse("255.255.255.0", Family::Ipv6).unwrap_err().to_string(),
+            "netmask `255.255.255.0` is an IPv4 netmask, but the service is IPv6"
+        );
+    }
+}
