@@ -88,6 +88,18 @@ pub enum ConfigError {
     },
 }
 
+/// Why a config held in memory (a state file's copy of the table) is not
+/// valid: it has no text, so the error names a path, not a line.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RawConfigError {
+    /// The first error validation found.
+    #[error("{}: {}", problem.path, problem.message)]
+    Invalid { problem: Problem },
+    /// Validation gave no model yet named no error (it never does).
+    #[error("not valid")]
+    NoModel,
+}
+
 fn render(errors: &[Diagnostic]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }

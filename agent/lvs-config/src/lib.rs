@@ -11,7 +11,7 @@ pub mod probe;
 mod validate;
 pub mod values;
 
-pub use diagnostic::{ConfigError, Diagnostic, Problem, Severity};
+pub use diagnostic::{ConfigError, Diagnostic, Problem, RawConfigError, Severity};
 pub use locate::Position;
 pub use path::{Path as ValuePath, Seg};
 
@@ -61,14 +61,14 @@ pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigError> {
 }
 
 /// Validates a config already in memory (the table kept in a state file);
-/// the first error as text, since there is no file to point into.
-pub fn validate_raw(raw: &file::Appliance) -> Result<model::Appliance, String> {
+/// the first error by its path, since there is no file to point into.
+pub fn validate_raw(raw: &file::Appliance) -> Result<model::Appliance, RawConfigError> {
     let (model, problems) = validate::validate(raw);
-    let first_error = problems.iter().find(|p| p.severity == Severity::Error);
+    let first_error = problems.into_iter().find(|p| p.severity == Severity::Error);
     match (model, first_error) {
         (Some(model), None) => Ok(model),
-        (_, Some(p)) => Err(format!("{}: {}", p.path, p.message)),
-        (None, None) => Err("not valid".to_string()),
+        (_, Some(problem)) => Err(RawConfigError::Invalid { problem }),
+        (None, None) => Err(RawConfigError::NoModel),
     }
 }
 
@@ -192,6 +192,19 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validate_raw_names_the_first_error_by_its_path() {
+        let text = r#"Appliance(role: Director(services: [Service(address: "192.0.2.80:80", real_servers: [
+            RealServer(address: "192.0.2.21", weight: -1)])]))"#;
+        let raw: file::Appliance = ron_options().from_str(text).unwrap();
+        let e = validate_raw(&raw).unwrap_err();
+        let RawConfigError::Invalid { problem } = &e else { panic!("{e:?}") };
+        assert_eq!(problem.path.to_string(), "role.services[0].real_servers[0].weight");
+        assert_eq!(e.to_string(), "role.services[0].real_servers[0].weight: weight -1 is outside 0 to 2147483647");
+        let good: file::Appliance = ron_options().from_str("Appliance(role: Director(services: []))").unwrap();
+        assert!(validate_raw(&good).is_ok());
+    }
 
     #[test]
     fn suggestions_catch_case_typos_and_swaps() {

@@ -67,8 +67,9 @@ pub struct Director {
     pub timeouts: Timeouts,
     pub sync_daemons: Vec<SyncDaemon>,
     pub own_whole_table: bool,
-    /// `net.ipv4.vs.<name>` = value, for those the config sets.
-    pub ipvs_sysctls: Vec<(&'static str, bool)>,
+    /// `net.ipv4.vs.<name>` = value, for those the config sets; the switches
+    /// as 0 or 1.
+    pub ipvs_sysctls: Vec<(&'static str, u32)>,
 }
 
 impl Director {

@@ -41,12 +41,24 @@ macro_rules! serde_via_str {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span(pub Duration);
 
+/// A value of this module that cannot be read, with the text or number as
+/// written. Each reads "what is wrong; what to do".
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ValueError {
+    #[error("`{text}` is not a duration ({reason}); write it like \"2s\" or \"500ms\"")]
+    Duration { text: String, reason: humantime::DurationError },
+    #[error("`{text}` is not a status code or range; write 200 or \"200-299\"")]
+    Status { text: String },
+    #[error("HTTP status {lo}-{hi} is not a code or range between 100 and 599; write 200 or \"200-299\"")]
+    StatusRange { lo: u64, hi: u64 },
+    #[error("a status code is positive; write 200 or \"200-299\"")]
+    NegativeStatus { code: i64 },
+}
+
 impl FromStr for Span {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        humantime::parse_duration(s)
-            .map(Span)
-            .map_err(|e| format!("`{s}` is not a duration ({e}); write it like \"2s\" or \"500ms\""))
+    type Err = ValueError;
+    fn from_str(s: &str) -> Result<Self, ValueError> {
+        humantime::parse_duration(s).map(Span).map_err(|reason| ValueError::Duration { text: s.to_string(), reason })
     }
 }
 
@@ -69,20 +81,18 @@ impl Span {
 pub struct StatusSpec(pub RangeInclusive<u16>);
 
 impl StatusSpec {
-    fn checked(lo: u64, hi: u64) -> Result<StatusSpec, String> {
+    fn checked(lo: u64, hi: u64) -> Result<StatusSpec, ValueError> {
         if !(100..=599).contains(&lo) || !(100..=599).contains(&hi) || lo > hi {
-            return Err(format!(
-                "HTTP status {lo}-{hi} is not a code or range between 100 and 599; write 200 or \"200-299\""
-            ));
+            return Err(ValueError::StatusRange { lo, hi });
         }
         Ok(StatusSpec(lo as u16..=hi as u16))
     }
 }
 
 impl FromStr for StatusSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}` is not a status code or range; write 200 or \"200-299\"");
+    type Err = ValueError;
+    fn from_str(s: &str) -> Result<Self, ValueError> {
+        let bad = || ValueError::Status { text: s.to_string() };
         let (lo, hi) = match s.split_once('-') {
             Some((lo, hi)) => (lo.trim(), hi.trim()),
             None => (s.trim(), s.trim()),
@@ -115,8 +125,7 @@ impl<'de> Deserialize<'de> for StatusSpec {
                 StatusSpec::checked(v, v).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusSpec, E> {
-                let v =
-                    u64::try_from(v).map_err(|_| E::custom("a status code is positive; write 200 or \"200-299\""))?;
+                let v = u64::try_from(v).map_err(|_| E::custom(ValueError::NegativeStatus { code: v }))?;
                 self.visit_u64(v)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusSpec, E> {
@@ -136,7 +145,7 @@ mod tests {
         assert_eq!("2s".parse::<Span>().unwrap().0, Duration::from_secs(2));
         assert_eq!("500ms".parse::<Span>().unwrap().0, Duration::from_millis(500));
         assert_eq!("1m 30s".parse::<Span>().unwrap().0, Duration::from_secs(90));
-        assert!("2".parse::<Span>().unwrap_err().contains("\"2s\""));
+        assert!("2".parse::<Span>().unwrap_err().to_string().contains("\"2s\""));
     }
 
     #[test]
@@ -145,5 +154,24 @@ mod tests {
         assert_eq!("204".parse::<StatusSpec>().unwrap().0, 204..=204);
         assert!("299-200".parse::<StatusSpec>().is_err());
         assert!("700".parse::<StatusSpec>().is_err());
+    }
+
+    #[test]
+    fn errors_name_the_value_and_say_what_to_write() {
+        let e = "2".parse::<Span>().unwrap_err();
+        assert!(matches!(&e, ValueError::Duration { text, .. } if text == "2"));
+        assert_eq!(
+            e.to_string(),
+            "`2` is not a duration (time unit needed, for example 2sec or 2ms); write it like \"2s\" or \"500ms\""
+        );
+        assert_eq!("2xx".parse::<StatusSpec>().unwrap_err(), ValueError::Status { text: "2xx".to_string() });
+        assert_eq!(
+            "2xx".parse::<StatusSpec>().unwrap_err().to_string(),
+            "`2xx` is not a status code or range; write 200 or \"200-299\""
+        );
+        assert_eq!(
+            "299-200".parse::<StatusSpec>().unwrap_err().to_string(),
+            "HTTP status 299-200 is not a code or range between 100 and 599; write 200 or \"200-299\""
+        );
     }
 }

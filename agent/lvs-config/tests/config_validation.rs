@@ -146,7 +146,9 @@ fn bad_persistence_netmask() {
         let text = director(&format!(
             r#"Service(address: "{addr}", persistence: Persistence(timeout: "60s", netmask: "{mask}"), real_servers: [RealServer(address: "{rs}")])"#
         ));
-        assert_error_at(&text, &format!("\"{mask}\""), message);
+        let d = assert_error_at(&text, &format!("\"{mask}\""), message);
+        assert!(d.message.starts_with(&format!("persistence netmask `{mask}` is")), "{}", d.message);
+        assert_eq!(d.message.matches(mask).count(), 1, "the netmask is named once: {}", d.message);
     }
     let good = director(
         r#"Service(address: "192.0.2.80:80", persistence: Persistence(netmask: "255.255.255.0"), real_servers: [RealServer(address: "192.0.2.21")])"#,
@@ -375,7 +377,45 @@ fn ipvs_sysctls_keep_only_what_the_config_sets() {
 )"#;
     let loaded = parse(text).unwrap_or_else(|e| panic!("{e}"));
     let lvs_config::model::Role::Director(d) = loaded.model.role else { panic!() };
-    assert_eq!(d.ipvs_sysctls, vec![("conntrack", true), ("sloppy_tcp", false)]);
+    assert_eq!(d.ipvs_sysctls, vec![("conntrack", 1), ("sloppy_tcp", 0)]);
+}
+
+/// A director with one service and these `IpvsSysctls(...)` fields.
+fn with_ipvs_sysctls(fields: &str) -> String {
+    format!(
+        r#"Appliance(
+    role: Director(
+        services: [Service(address: "192.0.2.10:80", real_servers: [RealServer(address: "192.0.2.21")])],
+        ipvs_sysctls: IpvsSysctls({fields}),
+    ),
+)"#
+    )
+}
+
+#[test]
+fn conn_reuse_mode_is_a_number_beside_the_switches() {
+    for mode in 0..=3 {
+        let loaded = parse(&with_ipvs_sysctls(&format!("conn_reuse_mode: {mode}, conntrack: true")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let lvs_config::model::Role::Director(d) = &loaded.model.role else { panic!() };
+        assert_eq!(d.ipvs_sysctls, vec![("conn_reuse_mode", mode), ("conntrack", 1)]);
+        let again = parse(&lvs_config::to_ron(&loaded.raw)).unwrap();
+        assert_eq!(again.model, loaded.model, "the number survives a round trip through ron");
+    }
+}
+
+#[test]
+fn conn_reuse_mode_outside_its_two_bits_is_refused_where_it_is_written() {
+    for bad in ["4", "-1", "4294967297"] {
+        let text = with_ipvs_sysctls(&format!("conn_reuse_mode: {bad}"));
+        let d = assert_error_at(
+            &text,
+            &format!("conn_reuse_mode: |{bad}"),
+            &format!("conn_reuse_mode {bad} is outside 0 to 3"),
+        );
+        let help = d.help.unwrap();
+        assert!(help.contains("bitmap") && help.contains("kernel's 1"), "{help}");
+    }
 }
 
 #[test]

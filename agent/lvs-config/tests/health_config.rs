@@ -144,3 +144,54 @@ fn the_new_fields_survive_a_round_trip_through_ron() {
     assert_eq!(again.raw, loaded.raw);
     assert_eq!(again.model, loaded.model);
 }
+
+/// A checked service with this scheduler and these extra fields.
+fn hashed(scheduler: &str, fields: &str) -> String {
+    director(&format!(
+        r#"Service(address: "192.0.2.80:80", scheduler: {scheduler}, {fields}real_servers: [
+                RealServer(address: "192.0.2.21", health: Tcp()),
+                RealServer(address: "192.0.2.22", health: Tcp()),
+            ])"#
+    ))
+}
+
+#[test]
+fn quiescing_behind_mh_or_sh_without_fallback_is_a_warning() {
+    for (scheduler, flag) in [("Mh", "MhFallback"), ("Sh", "ShFallback")] {
+        let text = hashed(scheduler, "");
+        let w = assert_warning(&text, &format!("but without {flag}"));
+        assert!(w.message.contains("new connections hashed to it are dropped"), "{w}");
+        assert_eq!(w.position, Some(position_of(&text, &format!("scheduler: |{scheduler}"))));
+        assert_eq!(
+            w.help.unwrap(),
+            format!(
+                "add `scheduler_flags: [{flag}]`, so that the kernel sends them to the next available server, \
+                 or set `when_down: Remove`"
+            )
+        );
+    }
+    // Other flags already there: the help names the list with the fallback added.
+    let w = assert_warning(&hashed("Mh", "scheduler_flags: [MhPort], "), "but without MhFallback");
+    assert!(w
+        .help
+        .unwrap()
+        .starts_with("add MhFallback to `scheduler_flags` (`scheduler_flags: [MhPort, MhFallback]`)"));
+}
+
+#[test]
+fn hashing_schedulers_are_quiet_with_fallback_remove_or_no_checks() {
+    let quiet = |text: &str| {
+        let loaded = parse(text).unwrap_or_else(|e| panic!("expected the file to be accepted:\n{e}"));
+        assert!(loaded.warnings.is_empty(), "{:#?}", loaded.warnings);
+    };
+    quiet(&hashed("Mh", "scheduler_flags: [MhFallback], "));
+    quiet(&hashed("Sh", "scheduler_flags: [ShPort, ShFallback], "));
+    quiet(&hashed("Sh", "scheduler_flags: [Flag1], "));
+    quiet(&hashed("Mh", "when_down: Remove, "));
+    quiet(&hashed("Sh", "when_down: Remove, "));
+    quiet(&director(
+        r#"Service(address: "192.0.2.80:80", scheduler: Mh, real_servers: [RealServer(address: "192.0.2.21")])"#,
+    ));
+    // Other schedulers skip a weight-0 server when they pick one.
+    quiet(&hashed("Wrr", ""));
+}

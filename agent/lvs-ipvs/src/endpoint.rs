@@ -28,9 +28,20 @@ impl From<SocketAddr> for Endpoint {
     }
 }
 
+/// Why a text is not an [`Endpoint`]. The part after "; " says what to write
+/// (the config shows it as the help line).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// Neither an address with a port nor a bare address (a host name, a port out of range).
+    #[error(
+        "`{text}` is not an address; write \"192.0.2.1:80\", \"192.0.2.1\", \"[2001:db8::1]:80\" or \"2001:db8::1\""
+    )]
+    NotAnAddress { text: String },
+}
+
 impl FromStr for Endpoint {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = EndpointError;
+    fn from_str(s: &str) -> Result<Self, EndpointError> {
         if let Ok(sa) = s.parse::<SocketAddr>() {
             return Ok(sa.into());
         }
@@ -38,9 +49,7 @@ impl FromStr for Endpoint {
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(Endpoint { ip, port: None });
         }
-        Err(format!(
-            "`{s}` is not an address; write \"192.0.2.1:80\", \"192.0.2.1\", \"[2001:db8::1]:80\" or \"2001:db8::1\""
-        ))
+        Err(EndpointError::NotAnAddress { text: s.to_string() })
     }
 }
 
@@ -91,5 +100,9 @@ mod tests {
         assert_eq!(e.to_string(), "[2001:db8::1]:8080");
         assert!("192.0.2.1:99999".parse::<Endpoint>().is_err());
         assert!("host.example:80".parse::<Endpoint>().is_err());
+        assert_eq!(
+            "host.example:80".parse::<Endpoint>().unwrap_err().to_string(),
+            "`host.example:80` is not an address; write \"192.0.2.1:80\", \"192.0.2.1\", \"[2001:db8::1]:80\" or \"2001:db8::1\""
+        );
     }
 }

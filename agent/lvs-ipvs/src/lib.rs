@@ -22,14 +22,14 @@ mod table;
 
 pub use api::Ipvs;
 pub use change::Change;
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, EndpointError};
 pub use error::{ApplyError, Command, Errno, IpvsError};
 pub use fake::FakeIpvs;
 pub use plan::{plan, Ownership};
-pub use scheduler::{SchedFlags, Scheduler};
+pub use scheduler::{SchedFlags, Scheduler, SchedulerError};
 pub use snapshot::{DestEntry, Info, ServiceEntry, Snapshot, Stats};
 pub use sync::{sync, SyncError};
 pub use table::{
-    Dest, Family, Forward, PersistMask, Persistence, Protocol, Service, ServiceKey, SyncDaemon, SyncState, Table,
-    Timeouts, TunnelCsum, TunnelKind, TunnelOptions, VirtualService,
+    Dest, Family, Forward, PersistMask, PersistMaskError, Persistence, Protocol, Service, ServiceKey, SyncDaemon,
+    SyncState, Table, Timeouts, TunnelCsum, TunnelKind, TunnelOptions, VirtualService,
 };

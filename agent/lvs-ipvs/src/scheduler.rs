@@ -97,8 +97,20 @@ impl fmt::Display for Scheduler {
     }
 }
 
+/// A scheduler or scheduler flag name that is not one of the kernel's.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SchedulerError {
+    #[error("unknown scheduler `{name}`; the kernel has {}", Scheduler::known_names())]
+    UnknownScheduler { name: String },
+    #[error(
+        "unknown scheduler flag `{name}`; ipvsadm knows sh-fallback, sh-port, \
+         mh-fallback, mh-port, flag-1, flag-2 and flag-3"
+    )]
+    UnknownFlag { name: String },
+}
+
 impl FromStr for Scheduler {
-    type Err = String;
+    type Err = SchedulerError;
 
     /// Only known names parse: an unknown one would fail in the kernel with ENOENT,
     /// and saying so here, with the valid names, is kinder.
@@ -107,7 +119,7 @@ impl FromStr for Scheduler {
             .iter()
             .find(|k| k.name() == s)
             .cloned()
-            .ok_or_else(|| format!("unknown scheduler `{s}`; the kernel has {}", Self::known_names()))
+            .ok_or_else(|| SchedulerError::UnknownScheduler { name: s.to_string() })
     }
 }
 
@@ -150,18 +162,37 @@ impl SchedFlags {
     }
 
     /// Reads one of ipvsadm's `-b` names into these flags.
-    pub fn set_by_name(&mut self, name: &str) -> Result<(), String> {
+    pub fn set_by_name(&mut self, name: &str) -> Result<(), SchedulerError> {
         match name {
             "sh-fallback" | "mh-fallback" | "flag-1" => self.fallback = true,
             "sh-port" | "mh-port" | "flag-2" => self.port = true,
             "flag-3" => self.flag3 = true,
-            other => {
-                return Err(format!(
-                    "unknown scheduler flag `{other}`; ipvsadm knows sh-fallback, sh-port, \
-                     mh-fallback, mh-port, flag-1, flag-2 and flag-3"
-                ))
-            }
+            other => return Err(SchedulerError::UnknownFlag { name: other.to_string() }),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_are_refused_with_the_known_ones() {
+        assert_eq!("mh".parse::<Scheduler>(), Ok(Scheduler::Mh));
+        let e = "roundrobin".parse::<Scheduler>().unwrap_err();
+        assert_eq!(e, SchedulerError::UnknownScheduler { name: "roundrobin".to_string() });
+        assert_eq!(
+            e.to_string(),
+            "unknown scheduler `roundrobin`; the kernel has rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos"
+        );
+        let mut flags = SchedFlags::default();
+        flags.set_by_name("mh-fallback").unwrap();
+        assert!(flags.fallback);
+        assert_eq!(
+            flags.set_by_name("sh-fallbak").unwrap_err().to_string(),
+            "unknown scheduler flag `sh-fallbak`; ipvsadm knows sh-fallback, sh-port, \
+             mh-fallback, mh-port, flag-1, flag-2 and flag-3"
+        );
     }
 }

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 /// Why the table in a state file cannot be put back.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SavedTableError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] lvs_config::RawConfigError),
     #[error("the saved table is not a director's")]
     NotDirector,
 }
@@ -45,7 +45,7 @@ pub fn table(state: &StateFile) -> Option<Result<Table, SavedTableError>> {
             Role::Director(d) => Ok(d.table()),
             Role::RealServer(_) => Err(SavedTableError::NotDirector),
         },
-        Err(e) => Err(SavedTableError::Invalid(e.to_string())),
+        Err(e) => Err(e.into()),
     })
 }
 

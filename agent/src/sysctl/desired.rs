@@ -35,8 +35,8 @@ pub fn desired(appliance: &Appliance) -> Vec<Setting> {
     match &appliance.role {
         Role::Director(d) => {
             out.push(setting(&["net", "ipv4", "ip_forward"], u8::from(d.ip_forward)));
-            for (name, on) in &d.ipvs_sysctls {
-                out.push(setting(&["net", "ipv4", "vs", name], u8::from(*on)));
+            for (name, value) in &d.ipvs_sysctls {
+                out.push(setting(&["net", "ipv4", "vs", name], value));
             }
         }
         Role::RealServer(rs) => {
@@ -69,6 +69,18 @@ mod tests {
         assert_eq!(
             names("Appliance(role: Director(ip_forward: false, ipvs_sysctls: IpvsSysctls(conntrack: true, sloppy_tcp: false)))"),
             ["net.ipv4.ip_forward = 0", "net.ipv4.vs.conntrack = 1", "net.ipv4.vs.sloppy_tcp = 0"]
+        );
+    }
+
+    #[test]
+    fn conn_reuse_mode_is_written_as_its_number() {
+        assert_eq!(
+            names("Appliance(role: Director(ipvs_sysctls: IpvsSysctls(conn_reuse_mode: 2, sloppy_tcp: true)))"),
+            ["net.ipv4.ip_forward = 1", "net.ipv4.vs.conn_reuse_mode = 2", "net.ipv4.vs.sloppy_tcp = 1"]
+        );
+        assert_eq!(
+            names("Appliance(role: Director(ipvs_sysctls: IpvsSysctls(conn_reuse_mode: 0)))"),
+            ["net.ipv4.ip_forward = 1", "net.ipv4.vs.conn_reuse_mode = 0"]
         );
     }
 

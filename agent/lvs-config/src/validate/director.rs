@@ -86,7 +86,7 @@ pub fn director(f: &mut Findings, path: &Path, d: &file::Director, interfaces: &
         timeouts,
         sync_daemons,
         own_whole_table: d.own_whole_table,
-        ipvs_sysctls: ipvs_sysctls(&with_health_defaults(&d.ipvs_sysctls, &services)),
+        ipvs_sysctls: ipvs_sysctls(f, &path.field("ipvs_sysctls"), &with_health_defaults(&d.ipvs_sysctls, &services)),
         services,
     }
 }
@@ -200,14 +200,36 @@ fn vips(f: &mut Findings, path: &Path, list: &[file::Vip], interfaces: &[Interfa
 }
 
 /// The `net.ipv4.vs.*` names and values the config sets, in a fixed order.
-fn ipvs_sysctls(s: &file::IpvsSysctls) -> Vec<(&'static str, bool)> {
-    [
+fn ipvs_sysctls(f: &mut Findings, at: &Path, s: &file::IpvsSysctls) -> Vec<(&'static str, u32)> {
+    let conn_reuse_mode = s.conn_reuse_mode.and_then(|mode| conn_reuse_mode(f, at.field("conn_reuse_mode"), mode));
+    let switches = [
         ("conntrack", s.conntrack),
         ("expire_nodest_conn", s.expire_nodest_conn),
         ("expire_quiescent_template", s.expire_quiescent_template),
         ("sloppy_tcp", s.sloppy_tcp),
     ]
     .into_iter()
-    .filter_map(|(name, v)| v.map(|v| (name, v)))
-    .collect()
+    .filter_map(|(name, on)| on.map(|on| (name, u32::from(on))));
+    conn_reuse_mode.map(|mode| ("conn_reuse_mode", mode)).into_iter().chain(switches).collect()
+}
+
+/// The kernel takes any integer (proc_dointvec) but reads two bits of it
+/// (ip_vs_core.c): any bit set reschedules a new connection that reuses a
+/// client port when that is safe (its old connection in TIME_WAIT, or with
+/// expire_nodest_conn), and bit 2 adds FIN_WAIT, the last state a
+/// direct-routing director sees. So only 0 to 3 mean what they say.
+fn conn_reuse_mode(f: &mut Findings, at: Path, mode: i64) -> Option<u32> {
+    match u32::try_from(mode) {
+        Ok(mode) if mode <= 3 => Some(mode),
+        _ => {
+            f.error(
+                at,
+                format!("conn_reuse_mode {mode} is outside 0 to 3"),
+                "it is a bitmap of two bits: 1 reschedules a new connection that reuses a client port when safe \
+                 (the old one in TIME_WAIT, or expire_nodest_conn), 2 also when the old one is in FIN_WAIT \
+                 (what a direct-routing director sees last), 0 turns this off; leave it out for the kernel's 1",
+            );
+            None
+        }
+    }
 }

@@ -1,11 +1,13 @@
-//! Health checks: per service, with per-real-server overrides.
+//! Health checks: per service, with per-real-server overrides; and what
+//! quiescing a failed server means for the hashing schedulers.
 
 use super::Findings;
-use crate::file;
+use crate::file::{self, SchedFlag};
 use crate::model::Health;
 use crate::path::Path;
 use crate::probe::{Check, Target};
 use crate::values::Span;
+use lvs_ipvs::{SchedFlags, Scheduler, ServiceKey};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -89,6 +91,38 @@ pub fn health(f: &mut Findings, at: &Path, h: &file::Health) -> Option<CheckSpec
         rise: timing.rise,
         fall: timing.fall,
     })
+}
+
+/// sh and mh give each real server a share of a hash table, and a quiesced
+/// one (weight 0) keeps its share: ip_vs_mh.c builds the table from each
+/// server's last non-zero weight, ip_vs_sh.c gives a weight-0 server buckets
+/// too. A new connection hashed there finds the server unavailable and is
+/// dropped ("no destination available"), unless the fallback flag makes the
+/// scheduler look for the next available server.
+pub fn quiesce_keeps_hash_share(f: &mut Findings, at: &Path, key: &ServiceKey, s: &file::Service, flags: SchedFlags) {
+    let fallback = match s.scheduler {
+        Scheduler::Mh => SchedFlag::MhFallback,
+        Scheduler::Sh => SchedFlag::ShFallback,
+        _ => return,
+    };
+    if flags.fallback {
+        return;
+    }
+    let add = if s.scheduler_flags.is_empty() {
+        format!("`scheduler_flags: [{fallback:?}]`")
+    } else {
+        let names: Vec<String> = s.scheduler_flags.iter().chain([&fallback]).map(|x| format!("{x:?}")).collect();
+        format!("{fallback:?} to `scheduler_flags` (`scheduler_flags: [{}]`)", names.join(", "))
+    };
+    f.warning(
+        at.field("scheduler"),
+        format!(
+            "service {key} uses {} with health checks that quiesce a failed real server, but without {fallback:?}: \
+             the quiesced server keeps its share of the hash, and new connections hashed to it are dropped",
+            s.scheduler
+        ),
+        format!("add {add}, so that the kernel sends them to the next available server, or set `when_down: Remove`"),
+    );
 }
 
 fn http(f: &mut Findings, at: &Path, c: &file::HttpCheck) {

@@ -148,7 +148,11 @@ pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<Service
         Quorum { min_weight: q.min_weight, hysteresis: q.hysteresis }
     });
 
-    if real_servers.iter().all(|r| r.health.is_none()) {
+    let checked = real_servers.iter().any(|r| r.health.is_some());
+    if checked && s.when_down == file::WhenDown::Quiesce {
+        health::quiesce_keeps_hash_share(f, at, &key, s, sched_flags);
+    }
+    if !checked {
         let unused = [
             ("when_down", s.when_down != file::WhenDown::default()),
             ("initial", s.initial != file::Initial::default()),
@@ -251,7 +255,7 @@ fn persistence(f: &mut Findings, at: &Path, p: &file::Persistence, family: Famil
         Some(text) => PersistMask::parse(text, family).unwrap_or_else(|why| {
             f.error(
                 at.field("netmask"),
-                format!("persistence netmask `{text}` {why}"),
+                format!("persistence {why}"),
                 match family {
                     Family::Ipv4 => {
                         "write a contiguous IPv4 netmask such as \"255.255.255.0\", or a prefix such as \"/24\""

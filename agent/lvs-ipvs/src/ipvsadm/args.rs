@@ -136,12 +136,22 @@ pub struct Args {
     pub tun_info: bool,
 }
 
+/// A line's words that are not an ipvsadm command line clap can read.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    /// Shown as the first line of clap's message, without its `error: `.
+    #[error("{}", first_line(source))]
+    Refused { words: Vec<String>, source: clap::Error },
+}
+
+fn first_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("cannot parse").to_string();
+    first.strip_prefix("error: ").map(str::to_string).unwrap_or(first)
+}
+
 impl Args {
-    pub fn parse_words(words: &[String]) -> Result<Args, String> {
-        Args::try_parse_from(words).map_err(|e| {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("cannot parse").to_string();
-            first.strip_prefix("error: ").map(str::to_string).unwrap_or(first)
-        })
+    pub fn parse_words(words: &[String]) -> Result<Args, ArgsError> {
+        Args::try_parse_from(words).map_err(|source| ArgsError::Refused { words: words.to_vec(), source })
     }
 }

@@ -4,7 +4,7 @@
 //! error per message of a datagram, each in its own datagram; dumps as data
 //! messages and NLMSG_DONE; errors echo the whole request, as without
 //! NETLINK_CAP_ACK). It tests the client's batching and matching, not the bytes:
-//! those are in fixtures.rs.
+//! those are in fixtures/.
 
 use super::attrs::*;
 use super::batch::Transport;
