@@ -38,6 +38,9 @@ build:
 	$(CARGO) build --release --workspace
 
 # A static agent: musl when rustup can add the target, else glibc with crt-static.
+# Both are static-pie, rustc's default for a static binary on these targets, so
+# the agent's own code is at a random address too (docs/SIZE.md).
+GNU_STATIC_RUSTFLAGS := -C target-feature=+crt-static
 static:
 	@mkdir -p $(OUT)
 	@if rustup target add $(MUSL) >/dev/null 2>&1; then \
@@ -46,7 +49,7 @@ static:
 		cp target/static/$(MUSL)/release/lvs-agent $(OUT)/lvs-agent; \
 	else \
 		echo "static: $(MUSL) cannot be had; building $(GNU) with crt-static"; \
-		RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static' $(CARGO) build --release -p lvs-agent --target $(GNU) && \
+		RUSTFLAGS='$(GNU_STATIC_RUSTFLAGS)' $(CARGO) build --release -p lvs-agent --target $(GNU) && \
 		cp target/$(GNU)/release/lvs-agent $(OUT)/lvs-agent; \
 	fi
 	@ls -l $(OUT)/lvs-agent
@@ -66,7 +69,7 @@ size: static
 	@echo "== $(OUT)/lvs-agent as shipped: $$(stat -c %s $(OUT)/lvs-agent) bytes"
 	@export PATH="$(CURDIR)/$(BLOAT_ROOT)/bin:$$PATH"; \
 	if rustup target add $(MUSL) >/dev/null 2>&1; then target=$(MUSL); \
-	else target=$(GNU); export RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static'; fi; \
+	else target=$(GNU); export RUSTFLAGS='$(GNU_STATIC_RUSTFLAGS)'; fi; \
 	bloat="$(CARGO) bloat --release -p lvs-agent --bin lvs-agent --target $$target --target-dir target/size -n $(SIZE_LINES)"; \
 	echo "== by crate (cargo-bloat $(BLOAT_VERSION), $$target, unstripped build in target/size)"; \
 	$$bloat --crates && \
