@@ -9,7 +9,7 @@ OUT    := out
 CONFIG    ?= examples/001-dr-wrr-director.ron
 IMAGE_OUT ?= $(OUT)/img
 
-.PHONY: help setup build static tools image run image-lock lab-lock boot-table test disk-check lint unit bench demo clean
+.PHONY: help setup build static size tools image run image-lock lab-lock boot-table test disk-check lint unit bench demo clean
 
 # A fresh clone builds once: incremental caches would only take disk (0.8 GB).
 ifneq ($(CI),)
@@ -20,6 +20,7 @@ help:
 	@echo "make setup   fetch crates and the musl target (falls back to static glibc later if it cannot)"
 	@echo "make build   build lvs-agent and lvs-image (release)"
 	@echo "make static  build a static x86_64 lvs-agent into $(OUT)/lvs-agent"
+	@echo "make size    that agent's size, then what takes the room by crate and by symbol (cargo-bloat; not a gate)"
 	@echo "make image   build a bootable image for CONFIG=file.ron into $(IMAGE_OUT) (kernel, initramfs, UKI, disk.img)"
 	@echo "make run     build and boot that image under qemu, console on this terminal (DISK=1: disk.img under OVMF)"
 	@echo "make test    lint, then unit, host and lab tests (the lab needs root; it fetches qemu and the kernel)"
@@ -37,6 +38,9 @@ build:
 	$(CARGO) build --release --workspace
 
 # A static agent: musl when rustup can add the target, else glibc with crt-static.
+# Both are static-pie, rustc's default for a static binary on these targets, so
+# the agent's own code is at a random address too (docs/SIZE.md).
+GNU_STATIC_RUSTFLAGS := -C target-feature=+crt-static
 static:
 	@mkdir -p $(OUT)
 	@if rustup target add $(MUSL) >/dev/null 2>&1; then \
@@ -45,10 +49,32 @@ static:
 		cp target/static/$(MUSL)/release/lvs-agent $(OUT)/lvs-agent; \
 	else \
 		echo "static: $(MUSL) cannot be had; building $(GNU) with crt-static"; \
-		RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static' $(CARGO) build --release -p lvs-agent --target $(GNU) && \
+		RUSTFLAGS='$(GNU_STATIC_RUSTFLAGS)' $(CARGO) build --release -p lvs-agent --target $(GNU) && \
 		cp target/$(GNU)/release/lvs-agent $(OUT)/lvs-agent; \
 	fi
 	@ls -l $(OUT)/lvs-agent
+
+# Not a gate: what the static agent weighs and what takes the room, for
+# docs/SIZE.md. The first figure is the binary that ships (stripped). A stripped
+# binary has no symbols to attribute bytes to, so cargo-bloat then builds the
+# same agent again with its symbols (it turns the profile's strip off) in a
+# target dir of its own, target/size, and reads that. cargo-bloat is pinned and
+# installed by this target into .cache/, never system-wide.
+BLOAT_VERSION := 0.12.1
+BLOAT_ROOT    := .cache/cargo-bloat-$(BLOAT_VERSION)
+SIZE_LINES    ?= 25
+size: static
+	@test -x $(BLOAT_ROOT)/bin/cargo-bloat || \
+		$(CARGO) install --locked --quiet --root $(BLOAT_ROOT) --version $(BLOAT_VERSION) cargo-bloat
+	@echo "== $(OUT)/lvs-agent as shipped: $$(stat -c %s $(OUT)/lvs-agent) bytes"
+	@export PATH="$(CURDIR)/$(BLOAT_ROOT)/bin:$$PATH"; \
+	if rustup target add $(MUSL) >/dev/null 2>&1; then target=$(MUSL); \
+	else target=$(GNU); export RUSTFLAGS='$(GNU_STATIC_RUSTFLAGS)'; fi; \
+	bloat="$(CARGO) bloat --release -p lvs-agent --bin lvs-agent --target $$target --target-dir target/size -n $(SIZE_LINES)"; \
+	echo "== by crate (cargo-bloat $(BLOAT_VERSION), $$target, unstripped build in target/size)"; \
+	$$bloat --crates && \
+	echo "== by symbol" && \
+	$$bloat
 
 # What the lab tests boot: the static agent and the image builder, built side
 # by side. Cargo builds one thing at a time in a target dir, so the static agent

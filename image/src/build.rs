@@ -11,9 +11,9 @@ use crate::{agent, command, disk, uki, vmlinux};
 use lvs_config::model::Appliance;
 use std::path::{Path, PathBuf};
 
-/// Size budgets the summary checks (docs/ARCHITECTURE.md).
+/// The compressed initramfs's size budget, which the summary checks
+/// (docs/SIZE.md). The agent in it has none of its own.
 pub const INITRAMFS_BUDGET: u64 = 4 << 20;
-pub const AGENT_BUDGET: u64 = 3 << 20;
 
 pub struct Options<'a> {
     /// The validated config, and its file as it is (copied byte for byte).

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use lvs_config::{self as config, ConfigError, Loaded};
 use lvs_image::apt::Apt;
-use lvs_image::build::{self, AGENT_BUDGET, INITRAMFS_BUDGET};
+use lvs_image::build::{self, INITRAMFS_BUDGET};
 use lvs_image::kernel::KernelTree;
 use lvs_image::lock::KernelLock;
 use lvs_image::progress::{note, size};
@@ -244,7 +244,7 @@ fn budget(size: u64, limit: u64) -> String {
 
 fn summary(agent: &Path, r: &build::Report) {
     println!("lvs-image: built {}", r.disk.parent().unwrap_or(Path::new(".")).display());
-    println!("  agent      {:>10}  {}  {}", size(r.agent_size), agent.display(), budget(r.agent_size, AGENT_BUDGET));
+    println!("  agent      {:>10}  {}", size(r.agent_size), agent.display());
     println!(
         "  initramfs  {:>10}  {}  {} ({} uncompressed, {} modules)",
         size(r.initramfs_size),

@@ -176,7 +176,7 @@ fn after_set_config_the_next_boot_runs_the_new_file() {
 }
 
 #[test]
-fn real_builds_are_reproducible_and_within_the_size_budgets() {
+fn real_builds_are_reproducible_and_the_initramfs_within_its_budget() {
     let first = director_image();
     let second = images::build("boot-director-again", "tests/lab/director.ron", &director_extras())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -186,11 +186,10 @@ fn real_builds_are_reproducible_and_within_the_size_budgets() {
     assert!(
         std::fs::read(first.dir.join("BOOTX64.EFI")).unwrap() == std::fs::read(second.dir.join("BOOTX64.EFI")).unwrap()
     );
-    // The budgets of issue 3, on a product image (no test extras).
+    // The one size gate, on a product image (no test extras): a director's
+    // compressed initramfs. The agent in it has no budget (docs/SIZE.md).
     let product =
         images::build("budget-director", "examples/001-dr-wrr-director.ron", &[]).unwrap_or_else(|e| panic!("{e}"));
     let initramfs = std::fs::metadata(&product.initramfs).unwrap().len();
-    let agent = std::fs::metadata(images::agent_binary().unwrap()).unwrap().len();
     assert!(initramfs < 4 << 20, "initramfs is {initramfs} bytes, over 4 MiB");
-    assert!(agent < 3 << 20, "static agent is {agent} bytes, over 3 MiB");
 }

@@ -139,7 +139,11 @@ pub fn start_with(targets: Vec<Target>, options: Options, sink: Box<dyn Sink>) -
                 let first = first_due(start, target.interval, id, count);
                 runtime.spawn(run::target(id, Probe::new(target), first, inner.clone()));
             }
-            runtime.spawn(run::housekeeper(options.tick, inner.clone()));
+            runtime.spawn(run::sample_cpu(inner.clone()));
+            if let Some(period) = options.tick {
+                runtime.spawn(run::tick(period, inner.clone()));
+            }
+            runtime.spawn(run::flush_batches(inner.clone()));
             // A dropped handle also closes the channel, which ends this as a stop does.
             let _ = runtime.block_on(stopped);
             inner.counters.sample_cpu();
@@ -178,3 +182,6 @@ impl Drop for EngineHandle {
         self.halt();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,16 +1,15 @@
-//! The engine thread's tasks: one per target, and the housekeeper.
+//! The engine thread's tasks: one per target, and three that keep house: the
+//! CPU samples, the optional Tick, and the batch hand-over.
 
 use super::schedule::next_due;
 use super::stats::Counters;
 use super::{Sink, BATCH_MAX, BATCH_WAIT};
 use crate::health::probe::Probe;
 use crate::health::target::{Outcome, TargetId};
-use futures_util::future::{select, Either};
-use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
-use tokio::time::sleep_until;
+use tokio::time::{interval_at, sleep, sleep_until, Interval};
 
 /// What every task shares: where outcomes go, the batch being gathered, and
 /// the counters.
@@ -19,7 +18,7 @@ pub struct Shared {
     /// Outcomes not yet handed over. A Mutex only because tasks must be Send:
     /// every task runs on the one engine thread, so it is never contended.
     pending: Mutex<Vec<Outcome>>,
-    /// Wakes the housekeeper when a batch starts.
+    /// Wakes `flush_batches` when a batch starts.
     started: Notify,
     pub counters: Counters,
 }
@@ -77,46 +76,39 @@ pub async fn target(id: TargetId, probe: Probe, first: Instant, shared: Arc<Shar
     }
 }
 
-/// Samples the thread's CPU time every second, sends a Tick every `tick`, and
-/// hands each batch over BATCH_WAIT after its first outcome. Asleep while
-/// nothing is gathered, so an idle engine does not wake every 10 ms. (One
-/// task for the three: each task type costs code in a binary with a budget.)
-pub async fn housekeeper(tick: Option<Duration>, shared: Arc<Shared>) {
-    let start = Instant::now();
-    let mut next_sample = start + Duration::from_secs(1);
-    let mut next_tick = tick.map(|t| start + t);
-    let mut flush_at: Option<Instant> = None;
+/// Samples the engine thread's CPU time every second, for `Stats`.
+pub async fn sample_cpu(shared: Arc<Shared>) {
+    let mut every = every_period(Duration::from_secs(1));
     loop {
-        let mut wake = next_sample;
-        for t in [next_tick, flush_at].into_iter().flatten() {
-            wake = wake.min(t);
-        }
-        let timer = pin!(sleep_until(wake.into()));
-        if flush_at.is_none() {
-            let started = pin!(shared.started.notified());
-            if let Either::Left(_) = select(started, timer).await {
-                flush_at = Some(Instant::now() + BATCH_WAIT);
-                continue;
-            }
-        } else {
-            timer.await;
-        }
-        let now = Instant::now();
-        if flush_at.is_some_and(|t| now >= t) {
-            flush_at = None;
-            shared.flush();
-        }
-        if now >= next_sample {
-            shared.counters.sample_cpu();
-            next_sample += Duration::from_secs(1);
-        }
-        if let (Some(at), Some(every)) = (next_tick, tick) {
-            if now >= at {
-                if !shared.sink.tick(now) {
-                    shared.counters.dropped(1);
-                }
-                next_tick = Some(at + every);
-            }
+        every.tick().await;
+        shared.counters.sample_cpu();
+    }
+}
+
+/// Sends the sink a Tick every `period`; one it does not take counts as dropped.
+pub async fn tick(period: Duration, shared: Arc<Shared>) {
+    let mut every = every_period(period);
+    loop {
+        every.tick().await;
+        if !shared.sink.tick(Instant::now()) {
+            shared.counters.dropped(1);
         }
     }
+}
+
+/// Hands each batch over BATCH_WAIT after its first outcome (a full one goes at
+/// once, from `Shared::push`). Asleep while nothing is gathered, so an idle
+/// engine does not wake every BATCH_WAIT.
+pub async fn flush_batches(shared: Arc<Shared>) {
+    loop {
+        shared.started.notified().await;
+        sleep(BATCH_WAIT).await;
+        shared.flush();
+    }
+}
+
+/// Ticks every `period` from one period after now, on a fixed schedule: ticks
+/// a busy thread missed come at once, and later ones keep their times.
+fn every_period(period: Duration) -> Interval {
+    interval_at(tokio::time::Instant::now() + period, period)
 }

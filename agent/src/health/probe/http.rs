@@ -5,8 +5,7 @@
 use super::buffer::with_buffer;
 use super::needle::Needle;
 use super::response::{Response, Step};
-use super::words::io_error;
-use super::{tcp, Phase};
+use super::{tcp, Failure, Phase};
 use crate::health::target::{Check, Target};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -37,18 +36,15 @@ impl Prepared {
         }
     }
 
-    pub async fn check(&self, addr: SocketAddr, phase: &mut Phase) -> Result<String, String> {
+    pub async fn check(&self, addr: SocketAddr, phase: &mut Phase) -> Result<String, Failure> {
         let mut connection = tcp::connect(addr).await?;
         *phase = Phase::Sending;
-        tcp::write_all(&connection.stream, &self.request)
-            .await
-            .map_err(|e| format!("{e} while sending the request"))?;
+        tcp::write_all(&connection.stream, &self.request).await.map_err(Failure::Send)?;
         let mut response = Response::new(&self.expect_status, self.needle.as_ref(), self.max_bytes);
         loop {
             *phase = response.phase();
-            let failed =
-                |e: &std::io::Error, response: &Response| format!("{} while {}", io_error(e), response.phase());
-            let ready = connection.stream.ready(Interest::READABLE).await.map_err(|e| failed(&e, &response))?;
+            let failed = |error: std::io::Error, response: &Response| Failure::Read { error, phase: response.phase() };
+            let ready = connection.stream.ready(Interest::READABLE).await.map_err(|e| failed(e, &response))?;
             if ready.is_read_closed() {
                 connection.server_closed();
             }
@@ -62,7 +58,7 @@ impl Prepared {
                     Step::More => None,
                 },
                 Err(e) if e.kind() == ErrorKind::WouldBlock => None,
-                Err(e) => Some(Err(failed(&e, &response))),
+                Err(e) => Some(Err(failed(e, &response))),
             });
             if let Some(result) = read {
                 return result;

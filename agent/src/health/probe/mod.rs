@@ -8,6 +8,7 @@
 //! after 1s while reading the status line").
 
 mod buffer;
+mod failure;
 mod http;
 mod needle;
 mod response;
@@ -15,12 +16,12 @@ mod tcp;
 mod udp;
 mod words;
 
+pub use failure::Failure;
 pub use needle::Needle;
 pub use response::{Response, Step};
 
 use crate::health::target::{Check, Target};
 use std::fmt;
-use std::time::Duration;
 
 /// What a probe found: passed or not, and why, for logs and status.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,10 +31,10 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn from(result: Result<String, String>) -> Verdict {
+    fn from(result: Result<String, Failure>) -> Verdict {
         match result {
             Ok(detail) => Verdict { passed: true, detail },
-            Err(detail) => Verdict { passed: false, detail },
+            Err(failure) => Verdict { passed: false, detail: failure.to_string() },
         }
     }
 }
@@ -95,10 +96,10 @@ impl Probe {
         let mut phase = Phase::Connecting;
         let timeout = self.target.timeout;
         let result = tokio::time::timeout(timeout, self.check(&mut phase)).await;
-        Verdict::from(result.unwrap_or_else(|_| Err(timed_out(timeout, phase))))
+        Verdict::from(result.unwrap_or(Err(Failure::Timeout { after: timeout, phase })))
     }
 
-    async fn check(&self, phase: &mut Phase) -> Result<String, String> {
+    async fn check(&self, phase: &mut Phase) -> Result<String, Failure> {
         let addr = self.target.addr;
         match &self.kind {
             Kind::Tcp => tcp::check(addr).await,
@@ -106,8 +107,4 @@ impl Probe {
             Kind::Udp(prepared) => prepared.check(addr, phase).await,
         }
     }
-}
-
-fn timed_out(timeout: Duration, phase: Phase) -> String {
-    format!("timeout after {} while {phase}", humantime::format_duration(timeout))
 }

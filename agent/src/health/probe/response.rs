@@ -4,8 +4,8 @@
 //! counters, never the response.
 
 use super::needle::Needle;
-use super::words::{quoted, quoted_start, statuses};
-use super::Phase;
+use super::words::quoted;
+use super::{Failure, Phase};
 use std::ops::RangeInclusive;
 
 /// Longer status lines are not HTTP as health checks meet it.
@@ -15,7 +15,7 @@ pub const HEADERS_MAX: usize = 16 * 1024;
 
 pub enum Step {
     More,
-    Done(Result<String, String>),
+    Done(Result<String, Failure>),
 }
 
 pub struct Response<'a> {
@@ -70,12 +70,11 @@ impl<'a> Response<'a> {
     }
 
     /// The server closed the connection.
-    pub fn end(&self) -> Result<String, String> {
+    pub fn end(&self) -> Result<String, Failure> {
         match self.at {
-            Phase::StatusLine if self.line_len == 0 => Err("connection closed before the status line".into()),
-            Phase::StatusLine => Err(format!("connection closed in the status line {}", quoted_start(self.line()))),
-            Phase::Headers => Err("connection closed in the headers".into()),
-            _ => Err(self.lacks("")),
+            Phase::StatusLine => Err(Failure::ClosedInStatusLine { start: self.line().to_vec() }),
+            Phase::Headers => Err(Failure::ClosedInHeaders { status: self.status }),
+            _ => Err(self.lacks(None)),
         }
     }
 
@@ -105,7 +104,7 @@ impl<'a> Response<'a> {
         };
         self.status = status;
         if !self.expect_status.iter().any(|r| r.contains(&status)) {
-            return (take, Step::Done(Err(format!("HTTP {status}, expected {}", statuses(self.expect_status)))));
+            return (take, Step::Done(Err(Failure::Status { status, expected: self.expect_status.to_vec() })));
         }
         if self.needle.is_none() {
             return (take, Step::Done(Ok(format!("HTTP {status}"))));
@@ -118,10 +117,7 @@ impl<'a> Response<'a> {
         for (i, &b) in piece.iter().enumerate() {
             self.header_bytes += 1;
             if self.header_bytes > HEADERS_MAX {
-                return (
-                    i + 1,
-                    Step::Done(Err(format!("HTTP {}, headers longer than {HEADERS_MAX} bytes", self.status))),
-                );
+                return (i + 1, Step::Done(Err(Failure::HeadersTooLong { status: self.status })));
             }
             match b {
                 b'\n' if self.header_line == 0 => {
@@ -148,23 +144,23 @@ impl<'a> Response<'a> {
             return Step::Done(Ok(format!("HTTP {}, body has {}", self.status, quoted(needle.bytes()))));
         }
         if self.body_bytes >= self.max_bytes {
-            return Step::Done(Err(self.lacks(&format!(" in its first {} bytes", self.max_bytes))));
+            return Step::Done(Err(self.lacks(Some(self.max_bytes))));
         }
         Step::More
     }
 
-    fn lacks(&self, within: &str) -> String {
-        let needle = self.needle.map(|n| quoted(n.bytes())).unwrap_or_default();
-        format!("HTTP {}, body lacks {needle}{within}", self.status)
+    fn lacks(&self, within: Option<usize>) -> Failure {
+        let needle = self.needle.map(|n| n.bytes().to_vec()).unwrap_or_default();
+        Failure::BodyLacks { status: self.status, needle, within }
     }
 
-    fn not_http(&self, more: &[u8]) -> String {
-        let mut start = [0u8; 41];
-        let have = self.line_len.min(start.len());
-        start[..have].copy_from_slice(&self.line[..have]);
-        let extra = more.len().min(start.len() - have);
-        start[have..have + extra].copy_from_slice(&more[..extra]);
-        format!("not an HTTP response: {}", quoted_start(&start[..have + extra]))
+    /// Enough of the line and of `more` to show that it is not HTTP: one
+    /// byte more than is quoted, so that the quote says it was cut.
+    fn not_http(&self, more: &[u8]) -> Failure {
+        const KEPT: usize = 41;
+        let mut start = self.line[..self.line_len.min(KEPT)].to_vec();
+        start.extend_from_slice(&more[..more.len().min(KEPT - start.len())]);
+        Failure::NotHttp { start }
     }
 }
 
@@ -182,30 +178,34 @@ fn parse_status(line: &[u8]) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::probe::Verdict;
 
-    fn judge(
-        text: &[u8],
-        status: &[RangeInclusive<u16>],
-        needle: Option<&str>,
-        max: usize,
-        piece: usize,
-    ) -> Result<String, String> {
+    /// The verdict as a probe reports it: a failure's detail is its text.
+    fn judge(text: &[u8], status: &[RangeInclusive<u16>], needle: Option<&str>, max: usize, piece: usize) -> Verdict {
         let needle = needle.map(|n| Needle::new(n.as_bytes()));
         let mut r = Response::new(status, needle.as_ref(), max);
         for chunk in text.chunks(piece) {
             if let Step::Done(result) = r.feed(chunk) {
-                return result;
+                return Verdict::from(result);
             }
         }
-        r.end()
+        Verdict::from(r.end())
     }
 
-    fn every_piece(
-        text: &[u8],
-        status: &[RangeInclusive<u16>],
-        needle: Option<&str>,
-        max: usize,
-    ) -> Result<String, String> {
+    fn pass(detail: &str) -> Verdict {
+        Verdict { passed: true, detail: detail.into() }
+    }
+
+    fn fail(detail: &str) -> Verdict {
+        Verdict { passed: false, detail: detail.into() }
+    }
+
+    fn failure(verdict: Verdict) -> String {
+        assert!(!verdict.passed, "{verdict:?}");
+        verdict.detail
+    }
+
+    fn every_piece(text: &[u8], status: &[RangeInclusive<u16>], needle: Option<&str>, max: usize) -> Verdict {
         let whole = judge(text, status, needle, max, text.len().max(1));
         for piece in 1..text.len().min(40) {
             assert_eq!(judge(text, status, needle, max, piece), whole, "read {piece} bytes at a time");
@@ -217,25 +217,25 @@ mod tests {
 
     #[test]
     fn status_alone_decides_without_a_needle() {
-        assert_eq!(every_piece(OK, &[200..=200], None, 64), Ok("HTTP 200".into()));
-        assert_eq!(every_piece(b"HTTP/1.0 204\n", &[200..=299], None, 64), Ok("HTTP 204".into()));
+        assert_eq!(every_piece(OK, &[200..=200], None, 64), pass("HTTP 200"));
+        assert_eq!(every_piece(b"HTTP/1.0 204\n", &[200..=299], None, 64), pass("HTTP 204"));
         assert_eq!(
             every_piece(b"HTTP/1.1 503 Service Unavailable\r\n\r\n", &[200..=200, 301..=302], None, 64),
-            Err("HTTP 503, expected 200, 301-302".into())
+            fail("HTTP 503, expected 200, 301-302")
         );
     }
 
     #[test]
     fn body_needle_found_missing_or_beyond_max_bytes() {
-        assert_eq!(every_piece(OK, &[200..=200], Some("ok"), 64), Ok("HTTP 200, body has \"ok\"".into()));
-        assert_eq!(every_piece(OK, &[200..=200], Some("fine"), 64), Err("HTTP 200, body lacks \"fine\"".into()));
+        assert_eq!(every_piece(OK, &[200..=200], Some("ok"), 64), pass("HTTP 200, body has \"ok\""));
+        assert_eq!(every_piece(OK, &[200..=200], Some("fine"), 64), fail("HTTP 200, body lacks \"fine\""));
         assert_eq!(
             every_piece(OK, &[200..=200], Some("here"), 6),
-            Err("HTTP 200, body lacks \"here\" in its first 6 bytes".into())
+            fail("HTTP 200, body lacks \"here\" in its first 6 bytes")
         );
         assert_eq!(
             every_piece(b"HTTP/1.1 200 OK\n\nok", &[200..=200], Some("ok"), 2),
-            Ok("HTTP 200, body has \"ok\"".into())
+            pass("HTTP 200, body has \"ok\"")
         );
     }
 
@@ -243,20 +243,20 @@ mod tests {
     fn not_http_and_early_ends() {
         assert_eq!(
             every_piece(b"SSH-2.0-OpenSSH_9.2\r\n", &[200..=200], None, 64),
-            Err("not an HTTP response: \"SSH-2.0-OpenSSH_9.2\"".into())
+            fail("not an HTTP response: \"SSH-2.0-OpenSSH_9.2\"")
         );
-        assert_eq!(every_piece(b"", &[200..=200], None, 64), Err("connection closed before the status line".into()));
+        assert_eq!(every_piece(b"", &[200..=200], None, 64), fail("connection closed before the status line"));
         assert_eq!(
             every_piece(b"HTTP/1.1 200 OK\r\nServer: x", &[200..=200], Some("ok"), 64),
-            Err("connection closed in the headers".into())
+            fail("connection closed in the headers")
         );
-        assert!(judge(b"HTTP/1.1 2000 OK\r\n", &[200..=200], None, 64, 100)
-            .unwrap_err()
-            .starts_with("not an HTTP response"));
+        assert!(
+            failure(judge(b"HTTP/1.1 2000 OK\r\n", &[200..=200], None, 64, 100)).starts_with("not an HTTP response")
+        );
         let long = [b"HTTP/1.1 200 ".as_slice(), &[b'x'; 300]].concat();
-        assert!(judge(&long, &[200..=200], None, 64, 100)
-            .unwrap_err()
-            .starts_with("not an HTTP response: \"HTTP/1.1 200 xxx"));
+        assert!(
+            failure(judge(&long, &[200..=200], None, 64, 100)).starts_with("not an HTTP response: \"HTTP/1.1 200 xxx")
+        );
     }
 
     #[test]
@@ -265,7 +265,7 @@ mod tests {
         text.extend(std::iter::repeat_n(b"X-A: b\r\n".as_slice(), 3000).flatten());
         assert_eq!(
             judge(&text, &[200..=200], Some("ok"), 64, 1000),
-            Err(format!("HTTP 200, headers longer than {HEADERS_MAX} bytes"))
+            fail(&format!("HTTP 200, headers longer than {HEADERS_MAX} bytes"))
         );
     }
 }

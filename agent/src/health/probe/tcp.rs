@@ -5,7 +5,7 @@
 //! `TcpStream::connect` asks SO_ERROR after every connect, where the readiness
 //! that woke the probe already tells a connected socket from a failed one.
 
-use super::words::io_error;
+use super::Failure;
 use nix::errno::Errno;
 use nix::sys::socket::{self, setsockopt, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
 use std::net::SocketAddr;
@@ -13,7 +13,7 @@ use std::os::fd::AsRawFd;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
-pub async fn check(addr: SocketAddr) -> Result<String, String> {
+pub async fn check(addr: SocketAddr) -> Result<String, Failure> {
     connect(addr).await.map(|_| "connected".to_string())
 }
 
@@ -47,8 +47,8 @@ impl Drop for Connection {
     }
 }
 
-pub async fn connect(addr: SocketAddr) -> Result<Connection, String> {
-    let errno = |e: Errno| io_error(&e.into());
+pub async fn connect(addr: SocketAddr) -> Result<Connection, Failure> {
+    let errno = |e: Errno| Failure::Connect(e.into());
     let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
     let fd = socket::socket(family, SockType::Stream, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None)
         .map_err(errno)?;
@@ -58,10 +58,10 @@ pub async fn connect(addr: SocketAddr) -> Result<Connection, String> {
     }
     // From here on, dropping the connection resets it.
     let connection = Connection {
-        stream: TcpStream::from_std(std::net::TcpStream::from(fd)).map_err(|e| io_error(&e))?,
+        stream: TcpStream::from_std(std::net::TcpStream::from(fd)).map_err(Failure::Connect)?,
         server_closed: false,
     };
-    let ready = connection.stream.ready(Interest::WRITABLE | Interest::ERROR).await.map_err(|e| io_error(&e))?;
+    let ready = connection.stream.ready(Interest::WRITABLE | Interest::ERROR).await.map_err(Failure::Connect)?;
     if ready.is_writable() && !ready.is_write_closed() && !ready.is_error() {
         return Ok(connection);
     }
@@ -69,17 +69,17 @@ pub async fn connect(addr: SocketAddr) -> Result<Connection, String> {
     // socket did connect, as tokio's own connect would conclude.
     match connection.stream.take_error() {
         Ok(None) => Ok(connection),
-        Ok(Some(e)) | Err(e) => Err(io_error(&e)),
+        Ok(Some(e)) | Err(e) => Err(Failure::Connect(e)),
     }
 }
 
-pub async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> Result<(), String> {
+pub async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
     while !bytes.is_empty() {
-        stream.writable().await.map_err(|e| io_error(&e))?;
+        stream.writable().await?;
         match stream.try_write(bytes) {
             Ok(n) => bytes = &bytes[n..],
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(io_error(&e)),
+            Err(e) => return Err(e),
         }
     }
     Ok(())

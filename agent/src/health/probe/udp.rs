@@ -5,8 +5,8 @@
 
 use super::buffer::{self, with_buffer};
 use super::needle::Needle;
-use super::words::{io_error, quoted};
-use super::Phase;
+use super::words::quoted;
+use super::{Failure, Phase};
 use nix::errno::Errno;
 use nix::sys::socket::{self, AddressFamily, MsgFlags, SockFlag, SockType, SockaddrStorage};
 use std::io::ErrorKind;
@@ -30,22 +30,20 @@ impl Prepared {
         Prepared { payload: payload.to_vec(), expect: expect.map(Needle::new) }
     }
 
-    pub async fn check(&self, addr: SocketAddr, phase: &mut Phase) -> Result<String, String> {
-        let errno = |e: Errno| io_error(&e.into());
+    pub async fn check(&self, addr: SocketAddr, phase: &mut Phase) -> Result<String, Failure> {
         let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
         let fd = socket::socket(family, SockType::Datagram, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None)
-            .map_err(|e| format!("cannot open a socket: {}", errno(e)))?;
-        socket::connect(fd.as_raw_fd(), &SockaddrStorage::from(addr)).map_err(errno)?;
-        let udp = UdpSocket::from_std(std::net::UdpSocket::from(fd))
-            .map_err(|e| format!("cannot open a socket: {}", io_error(&e)))?;
+            .map_err(|e: Errno| Failure::Socket(e.into()))?;
+        socket::connect(fd.as_raw_fd(), &SockaddrStorage::from(addr)).map_err(|e| Failure::Connect(e.into()))?;
+        let udp = UdpSocket::from_std(std::net::UdpSocket::from(fd)).map_err(Failure::Socket)?;
         *phase = Phase::Sending;
-        udp.send(&self.payload).await.map_err(|e| unreachable_or(&e))?;
+        udp.send(&self.payload).await.map_err(Failure::datagram)?;
         *phase = Phase::Reply;
         loop {
             // ERROR as well as READABLE, as tokio's own recv: a port
             // unreachable sets only EPOLLERR. But `try_io` one at a time:
             // tokio takes a combined interest there for none at all.
-            let ready = udp.ready(Interest::READABLE | Interest::ERROR).await.map_err(|e| unreachable_or(&e))?;
+            let ready = udp.ready(Interest::READABLE | Interest::ERROR).await.map_err(Failure::datagram)?;
             let interest = if ready.is_error() { Interest::ERROR } else { Interest::READABLE };
             let recv = |buf: &mut [u8]| {
                 udp.try_io(interest, || Ok(socket::recv(udp.as_raw_fd(), &mut buf[..REPLY_MAX], MsgFlags::empty())?))
@@ -53,25 +51,17 @@ impl Prepared {
             match with_buffer(|buf| recv(buf).map(|n| self.judge(&buf[..n]))) {
                 Ok(verdict) => return verdict,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                Err(e) => return Err(unreachable_or(&e)),
+                Err(e) => return Err(Failure::datagram(e)),
             }
         }
     }
 
-    fn judge(&self, reply: &[u8]) -> Result<String, String> {
+    fn judge(&self, reply: &[u8]) -> Result<String, Failure> {
         let n = reply.len();
         match &self.expect {
             None => Ok(format!("reply of {n} bytes")),
             Some(needle) if needle.feed(&mut 0, reply) => Ok(format!("reply has {}", quoted(needle.bytes()))),
-            Some(needle) => Err(format!("reply of {n} bytes lacks {}", quoted(needle.bytes()))),
+            Some(needle) => Err(Failure::ReplyLacks { len: n, needle: needle.bytes().to_vec() }),
         }
-    }
-}
-
-fn unreachable_or(e: &std::io::Error) -> String {
-    if e.kind() == std::io::ErrorKind::ConnectionRefused {
-        "port unreachable".into()
-    } else {
-        io_error(e)
     }
 }
