@@ -42,7 +42,7 @@ pub struct Report {
     pub vmlinuz: PathBuf,
     pub vmlinuz_size: u64,
     /// The ELF kernel, or why there is none.
-    pub vmlinux: std::result::Result<(PathBuf, u64), String>,
+    pub vmlinux: std::result::Result<(PathBuf, u64), vmlinux::VmlinuxError>,
     pub uki: PathBuf,
     pub uki_size: u64,
     pub disk: PathBuf,
@@ -121,11 +121,11 @@ pub fn build(o: &Options) -> Result<Report> {
     let vmlinux_path = o.out.join("vmlinux");
     let vmlinux = match vmlinux::extract_file(&o.kernel.vmlinuz) {
         Ok(elf) => Ok((vmlinux_path.clone(), write(&vmlinux_path, &elf)?)),
-        Err(Error::Vmlinux { message, .. }) => {
-            note(format!("no vmlinux (PVH boots need it): {message}"));
+        Err(Error::Vmlinux { source, .. }) => {
+            note(format!("no vmlinux (PVH boots need it): {source}"));
             // A stale one from an earlier build would boot the wrong kernel.
             let _ = std::fs::remove_file(&vmlinux_path);
-            Err(message)
+            Err(source)
         }
         Err(e) => return Err(e),
     };

@@ -51,11 +51,11 @@ pub enum Error {
     #[error("kernel tree {}: {message}", dir.display())]
     KernelTree { dir: PathBuf, message: String },
 
-    #[error("{}: {message}", path.display())]
-    Vmlinux { path: PathBuf, message: String },
+    #[error("{}: {source}", path.display())]
+    Vmlinux { path: PathBuf, source: crate::vmlinux::VmlinuxError },
 
-    #[error("module {}: {message}", path.display())]
-    Modinfo { path: PathBuf, message: String },
+    #[error("module {}: {source}", path.display())]
+    Modinfo { path: PathBuf, source: crate::modinfo::ModinfoError },
 
     #[error("the kernel in {} has no module {name}; {why}", modules_dir.display())]
     MissingModule { name: String, modules_dir: PathBuf, why: &'static str },

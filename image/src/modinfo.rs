@@ -19,6 +19,21 @@ pub struct ModInfo {
     pub aliases: Vec<String>,
 }
 
+/// Why a module's `.modinfo` could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ModinfoError {
+    #[error("not an ELF module: {0}")]
+    NotElf(#[source] object::Error),
+    #[error("has no .modinfo section")]
+    NoSection,
+    #[error(".modinfo: {0}")]
+    Section(#[source] object::Error),
+    #[error("is compressed; the appliance loads plain .ko files only")]
+    Compressed,
+    #[error("depends on {dep}, which is not in {}", modules_dir.display())]
+    MissingDependency { dep: String, modules_dir: std::path::PathBuf },
+}
+
 /// Module names as modprobe compares them: '-' and '_' are the same.
 pub fn normalize(name: &str) -> String {
     name.replace('-', "_")
@@ -26,16 +41,16 @@ pub fn normalize(name: &str) -> String {
 
 impl ModInfo {
     /// Reads the `.modinfo` section out of an ELF module's bytes.
-    pub fn from_elf(bytes: &[u8]) -> Result<ModInfo, String> {
-        let file = object::File::parse(bytes).map_err(|e| format!("not an ELF module: {e}"))?;
-        let section = file.section_by_name(".modinfo").ok_or_else(|| "has no .modinfo section".to_string())?;
-        let data = section.data().map_err(|e| format!(".modinfo: {e}"))?;
+    pub fn from_elf(bytes: &[u8]) -> Result<ModInfo, ModinfoError> {
+        let file = object::File::parse(bytes).map_err(ModinfoError::NotElf)?;
+        let section = file.section_by_name(".modinfo").ok_or(ModinfoError::NoSection)?;
+        let data = section.data().map_err(ModinfoError::Section)?;
         Ok(ModInfo::parse(data))
     }
 
     pub fn read(path: &Path) -> Result<ModInfo> {
         let bytes = std::fs::read(path).map_err(Error::io("reading", path))?;
-        ModInfo::from_elf(&bytes).map_err(|message| Error::Modinfo { path: path.to_path_buf(), message })
+        ModInfo::from_elf(&bytes).map_err(|source| Error::Modinfo { path: path.to_path_buf(), source })
     }
 
     /// The section's strings; unknown keys (license, vermagic, parm...) are ignored.
@@ -108,6 +123,6 @@ mod tests {
 
     #[test]
     fn non_elf_is_refused() {
-        assert!(ModInfo::from_elf(b"not an elf").unwrap_err().contains("not an ELF"));
+        assert!(ModInfo::from_elf(b"not an elf").unwrap_err().to_string().contains("not an ELF"));
     }
 }

@@ -6,7 +6,7 @@
 //! the order `modprobe --show-depends` prints — each module once.
 
 use crate::error::{Error, Result};
-use crate::modinfo::{normalize, ModInfo};
+use crate::modinfo::{normalize, ModInfo, ModinfoError};
 use lvs_config::model::{Appliance, Role};
 use lvs_ipvs::Forward;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -218,10 +218,7 @@ impl ModuleTree {
             } else if self.is_builtin(&want.name) {
                 walk.skipped.push(format!("{}: built into the kernel", want.name));
             } else if let Some(path) = self.compressed.get(&want.name) {
-                return Err(Error::Modinfo {
-                    path: path.clone(),
-                    message: "is compressed; the appliance loads plain .ko files only".into(),
-                });
+                return Err(Error::Modinfo { path: path.clone(), source: ModinfoError::Compressed });
             } else if want.required {
                 return Err(Error::MissingModule {
                     name: want.name.clone(),
@@ -251,7 +248,7 @@ impl ModuleTree {
             if !self.files.contains_key(dep) {
                 return Err(Error::Modinfo {
                     path: self.files[name].clone(),
-                    message: format!("depends on {dep}, which is not in {}", self.dir.display()),
+                    source: ModinfoError::MissingDependency { dep: dep.clone(), modules_dir: self.dir.clone() },
                 });
             }
             self.visit(dep, walk)?;

@@ -20,10 +20,29 @@ const LZ4_LEGACY_MAGIC: u32 = 0x184C_2102;
 /// The legacy LZ4 format's fixed block size: no block decompresses to more.
 const LZ4_LEGACY_BLOCK: usize = 8 << 20;
 
+/// Why no ELF kernel came out of a bzImage.
+#[derive(Debug, thiserror::Error)]
+pub enum VmlinuxError {
+    #[error("not a bzImage (no HdrS setup header)")]
+    NotBzImage,
+    #[error("payload {offset:#x}+{length:#x} lies past the end ({end:#x})")]
+    PastTheEnd { offset: usize, length: usize, end: usize },
+    #[error("gzip payload: {0}")]
+    Gzip(#[source] std::io::Error),
+    #[error("LZ4 block at payload offset {at:#x}: {source}")]
+    Lz4 { at: usize, source: lz4_flex::block::DecompressError },
+    #[error("payload is {0}; only LZ4 and gzip are extracted")]
+    Unsupported(&'static str),
+    #[error("payload is in an unknown compression format")]
+    UnknownFormat,
+    #[error("the decompressed payload is not an ELF file")]
+    NotElf,
+}
+
 /// The compressed kernel inside a bzImage.
-pub fn payload(bz: &[u8]) -> Result<&[u8], String> {
+pub fn payload(bz: &[u8]) -> Result<&[u8], VmlinuxError> {
     if bz.len() < 0x250 || &bz[HEADER_MAGIC..HEADER_MAGIC + 4] != b"HdrS" {
-        return Err("not a bzImage (no HdrS setup header)".into());
+        return Err(VmlinuxError::NotBzImage);
     }
     let setup_sects = match bz[SETUP_SECTS] {
         0 => 4,
@@ -32,26 +51,25 @@ pub fn payload(bz: &[u8]) -> Result<&[u8], String> {
     let protected_mode = (setup_sects + 1) * 512;
     let offset = protected_mode + le32(bz, PAYLOAD_OFFSET) as usize;
     let length = le32(bz, PAYLOAD_LENGTH) as usize;
-    bz.get(offset..offset + length)
-        .ok_or_else(|| format!("payload {offset:#x}+{length:#x} lies past the end ({:#x})", bz.len()))
+    bz.get(offset..offset + length).ok_or(VmlinuxError::PastTheEnd { offset, length, end: bz.len() })
 }
 
 /// Decompresses a bzImage's payload to the ELF kernel.
-pub fn extract(bz: &[u8]) -> Result<Vec<u8>, String> {
+pub fn extract(bz: &[u8]) -> Result<Vec<u8>, VmlinuxError> {
     let payload = payload(bz)?;
     let elf = match payload {
         [0x02, 0x21, 0x4c, 0x18, ..] => lz4_legacy(payload)?,
         [0x1f, 0x8b, ..] => {
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(payload).read_to_end(&mut out).map_err(|e| format!("gzip payload: {e}"))?;
+            flate2::read::GzDecoder::new(payload).read_to_end(&mut out).map_err(VmlinuxError::Gzip)?;
             out
         }
-        [0xfd, b'7', b'z', b'X', b'Z', ..] => return Err("payload is XZ; only LZ4 and gzip are extracted".into()),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => return Err("payload is zstd; only LZ4 and gzip are extracted".into()),
-        _ => return Err("payload is in an unknown compression format".into()),
+        [0xfd, b'7', b'z', b'X', b'Z', ..] => return Err(VmlinuxError::Unsupported("XZ")),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => return Err(VmlinuxError::Unsupported("zstd")),
+        _ => return Err(VmlinuxError::UnknownFormat),
     };
     if !elf.starts_with(b"\x7fELF") {
-        return Err("the decompressed payload is not an ELF file".into());
+        return Err(VmlinuxError::NotElf);
     }
     Ok(elf)
 }
@@ -59,7 +77,7 @@ pub fn extract(bz: &[u8]) -> Result<Vec<u8>, String> {
 /// LZ4 legacy frames: the magic, then blocks of `[u32 LE size][compressed block]`.
 /// The kernel's build appends the decompressed length as a last u32, and frames
 /// may follow one another, each starting with the magic again.
-fn lz4_legacy(data: &[u8]) -> Result<Vec<u8>, String> {
+fn lz4_legacy(data: &[u8]) -> Result<Vec<u8>, VmlinuxError> {
     let mut out = Vec::with_capacity(data.len() * 3);
     let mut at = 4;
     while at + 4 <= data.len() {
@@ -76,7 +94,7 @@ fn lz4_legacy(data: &[u8]) -> Result<Vec<u8>, String> {
         let start = out.len();
         out.resize(start + LZ4_LEGACY_BLOCK, 0);
         let n = lz4_flex::block::decompress_into(block, &mut out[start..])
-            .map_err(|e| format!("LZ4 block at payload offset {at:#x}: {e}"))?;
+            .map_err(|source| VmlinuxError::Lz4 { at, source })?;
         out.truncate(start + n);
         at += 4 + size;
     }
@@ -90,7 +108,7 @@ fn le32(b: &[u8], at: usize) -> u32 {
 /// Reads `vmlinuz`, extracts, names the file in errors.
 pub fn extract_file(vmlinuz: &Path) -> Result<Vec<u8>> {
     let bz = std::fs::read(vmlinuz).map_err(Error::io("reading", vmlinuz))?;
-    extract(&bz).map_err(|message| Error::Vmlinux { path: vmlinuz.to_path_buf(), message })
+    extract(&bz).map_err(|source| Error::Vmlinux { path: vmlinuz.to_path_buf(), source })
 }
 
 #[cfg(test)]
@@ -142,13 +160,13 @@ mod tests {
 
     #[test]
     fn refusals_say_why() {
-        assert!(extract(b"plain text").unwrap_err().contains("not a bzImage"));
+        assert!(extract(b"plain text").unwrap_err().to_string().contains("not a bzImage"));
         let xz = bz_image(b"\xfd7zXZ\0rest");
-        assert!(extract(&xz).unwrap_err().contains("XZ"));
+        assert!(extract(&xz).unwrap_err().to_string().contains("XZ"));
         let mut not_elf = LZ4_LEGACY_MAGIC.to_le_bytes().to_vec();
         let block = lz4_flex::block::compress(b"MZ not an elf");
         not_elf.extend_from_slice(&(block.len() as u32).to_le_bytes());
         not_elf.extend_from_slice(&block);
-        assert!(extract(&bz_image(&not_elf)).unwrap_err().contains("not an ELF"));
+        assert!(extract(&bz_image(&not_elf)).unwrap_err().to_string().contains("not an ELF"));
     }
 }
