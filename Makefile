@@ -9,7 +9,7 @@ OUT    := out
 CONFIG    ?= examples/001-dr-wrr-director.ron
 IMAGE_OUT ?= $(OUT)/img
 
-.PHONY: help setup build static size tools image run image-lock lab-lock boot-table test disk-check lint unit bench demo clean
+.PHONY: help setup build static size tools image run image-lock lab-lock boot-table test disk-check lint unit fuzz fuzz-short fuzz-tool bench demo clean
 
 # A fresh clone builds once: incremental caches would only take disk (0.8 GB).
 ifneq ($(CI),)
@@ -25,6 +25,7 @@ help:
 	@echo "make run     build and boot that image under qemu, console on this terminal (DISK=1: disk.img under OVMF)"
 	@echo "make test    lint, then unit, host and lab tests (the lab needs root; it fetches qemu and the kernel)"
 	@echo "make boot-table  the boot timings from the last make test's lab logs"
+	@echo "make fuzz    run every fuzz target (tests/fuzz) for FUZZ_SECONDS in all (default 600), then report executions and crashes"
 	@echo "make bench   time lvs-agent apply against ipvsadm -R and one ipvsadm per rule in one VM, then probe 10,000 backends for 60 s (root; minutes)"
 	@echo "make image-lock / lab-lock  re-pin the Debian kernel / the lab's qemu, OVMF and busybox"
 	@echo "make demo    check every example, then boot seed 001's DR lab: the client's answers and the director's table (root; ~1 min)"
@@ -103,12 +104,13 @@ boot-table:
 
 lint:
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path tests/fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit: tools
 	$(CARGO) test --workspace
 
-test: disk-check lint unit
+test: disk-check lint unit fuzz-short
 
 # A fresh clone's make test writes 3.9 GB of build output, lab
 # images and downloads under target/ and .cache/. A disk that fills up midway
@@ -122,6 +124,53 @@ disk-check:
 		echo "make test writes about $(TEST_DISK_GB) GB there in all. Free $$(( $(TEST_DISK_GB) - free - have )) GB or more and run it again."; \
 		exit 1; \
 	fi
+
+# Fuzzing with cargo-fuzz (libFuzzer), pinned and installed into .cache/ like
+# cargo-bloat. Without a sanitizer, so that the stable toolchain builds it:
+# the targets look for panics (overflows included: the fuzz build has
+# debug assertions) and broken round trips, not for memory errors, which
+# safe Rust does not make. Every run first executes each input kept in
+# tests/fuzz/regressions/<target>/ (reproducers and seeds), then fuzzes from
+# there; new corpus entries go to target/fuzz-corpus, crashes to
+# target/fuzz-artifacts (the make target fails and names the file).
+FUZZ_VERSION := 0.13.2
+FUZZ_ROOT    := .cache/cargo-fuzz-$(FUZZ_VERSION)
+FUZZ_TARGETS := config ipvsadm state netlink
+# make fuzz: this many seconds in all, shared by the targets (docs/FUZZ.md).
+FUZZ_SECONDS ?= 600
+# make test: this many seconds for each target.
+FUZZ_SHORT_SECONDS ?= 5
+
+fuzz-tool:
+	@test -x $(FUZZ_ROOT)/bin/cargo-fuzz || \
+		$(CARGO) install --locked --quiet --root $(FUZZ_ROOT) --version $(FUZZ_VERSION) cargo-fuzz
+
+fuzz: fuzz-tool
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_EACH=$$(( $(FUZZ_SECONDS) / $(words $(FUZZ_TARGETS)) ))
+
+fuzz-short: fuzz-tool
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_EACH=$(FUZZ_SHORT_SECONDS)
+
+fuzz-run:
+	@export PATH="$(CURDIR)/$(FUZZ_ROOT)/bin:$$PATH"; \
+	echo "== fuzz: building the targets (cargo fuzz $(FUZZ_VERSION), target/fuzz-cov)"; \
+	cargo fuzz build --fuzz-dir tests/fuzz --target-dir target/fuzz-cov --sanitizer none --debug-assertions >target/fuzz-build.log 2>&1 \
+		|| { cat target/fuzz-build.log; exit 1; }; \
+	failed=0; \
+	for t in $(FUZZ_TARGETS); do \
+		rm -rf target/fuzz-artifacts/$$t; mkdir -p target/fuzz-corpus/$$t target/fuzz-artifacts/$$t target/fuzz-logs; \
+		log=target/fuzz-logs/$$t.log; \
+		cargo fuzz run --fuzz-dir tests/fuzz --target-dir target/fuzz-cov --sanitizer none --debug-assertions \
+			$$t target/fuzz-corpus/$$t tests/fuzz/regressions/$$t -- \
+			-max_total_time=$(FUZZ_EACH) -artifact_prefix=target/fuzz-artifacts/$$t/ -print_final_stats=1 >$$log 2>&1; \
+		rc=$$?; \
+		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
+		crashes=$$(ls target/fuzz-artifacts/$$t | wc -l); \
+		printf '%-10s %10s executions in %s s, %s crash files in target/fuzz-artifacts/%s (exit %s)\n' \
+			$$t "$${runs:-?}" $(FUZZ_EACH) $$crashes $$t $$rc; \
+		if [ $$rc -ne 0 ] || [ $$crashes -ne 0 ]; then failed=1; grep -m1 -A12 'panicked\|ERROR' $$log; fi; \
+	done; \
+	exit $$failed
 
 # Not a test: prints times and ratios (BENCH_SERVICES, BENCH_DESTS scale it),
 # then the probe engine's cost against 10,000 backends (BENCH_PROBE_SECONDS, BENCH_PROBE_TARGETS).

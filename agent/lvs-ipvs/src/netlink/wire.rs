@@ -216,21 +216,79 @@ impl Attrs {
     }
 }
 
+/// The length of a netlink message header.
+const NLMSG_HDRLEN: usize = 16;
+
+fn ne_u32(b: &[u8]) -> u32 {
+    u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Cuts a datagram into its messages by their own lengths, each with its
+/// padding, before neli reads them: a length shorter than a header or past
+/// the end is refused here, and so are the error and done payloads that neli
+/// reads with subtractions that underflow (an error shorter than its errno
+/// and the header it echoes, a done shorter than its errno, found by the
+/// netlink fuzz target). Each message is then parsed alone, so that neli's
+/// "at the end of the buffer" means at the end of that message.
+fn frames(buf: &[u8]) -> Result<Vec<&[u8]>, IpvsError> {
+    let bad = |detail: String| Err(decode_error("netlink message", detail));
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < buf.len() {
+        let rest = &buf[at..];
+        if rest.len() < NLMSG_HDRLEN {
+            return bad(format!("{} bytes left at offset {at}, less than a message header", rest.len()));
+        }
+        let len = ne_u32(rest) as usize;
+        if len < NLMSG_HDRLEN || len > rest.len() {
+            return bad(format!("length {len} at offset {at}, with {} bytes left", rest.len()));
+        }
+        let ty = u16::from_ne_bytes([rest[4], rest[5]]);
+        let payload = &rest[NLMSG_HDRLEN..len];
+        if ty == u16::from(Nlmsg::Error) {
+            if payload.len() < 4 + NLMSG_HDRLEN {
+                return bad(format!(
+                    "an error message of {len} bytes at offset {at}: too short for its errno and header"
+                ));
+            }
+            let echoed = ne_u32(&payload[4..]) as usize;
+            let fits = echoed >= NLMSG_HDRLEN && 4 + echoed.div_ceil(4) * 4 <= payload.len();
+            if ne_u32(payload) != 0 && !fits {
+                return bad(format!("an error message at offset {at} echoes a request of {echoed} bytes in {len}"));
+            }
+        }
+        if ty == u16::from(Nlmsg::Done) && !payload.is_empty() && payload.len() < 4 {
+            return bad(format!("a done message at offset {at} with {} bytes of errno", payload.len()));
+        }
+        let end = (len.div_ceil(4) * 4).min(rest.len());
+        out.push(&rest[..end]);
+        at += end;
+    }
+    Ok(out)
+}
+
+/// The errno of a netlink error or done code (the kernel sends it negated);
+/// i32::MIN, which has no positive, is no errno.
+fn errno(code: i32) -> Result<i32, IpvsError> {
+    code.checked_neg().ok_or_else(|| decode_error("netlink message", format!("error code {code} is no errno")))
+}
+
 /// Cuts one datagram into messages.
 pub fn parse_datagram(buf: &[u8]) -> Result<Vec<Incoming>, IpvsError> {
-    let mut cursor = Cursor::new(buf);
     let mut out = Vec::new();
-    while (cursor.position() as usize) < buf.len() {
-        let msg = Nlmsghdr::<u16, Buffer>::from_bytes(&mut cursor).map_err(|e| decode_error("netlink message", e))?;
+    for frame in frames(buf)? {
+        let msg = Nlmsghdr::<u16, Buffer>::from_bytes(&mut Cursor::new(frame))
+            .map_err(|e| decode_error("netlink message", e))?;
         let seq = *msg.nl_seq();
         let ty = *msg.nl_type();
         let incoming = match msg.nl_payload() {
             NlPayload::Ack(_) => Incoming::Ack { seq },
-            NlPayload::Err(e) => Incoming::Error { seq, errno: -*e.error() },
-            NlPayload::DumpExtAck(e) => Incoming::Done { seq, errno: -*e.error() },
+            NlPayload::Err(e) => Incoming::Error { seq, errno: errno(*e.error())? },
+            NlPayload::DumpExtAck(e) => Incoming::Done { seq, errno: errno(*e.error())? },
             NlPayload::Empty => Incoming::Done { seq, errno: 0 },
             NlPayload::Payload(p) if ty == u16::from(Nlmsg::Done) => {
-                let errno = p.as_ref().get(..4).map(|b| -i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+                let code = p.as_ref().get(..4).map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                let errno = errno(code)?;
                 Incoming::Done { seq, errno }
             }
             NlPayload::Payload(_) if ty == u16::from(Nlmsg::Noop) => continue,
@@ -278,4 +336,42 @@ pub fn parse_requests(buf: &[u8]) -> Result<Vec<RequestFrame>, IpvsError> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    fn header(len: u32, ty: u16, flags: u16) -> Vec<u8> {
+        let mut out = len.to_ne_bytes().to_vec();
+        out.extend_from_slice(&ty.to_ne_bytes());
+        out.extend_from_slice(&flags.to_ne_bytes());
+        out.extend_from_slice(&[0; 8]);
+        out
+    }
+
+    /// Each of these made neli subtract past zero (a panic with overflow
+    /// checks, a wrapped length without): the fuzz target's finds, refused.
+    #[test]
+    fn lying_lengths_and_short_error_or_done_payloads_are_refused_not_misread() {
+        let done_multi_then_more = [header(16, 3, 2), header(16, 3, 2)].concat();
+        assert!(parse_datagram(&done_multi_then_more).is_ok(), "two empty dones, each read alone");
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("shorter than a header", vec![1, 2, 3]),
+            ("length under a header", header(8, 3, 0)),
+            ("length past the end", header(64, 3, 0)),
+            ("done with 2 bytes of errno", [header(18, 3, 2), vec![0, 0]].concat()),
+            ("error without the echoed header", [header(20, 2, 0), (-1i32).to_ne_bytes().to_vec()].concat()),
+            (
+                "error echoing a longer request than it holds",
+                [header(36, 2, 0), (-22i32).to_ne_bytes().to_vec(), header(200, 0x21, 5)].concat(),
+            ),
+        ];
+        for (what, bytes) in cases {
+            assert!(parse_datagram(&bytes).is_err(), "{what}: accepted");
+        }
+        // An error code of i32::MIN has no errno to negate into.
+        let min = [header(36, 2, 0), i32::MIN.to_ne_bytes().to_vec(), header(16, 0x21, 5)].concat();
+        assert!(parse_datagram(&min).is_err());
+    }
 }
