@@ -135,3 +135,21 @@ fn export_writes_ipvsadm_restore_input() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stdout.is_empty());
 }
+
+#[test]
+fn try_refuses_a_within_past_a_day_with_exit_2_and_no_panic() {
+    let run_dir = tempfile::tempdir().unwrap();
+    let run_dir = run_dir.path().to_str().unwrap();
+    for (within, says) in [("500000000000y", "at most 24h"), ("25h", "at most 24h"), ("0s", "0s would be over")] {
+        let out = agent(&["try", "examples/001-dr-wrr-director.ron", "--within", within, "--run-dir", run_dir]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--within {within}: {stderr}");
+        assert!(stderr.contains(&format!("invalid value '{within}' for '--within <WITHIN>'")), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A day is allowed: this one gets as far as looking for the running agent.
+    let out = agent(&["try", "examples/001-dr-wrr-director.ron", "--within", "24h", "--run-dir", run_dir]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no running agent"), "{}", text(&out.stderr));
+}
