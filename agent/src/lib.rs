@@ -5,6 +5,7 @@
 //! small traits so that most of it is tested without a kernel.
 
 pub mod atomic_file;
+pub mod capped;
 pub mod cli_status;
 pub mod deadline;
 pub mod health;
