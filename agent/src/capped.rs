@@ -7,6 +7,7 @@
 //! records' in their [`crate::record::Kind`], a weight request's in
 //! `run::weight_requests`, the config's here.
 
+use lvs_config::{ConfigError, Diagnostic, Loaded, Severity};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -20,8 +21,10 @@ pub const CONFIG_MAX_BYTES: u64 = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CappedReadError {
-    #[error("cannot read {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    /// `error` is not a `source`: the message already says it, and anyhow
+    /// would say it twice.
+    #[error("cannot read {}: {error}", path.display())]
+    Io { path: PathBuf, error: io::Error },
     #[error("{} is {}, more than a {what} may be ({cap} bytes at most)", path.display(), Size(*size, *cap))]
     TooBig {
         path: PathBuf,
@@ -49,14 +52,14 @@ impl std::fmt::Display for Size {
 impl CappedReadError {
     /// The file does not exist: for callers to whom that means "nothing yet".
     pub fn is_not_found(&self) -> bool {
-        matches!(self, CappedReadError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+        matches!(self, CappedReadError::Io { error, .. } if error.kind() == io::ErrorKind::NotFound)
     }
 }
 
 /// The bytes of `path`, a `what` ("state file") of at most `cap` bytes. Reads
 /// at most `cap` + 1 bytes, whatever the file's size.
 pub fn read(path: &Path, cap: u64, what: &'static str) -> Result<Vec<u8>, CappedReadError> {
-    let io = |source| CappedReadError::Io { path: path.to_path_buf(), source };
+    let io = |error| CappedReadError::Io { path: path.to_path_buf(), error };
     let file = File::open(path).map_err(io)?;
     let length = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
     let too_big = |size| CappedReadError::TooBig { path: path.to_path_buf(), what, size, cap };
@@ -72,13 +75,44 @@ pub fn read(path: &Path, cap: u64, what: &'static str) -> Result<Vec<u8>, Capped
     Ok(bytes)
 }
 
+/// The config at `path`, read with [`CONFIG_MAX_BYTES`] as its cap, then
+/// validated: `lvs_config::load`, bounded. Every config the agent and its
+/// command line read goes through here (or [`read_config`]).
+pub fn load_config(path: &Path) -> Result<Loaded, ConfigError> {
+    lvs_config::parse(&read_config(path)?, path)
+}
+
+/// The text of the config at `path`. One that cannot be read is
+/// `ConfigError::Read` (exit status 1); one over the cap is wrong input,
+/// `ConfigError::Invalid` (exit status 2), naming its size and the cap.
+pub fn read_config(path: &Path) -> Result<String, ConfigError> {
+    match read_to_string(path, CONFIG_MAX_BYTES, "config file") {
+        Ok(text) => Ok(text),
+        Err(CappedReadError::Io { path, error }) => Err(ConfigError::Read { path, source: error }),
+        Err(CappedReadError::TooBig { path, size, cap, .. }) => Err(ConfigError::Invalid {
+            errors: vec![Diagnostic {
+                severity: Severity::Error,
+                file: path,
+                position: None,
+                path: None,
+                message: format!(
+                    "the file is {}, more than a config file may be ({cap} bytes at most)",
+                    Size(size, cap)
+                ),
+                help: Some("a config is a few kilobytes, rarely a megabyte: is this the right file?".to_string()),
+            }],
+            warnings: Vec::new(),
+        }),
+    }
+}
+
 /// The same, as text: a file that is not UTF-8 is an error of kind
 /// `InvalidData`, as with `std::fs::read_to_string`.
 pub fn read_to_string(path: &Path, cap: u64, what: &'static str) -> Result<String, CappedReadError> {
     let bytes = read(path, cap, what)?;
     String::from_utf8(bytes).map_err(|e| CappedReadError::Io {
         path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::InvalidData, e.utf8_error()),
+        error: io::Error::new(io::ErrorKind::InvalidData, e.utf8_error()),
     })
 }
 
@@ -122,6 +156,27 @@ mod tests {
     }
 
     #[test]
+    fn a_config_over_the_cap_is_invalid_and_a_missing_one_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("appliance.ron");
+        std::fs::write(&path, "Appliance(role: Director(services: []))").unwrap();
+        assert!(load_config(&path).is_ok());
+        File::create(&path).unwrap().set_len(CONFIG_MAX_BYTES + 1).unwrap();
+        let e = load_config(&path).unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: error: the file is 4194305 bytes, more than a config file may be (4194304 bytes at most)\n  \
+                 help: a config is a few kilobytes, rarely a megabyte: is this the right file?",
+                path.display()
+            )
+        );
+        let e = load_config(&dir.path().join("none.ron")).unwrap_err();
+        assert!(matches!(e, ConfigError::Read { .. }), "{e:?}");
+    }
+
+    #[test]
     fn missing_and_not_text_are_io_errors_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("none");
@@ -131,7 +186,7 @@ mod tests {
         let binary = dir.path().join("bin");
         std::fs::write(&binary, b"\xff\xfe").unwrap();
         let e = read_to_string(&binary, 10, "config file").unwrap_err();
-        assert!(matches!(&e, CappedReadError::Io { source, .. } if source.kind() == io::ErrorKind::InvalidData));
+        assert!(matches!(&e, CappedReadError::Io { error, .. } if error.kind() == io::ErrorKind::InvalidData));
         assert!(!e.is_not_found());
     }
 }

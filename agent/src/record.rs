@@ -178,7 +178,7 @@ pub fn read(path: &Path, kind: &Kind) -> Result<Option<Vec<u8>>, RecordError> {
     match capped::read(path, kind.max_bytes, kind.what) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.is_not_found() => Ok(None),
-        Err(CappedReadError::Io { source, .. }) => Err(RecordError::Read { path: path.into(), source }),
+        Err(CappedReadError::Io { error, .. }) => Err(RecordError::Read { path: path.into(), source: error }),
         Err(CappedReadError::TooBig { size, cap, .. }) => {
             Err(RecordError::Decode { path: path.into(), source: DecodeError::TooBig { what: kind.what, size, cap } })
         }

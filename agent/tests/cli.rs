@@ -153,3 +153,56 @@ fn try_refuses_a_within_past_a_day_with_exit_2_and_no_panic() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("no running agent"), "{}", text(&out.stderr));
 }
+
+/// A file of `len` bytes that takes no room: reading it whole would.
+fn sparse(path: &std::path::Path, len: u64) {
+    std::fs::File::create(path).unwrap().set_len(len).unwrap();
+}
+
+#[test]
+fn a_config_over_4_mib_is_refused_by_size_without_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.ron");
+    sparse(&big, 5 << 20);
+    let big = big.to_str().unwrap();
+    let run_dir = dir.path().to_str().unwrap();
+    let says =
+        format!("{big}: error: the file is 5242880 bytes, more than a config file may be (4194304 bytes at most)");
+    for args in [
+        &["check", big][..],
+        &["export", "ipvsadm", big],
+        &["plan", big],
+        &["apply", big],
+        &["try", big, "--run-dir", run_dir],
+    ] {
+        let out = agent(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(&says), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn restore_refuses_an_empty_blank_or_oversized_file_as_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.ron");
+    for blank in ["", "\n", " \n\t\n"] {
+        std::fs::write(&state, blank).unwrap();
+        let out = agent(&["restore", state.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{blank:?}: {stderr}");
+        assert!(stderr.contains(&format!("lvs-agent: {}: the file is empty", state.display())), "{stderr}");
+        assert!(out.stdout.is_empty(), "nothing restored: {}", text(&out.stdout));
+    }
+    sparse(&state, 17 << 20);
+    let out = agent(&["restore", state.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} is 17825792 bytes, more than a state file or ipvsadm rules file may be (16777216 bytes at most); nothing restored",
+            state.display()
+        )),
+        "{stderr}"
+    );
+}

@@ -2,15 +2,12 @@
 //! its IPVS table.
 
 use super::EXIT_INVALID;
-use lvs_config::{
-    self as config,
-    model::{Director, Role},
-};
+use lvs_config::model::{Director, Role};
 use std::path::Path;
 
 /// The director, or the exit status after the reason has been printed.
 pub fn load(file: &Path, doing: &str) -> Result<Director, i32> {
-    let loaded = config::load(file).map_err(|e| {
+    let loaded = lvs_agent::capped::load_config(file).map_err(|e| {
         eprintln!("{e}");
         EXIT_INVALID
     })?;

@@ -23,7 +23,7 @@ const UNKNOWN_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// stops its workloads (together, each within its stop_timeout) before it
 /// exits. Read from the config at shutdown, as a reload may have changed it.
 pub fn agent_grace(config: Option<&Path>) -> Duration {
-    let longest = match config.map(lvs_config::load) {
+    let longest = match config.map(crate::capped::load_config) {
         Some(Ok(loaded)) => match &loaded.model.role {
             Role::RealServer(rs) => rs.workloads.iter().map(|w| w.stop_timeout).max().unwrap_or_default(),
             Role::Director(_) => Duration::ZERO,

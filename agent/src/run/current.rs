@@ -16,7 +16,7 @@ pub struct Current {
 
 impl Current {
     pub fn read(path: &Path) -> Result<Current, ConfigError> {
-        Ok(Current { path: path.to_path_buf(), loaded: config::load(path)? })
+        Ok(Current { path: path.to_path_buf(), loaded: crate::capped::load_config(path)? })
     }
 
     pub fn text(&self) -> &str {
