@@ -206,3 +206,32 @@ fn restore_refuses_an_empty_blank_or_oversized_file_as_damaged() {
         "{stderr}"
     );
 }
+
+/// As the README says: 2 for a file that is wrong, 1 for one that cannot be
+/// read, for every command that reads a config (they all do it as `check` does).
+#[test]
+fn a_missing_config_exits_1_and_a_wrong_one_2_for_every_command() {
+    let run_dir = tempfile::tempdir().unwrap();
+    let run_dir = run_dir.path().to_str().unwrap();
+    for file in ["examples/no-such-file.ron", "examples/001-dr-portmap-8099-refused.ron"] {
+        let (status, says) = match file.contains("no-such") {
+            true => (1, format!("{file}: cannot read the config file")),
+            false => (2, format!("{file}:22:41: error: ")),
+        };
+        for args in [
+            &["check", file][..],
+            &["export", "ipvsadm", file],
+            &["plan", file],
+            &["apply", file],
+            &["try", file, "--run-dir", run_dir],
+        ] {
+            let out = agent(args);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(status), "{args:?}: {stderr}");
+            assert!(stderr.contains(&says), "{args:?}: {stderr}");
+        }
+    }
+    let out = agent(&["restore", "examples/no-such-file.ron"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot read examples/no-such-file.ron"), "{}", text(&out.stderr));
+}
