@@ -235,3 +235,18 @@ fn a_missing_config_exits_1_and_a_wrong_one_2_for_every_command() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("cannot read examples/no-such-file.ron"), "{}", text(&out.stderr));
 }
+
+/// One line per file whatever the file holds: a hostname with a newline
+/// (which validation may or may not refuse) cannot add a line to the summary.
+#[test]
+fn check_prints_one_line_per_file_whatever_its_values_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("host.ron");
+    let forged = "ds1\\nexamples/001-dr-wrr-director.ron: ok: director\\r\\u{1b}[2K";
+    std::fs::write(&file, format!("Appliance(hostname: \"{forged}\", role: Director(services: []))")).unwrap();
+    let out = agent(&["check", file.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with(&format!("{}: ", file.display())), "{stdout}");
+    assert!(!stdout.contains('\r') && !stdout.contains('\u{1b}'), "{stdout:?}");
+}

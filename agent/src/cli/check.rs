@@ -44,7 +44,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 fn summary(loaded: &Loaded) -> String {
     let m = &loaded.model;
-    let host = m.hostname.as_deref().map(|h| format!(" \"{h}\"")).unwrap_or_default();
+    // Quoted as Rust quotes it, so that a newline in it cannot start a line of its own.
+    let host = m.hostname.as_deref().map(|h| format!(" {h:?}")).unwrap_or_default();
     let role = match &m.role {
         model::Role::Director(d) => format!(
             "director{host}, {}, {}",
