@@ -9,13 +9,16 @@
 //!
 //! The magic says which kind of file it is, so one is never read as another.
 //! The length and checksum catch what a power cut leaves behind (a file cut
-//! short, a block of zeros, a stale block) before the RON parser sees it, so a
-//! damaged file is never half-believed. FNV is not a defence against anyone
-//! who can write the file: they could write any content anyway.
+//! short or empty, a block of zeros, a stale block) before the RON parser sees
+//! it, so a damaged file is never half-believed. FNV is not a defence against
+//! anyone who can write the file: they could write any content anyway. Each
+//! kind has a size cap: a bigger file is damaged, and is refused without
+//! being read whole; the agent never writes one.
 //!
 //! Files are written through [`crate::atomic_file::write`]: a crash leaves the
 //! old file or the new one.
 
+use crate::capped::{self, CappedReadError, Size};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io;
@@ -30,13 +33,24 @@ pub struct Kind {
     pub version: u32,
     /// What a file of this kind is, for messages: "state file".
     pub what: &'static str,
+    /// The most bytes a file of this kind may have, header included.
+    pub max_bytes: u64,
 }
+
+/// The cap of the agent's records: far above what a config of
+/// [`crate::capped::CONFIG_MAX_BYTES`] makes them (the state file holds a copy
+/// of the config, the table written as one, and a line per checked server).
+pub const RECORD_MAX_BYTES: u64 = 16 << 20;
 
 /// What is wrong with the bytes of a file that is not one this agent can
 /// believe. The variants say which part is wrong and how, for the log; the
 /// path is added by [`RecordError::Decode`] where there is one.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    #[error("the file is empty{} (cut short: a power cut can leave this)", if *whitespace { " but for white space" } else { "" })]
+    Empty { whitespace: bool },
+    #[error("{}, more than a {what} may be ({cap} bytes at most): damaged, or not the agent's", Size(*size, *cap))]
+    TooBig { what: &'static str, size: Option<u64>, cap: u64 },
     #[error("no header line (the file is cut short or empty)")]
     NoHeader,
     #[error("the header is not text")]
@@ -70,6 +84,8 @@ pub enum RecordError {
     Decode { path: PathBuf, source: DecodeError },
     #[error("cannot write {path}: the {what} cannot be written as RON: {source}")]
     Encode { path: PathBuf, what: &'static str, source: Box<ron::Error> },
+    #[error("cannot write {path}: the {what} would be {size} bytes, more than the {cap} an agent reads back")]
+    TooBig { path: PathBuf, what: &'static str, size: usize, cap: u64 },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
 }
@@ -83,6 +99,7 @@ impl RecordError {
             RecordError::Read { source, .. } | RecordError::Write { source, .. } => source,
             RecordError::Decode { source, .. } => io::Error::new(io::ErrorKind::InvalidData, source),
             RecordError::Encode { source, .. } => io::Error::new(io::ErrorKind::InvalidData, source),
+            e @ RecordError::TooBig { .. } => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
         }
     }
 }
@@ -109,8 +126,15 @@ pub fn frame(kind: &Kind, body: &str) -> String {
     format!("{} {} {} {:016x}\n{body}", kind.magic, kind.version, body.len(), fnv1a64(body.as_bytes()))
 }
 
-/// Checks the header, then parses the body.
+/// Checks the size and the header, then parses the body. A position in an
+/// error is the file's line and column: the header is line 1.
 pub fn decode<T: DeserializeOwned>(kind: &Kind, text: &[u8]) -> Result<T, DecodeError> {
+    if text.len() as u64 > kind.max_bytes {
+        return Err(DecodeError::TooBig { what: kind.what, size: Some(text.len() as u64), cap: kind.max_bytes });
+    }
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err(DecodeError::Empty { whitespace: !text.is_empty() });
+    }
     let newline = text.iter().position(|b| *b == b'\n').ok_or(DecodeError::NoHeader)?;
     let header = std::str::from_utf8(&text[..newline]).map_err(|_| DecodeError::HeaderNotText)?;
     let body = &text[newline + 1..];
@@ -134,22 +158,30 @@ pub fn decode<T: DeserializeOwned>(kind: &Kind, text: &[u8]) -> Result<T, Decode
         return Err(DecodeError::Checksum { body: have, header: sum.to_string() });
     }
     let body = std::str::from_utf8(body).map_err(|_| DecodeError::BodyNotUtf8)?;
-    lvs_config::ron_options().from_str(body).map_err(|e| DecodeError::Body(Box::new(e)))
+    lvs_config::ron_options().from_str(body).map_err(|mut e| {
+        e.span.start.line += 1;
+        e.span.end.line += 1;
+        DecodeError::Body(Box::new(e))
+    })
 }
 
 /// The file at `path`, or None when there is none.
 pub fn load<T: DeserializeOwned>(path: &Path, kind: &Kind) -> Result<Option<T>, RecordError> {
-    let Some(bytes) = read(path)? else { return Ok(None) };
+    let Some(bytes) = read(path, kind)? else { return Ok(None) };
     decode(kind, &bytes).map(Some).map_err(|source| RecordError::Decode { path: path.into(), source })
 }
 
-/// The bytes of the file at `path`, or None when there is none: for a kind
-/// that checks more than [`decode`] does (the state file's body version).
-pub fn read(path: &Path) -> Result<Option<Vec<u8>>, RecordError> {
-    match std::fs::read(path) {
+/// The bytes of the file at `path`, a file of `kind`, or None when there is
+/// none: for a kind that checks more than [`decode`] does (the state file's
+/// body version). A file over the kind's cap is damaged, and not read whole.
+pub fn read(path: &Path, kind: &Kind) -> Result<Option<Vec<u8>>, RecordError> {
+    match capped::read(path, kind.max_bytes, kind.what) {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(RecordError::Read { path: path.into(), source }),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(CappedReadError::Io { error, .. }) => Err(RecordError::Read { path: path.into(), source: error }),
+        Err(CappedReadError::TooBig { size, cap, .. }) => {
+            Err(RecordError::Decode { path: path.into(), source: DecodeError::TooBig { what: kind.what, size, cap } })
+        }
     }
 }
 
@@ -160,6 +192,9 @@ pub fn store<T: Serialize>(path: &Path, kind: &Kind, value: &T) -> Result<(), Re
         what: kind.what,
         source: Box::new(source),
     })?;
+    if text.len() as u64 > kind.max_bytes {
+        return Err(RecordError::TooBig { path: path.into(), what: kind.what, size: text.len(), cap: kind.max_bytes });
+    }
     crate::atomic_file::write(path, text.as_bytes()).map_err(|source| RecordError::Write { path: path.into(), source })
 }
 
@@ -179,7 +214,7 @@ mod tests {
     use super::*;
     use serde::Deserialize;
 
-    const KIND: Kind = Kind { magic: "lvs-agent-test", version: 3, what: "test record" };
+    const KIND: Kind = Kind { magic: "lvs-agent-test", version: 3, what: "test record", max_bytes: 1000 };
 
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     #[serde(rename = "Sample", deny_unknown_fields)]
@@ -234,7 +269,7 @@ mod tests {
     #[test]
     fn another_kind_or_version_is_refused_by_name() {
         let text = encode(&KIND, &sample()).unwrap();
-        let other = Kind { magic: "lvs-agent-other", version: 3, what: "other record" };
+        let other = Kind { magic: "lvs-agent-other", what: "other record", ..KIND };
         assert_eq!(
             decode::<Sample>(&other, text.as_bytes()).unwrap_err().to_string(),
             "not a other record (it starts with `lvs-agent-test`)"
@@ -252,6 +287,56 @@ mod tests {
         let e = decode::<Sample>(&KIND, wrong.as_bytes()).unwrap_err();
         assert!(matches!(e, DecodeError::Body(_)), "{e:?}");
         assert!(e.to_string().starts_with("unreadable body: "), "{e}");
+    }
+
+    #[test]
+    fn an_empty_or_blank_file_is_damaged_not_empty() {
+        assert_eq!(decode::<Sample>(&KIND, b""), Err(DecodeError::Empty { whitespace: false }));
+        for blank in [&b"\n"[..], b"   ", b"\n\n\t \r\n"] {
+            assert_eq!(decode::<Sample>(&KIND, blank), Err(DecodeError::Empty { whitespace: true }));
+        }
+        assert_eq!(
+            DecodeError::Empty { whitespace: true }.to_string(),
+            "the file is empty but for white space (cut short: a power cut can leave this)"
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_damaged_and_never_written() {
+        let big = frame(&KIND, &format!("Sample(name: \"{}\", values: [], maybe: None)", "x".repeat(1000)));
+        assert_eq!(
+            decode::<Sample>(&KIND, big.as_bytes()).unwrap_err().to_string(),
+            format!(
+                "{} bytes, more than a test record may be (1000 bytes at most): damaged, or not the agent's",
+                big.len()
+            )
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sample.ron");
+        // Sparse: 1 GiB that is never read.
+        std::fs::File::create(&path).unwrap().set_len(1 << 30).unwrap();
+        assert_eq!(
+            load::<Sample>(&path, &KIND).unwrap_err().to_string(),
+            format!(
+                "{}: 1073741824 bytes, more than a test record may be (1000 bytes at most): damaged, or not the agent's",
+                path.display()
+            )
+        );
+        let long = Sample { name: "x".repeat(1000), ..sample() };
+        let e = store(&path, &KIND, &long).unwrap_err();
+        assert!(matches!(e, RecordError::TooBig { cap: 1000, .. }), "{e:?}");
+        assert!(e.to_string().ends_with("more than the 1000 an agent reads back"), "{e}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 1 << 30, "the file is left as it was");
+    }
+
+    #[test]
+    fn a_position_in_the_body_is_the_files_line() {
+        // Line 1 is the header, so the body's second line is the file's third.
+        let wrong = frame(&KIND, "Sample(\n    name: 5,\n    values: [], maybe: None)");
+        let e = decode::<Sample>(&KIND, wrong.as_bytes()).unwrap_err().to_string();
+        assert!(e.starts_with("unreadable body: 3:"), "{e}");
+        let text = std::str::from_utf8(wrong.as_bytes()).unwrap();
+        assert!(text.lines().nth(2).unwrap().contains("name: 5"), "{text}");
     }
 
     #[test]

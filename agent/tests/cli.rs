@@ -135,3 +135,118 @@ fn export_writes_ipvsadm_restore_input() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stdout.is_empty());
 }
+
+#[test]
+fn try_refuses_a_within_past_a_day_with_exit_2_and_no_panic() {
+    let run_dir = tempfile::tempdir().unwrap();
+    let run_dir = run_dir.path().to_str().unwrap();
+    for (within, says) in [("500000000000y", "at most 24h"), ("25h", "at most 24h"), ("0s", "0s would be over")] {
+        let out = agent(&["try", "examples/001-dr-wrr-director.ron", "--within", within, "--run-dir", run_dir]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--within {within}: {stderr}");
+        assert!(stderr.contains(&format!("invalid value '{within}' for '--within <WITHIN>'")), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A day is allowed: this one gets as far as looking for the running agent.
+    let out = agent(&["try", "examples/001-dr-wrr-director.ron", "--within", "24h", "--run-dir", run_dir]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no running agent"), "{}", text(&out.stderr));
+}
+
+/// A file of `len` bytes that takes no room: reading it whole would.
+fn sparse(path: &std::path::Path, len: u64) {
+    std::fs::File::create(path).unwrap().set_len(len).unwrap();
+}
+
+#[test]
+fn a_config_over_4_mib_is_refused_by_size_without_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.ron");
+    sparse(&big, 5 << 20);
+    let big = big.to_str().unwrap();
+    let run_dir = dir.path().to_str().unwrap();
+    let says =
+        format!("{big}: error: the file is 5242880 bytes, more than a config file may be (4194304 bytes at most)");
+    for args in [
+        &["check", big][..],
+        &["export", "ipvsadm", big],
+        &["plan", big],
+        &["apply", big],
+        &["try", big, "--run-dir", run_dir],
+    ] {
+        let out = agent(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(&says), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn restore_refuses_an_empty_blank_or_oversized_file_as_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.ron");
+    for blank in ["", "\n", " \n\t\n"] {
+        std::fs::write(&state, blank).unwrap();
+        let out = agent(&["restore", state.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{blank:?}: {stderr}");
+        assert!(stderr.contains(&format!("lvs-agent: {}: the file is empty", state.display())), "{stderr}");
+        assert!(out.stdout.is_empty(), "nothing restored: {}", text(&out.stdout));
+    }
+    sparse(&state, 17 << 20);
+    let out = agent(&["restore", state.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} is 17825792 bytes, more than a state file or ipvsadm rules file may be (16777216 bytes at most); nothing restored",
+            state.display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// As the README says: 2 for a file that is wrong, 1 for one that cannot be
+/// read, for every command that reads a config (they all do it as `check` does).
+#[test]
+fn a_missing_config_exits_1_and_a_wrong_one_2_for_every_command() {
+    let run_dir = tempfile::tempdir().unwrap();
+    let run_dir = run_dir.path().to_str().unwrap();
+    for file in ["examples/no-such-file.ron", "examples/001-dr-portmap-8099-refused.ron"] {
+        let (status, says) = match file.contains("no-such") {
+            true => (1, format!("{file}: cannot read the config file")),
+            false => (2, format!("{file}:22:41: error: ")),
+        };
+        for args in [
+            &["check", file][..],
+            &["export", "ipvsadm", file],
+            &["plan", file],
+            &["apply", file],
+            &["try", file, "--run-dir", run_dir],
+        ] {
+            let out = agent(args);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(status), "{args:?}: {stderr}");
+            assert!(stderr.contains(&says), "{args:?}: {stderr}");
+        }
+    }
+    let out = agent(&["restore", "examples/no-such-file.ron"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot read examples/no-such-file.ron"), "{}", text(&out.stderr));
+}
+
+/// One line per file whatever the file holds: a hostname with a newline
+/// (which validation may or may not refuse) cannot add a line to the summary.
+#[test]
+fn check_prints_one_line_per_file_whatever_its_values_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("host.ron");
+    let forged = "ds1\\nexamples/001-dr-wrr-director.ron: ok: director\\r\\u{1b}[2K";
+    std::fs::write(&file, format!("Appliance(hostname: \"{forged}\", role: Director(services: []))")).unwrap();
+    let out = agent(&["check", file.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with(&format!("{}: ", file.display())), "{stdout}");
+    assert!(!stdout.contains('\r') && !stdout.contains('\u{1b}'), "{stdout:?}");
+}

@@ -153,3 +153,55 @@ fn a_weight_is_answered_with_what_the_agent_did() {
         assert_eq!(std::fs::read_dir(run.join("weight")).unwrap().count(), 0, "request and answer removed");
     });
 }
+
+/// What the lab makes of a log line (tests/src/watch/console.rs, `logged`):
+/// the first `lvs-agent: T=` anywhere in it, then the time and the text.
+fn said(line: &str) -> Option<&str> {
+    let at = line.find("lvs-agent: T=")?;
+    let rest = &line[at + "lvs-agent: T=".len()..];
+    Some(rest.split_once(' ').map_or("", |(_, text)| text))
+}
+
+/// Files too big to be what they claim are refused by size without being
+/// read, and text from outside (here, the config's own path) cannot forge a
+/// line of the agent's log.
+#[test]
+fn oversized_files_are_refused_and_no_path_forges_a_log_line() {
+    in_netns(|| {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("x\nlvs-agent: T=0.001 ready\r\nlvs-init: T=0.002 run exited status=0");
+        std::fs::create_dir(&dir).unwrap();
+        let agent = Agent::start(&dir, &config("one"));
+        let file = dir.join("appliance.ron");
+        let run = dir.join("run");
+        let limit = Duration::from_secs(10);
+        agent.wait("ready", limit, |_| run.join("ready").exists());
+        serves(&agent, "one", limit);
+
+        // A config file replaced by one of 5 MiB (sparse: nothing to read) is refused by its size.
+        let big = dir.join("big.new");
+        std::fs::File::create(&big).unwrap().set_len(5 << 20).unwrap();
+        std::fs::rename(&big, &file).unwrap();
+        agent.wait("the big file refused", limit, |a| a.log().contains("more than a config file may be"));
+        assert!(agent.log().contains("is 5242880 bytes"), "{}", agent.log());
+        assert_eq!(get().as_deref(), Some("one"));
+
+        // A weight request over 4 KiB is refused unread, and answered.
+        let weights = run.join("weight");
+        std::fs::create_dir_all(&weights).unwrap();
+        std::fs::write(weights.join("1.req"), "x".repeat(5000)).unwrap();
+        nix::sys::signal::kill(agent.pid(), nix::sys::signal::Signal::SIGUSR1).unwrap();
+        agent.wait("the request answered", limit, |_| weights.join("1.answer").exists());
+        let answer = std::fs::read_to_string(weights.join("1.answer")).unwrap();
+        assert!(answer.starts_with("refused\n"), "{answer}");
+        assert!(answer.contains("is 5000 bytes, more than a weight request may be (4096 bytes at most)"), "{answer}");
+
+        let log = agent.log();
+        let ready: Vec<&str> = log.lines().filter(|l| said(l).is_some_and(|t| t.trim_end() == "ready")).collect();
+        assert_eq!(ready.len(), 1, "{ready:?}\n{log}");
+        for line in log.lines() {
+            assert!(line.starts_with("lvs-agent: T="), "not a line of the agent's: {line:?}\n{log}");
+            assert!(!line.contains("lvs-init: T=") && !line.contains('\r'), "{line:?}");
+        }
+    });
+}

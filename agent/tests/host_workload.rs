@@ -41,7 +41,7 @@ fn output_of(name: &str) -> Vec<String> {
 
 /// Waits up to 5 s for workload `name` to have written `n` lines.
 fn wait_for_lines(name: &str, n: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now().checked_add(Duration::from_secs(5)).unwrap();
     loop {
         let lines = output_of(name);
         if lines.len() >= n || Instant::now() > deadline {

@@ -416,6 +416,25 @@ fn full_checks_come_at_the_shortest_interval_but_not_under_a_second() {
     assert_eq!(Reconciler::new(fast, &mut k).full_check_interval(), Duration::from_secs(1));
 }
 
+/// A check interval past the clock's range ("500000000000y", once accepted by
+/// `check`) puts the next full check far off; it must not panic the IPVS thread.
+#[test]
+fn a_check_interval_past_the_clocks_range_does_not_panic_the_full_check() {
+    let mut k = Kernel::default();
+    let mut d = model(
+        r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "5s"), real_servers: [RealServer(address: "192.0.2.21")])"#,
+    );
+    // Set after validation, so that the test does not depend on what validation lets through.
+    let huge = humantime::parse_duration("500000000000y").unwrap();
+    d.services[0].real_servers[0].health.as_mut().unwrap().target.interval = huge;
+    let mut r = Reconciler::new(d, &mut k);
+    assert_eq!(r.full_check_interval(), huge);
+    let now = Instant::now();
+    r.full_check(now);
+    let next = r.next_full_check(now);
+    assert!(next > now + Duration::from_secs(365 * 24 * 3600), "{:?}", next.duration_since(now));
+}
+
 #[test]
 fn a_batch_of_outcomes_is_judged_in_order_and_sent_once() {
     let mut k = Kernel::default();

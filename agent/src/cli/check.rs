@@ -1,13 +1,13 @@
 //! `lvs-agent check`: one summary line per file.
 
 use super::{EXIT_FAILED, EXIT_INVALID};
-use lvs_config::{self as config, model, ConfigError, Loaded};
+use lvs_config::{model, ConfigError, Loaded};
 use std::path::PathBuf;
 
 pub fn run(files: &[PathBuf], print: bool) -> i32 {
     let mut status = 0;
     for file in files {
-        match config::load(file) {
+        match lvs_agent::capped::load_config(file) {
             Ok(loaded) => {
                 for w in &loaded.warnings {
                     eprintln!("{w}");
@@ -44,7 +44,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 fn summary(loaded: &Loaded) -> String {
     let m = &loaded.model;
-    let host = m.hostname.as_deref().map(|h| format!(" \"{h}\"")).unwrap_or_default();
+    // Quoted as Rust quotes it, so that a newline in it cannot start a line of its own.
+    let host = m.hostname.as_deref().map(|h| format!(" {h:?}")).unwrap_or_default();
     let role = match &m.role {
         model::Role::Director(d) => format!(
             "director{host}, {}, {}",

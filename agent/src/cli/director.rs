@@ -1,18 +1,20 @@
 //! Reading a config that must be a director's, for the subcommands that work on
 //! its IPVS table.
 
-use super::EXIT_INVALID;
-use lvs_config::{
-    self as config,
-    model::{Director, Role},
-};
+use super::{EXIT_FAILED, EXIT_INVALID};
+use lvs_config::model::{Director, Role};
+use lvs_config::ConfigError;
 use std::path::Path;
 
-/// The director, or the exit status after the reason has been printed.
+/// The director, or the exit status after the reason has been printed: 2
+/// for a file that is wrong, 1 for one that cannot be read, as `check` says.
 pub fn load(file: &Path, doing: &str) -> Result<Director, i32> {
-    let loaded = config::load(file).map_err(|e| {
+    let loaded = lvs_agent::capped::load_config(file).map_err(|e| {
         eprintln!("{e}");
-        EXIT_INVALID
+        match e {
+            ConfigError::Read { .. } => EXIT_FAILED,
+            _ => EXIT_INVALID,
+        }
     })?;
     for w in &loaded.warnings {
         eprintln!("{w}");

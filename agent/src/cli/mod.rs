@@ -101,8 +101,8 @@ enum Command {
     Try {
         /// The RON file to try (validated first; an invalid one changes nothing).
         file: PathBuf,
-        /// How long until the agent goes back, e.g. 60s or 5m.
-        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        /// How long until the agent goes back, e.g. 60s or 5m; at most 24h.
+        #[arg(long, default_value = "60s", value_parser = swap::parse_within)]
         within: std::time::Duration,
         /// The running agent's run directory.
         #[arg(long, default_value = "/run/lvs")]

@@ -4,7 +4,9 @@
 
 use super::EXIT_INVALID;
 use anyhow::{Context, Result};
+use lvs_agent::capped::{self, CappedReadError};
 use lvs_agent::keeper::{restore, state_file, Carried};
+use lvs_agent::record::RECORD_MAX_BYTES;
 use lvs_agent::state::format;
 use lvs_ipvs::{self as ipvs, Ipvs, Ownership};
 use std::path::{Path, PathBuf};
@@ -50,8 +52,17 @@ pub fn restore(file: Option<&Path>, kernel: impl FnOnce() -> Result<Box<dyn Ipvs
             format!("no state file in {}; name one, or save one first", DEFAULT_STATE_FILES.join(" or "))
         })?,
     };
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let table = if bytes.starts_with(b"lvs-agent-state ") {
+    // ipvsadm rules of a table as big as the largest state file's fit the same cap.
+    let bytes = match capped::read(&path, RECORD_MAX_BYTES, "state file or ipvsadm rules file") {
+        Ok(bytes) => bytes,
+        Err(e @ CappedReadError::TooBig { .. }) => {
+            eprintln!("lvs-agent: {e}; nothing restored");
+            return Ok(EXIT_INVALID);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // An empty file is a state file a power cut cut short, not rules for nothing.
+    let table = if bytes.starts_with(b"lvs-agent-state ") || bytes.iter().all(u8::is_ascii_whitespace) {
         let state = match format::decode(&bytes) {
             Ok(s) => s,
             Err(problem) => {

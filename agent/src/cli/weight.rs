@@ -35,8 +35,12 @@ pub fn run(service: &str, real_server: &str, weight: &str, run_dir: &Path) -> Re
     super::swap::wake(pid, Signal::SIGUSR1)?;
     let asked = Instant::now();
     let text = loop {
-        match std::fs::read_to_string(&answer) {
+        match lvs_agent::capped::read_to_string(&answer, weight_requests::ANSWER_MAX_BYTES, "weight answer") {
             Ok(text) => break text,
+            Err(e) if !e.is_not_found() => {
+                let _ = std::fs::remove_file(&file);
+                return Err(e.into());
+            }
             Err(_) if asked.elapsed() < ANSWER_WAIT => std::thread::sleep(Duration::from_millis(50)),
             Err(_) => {
                 let _ = std::fs::remove_file(&file);

@@ -134,7 +134,7 @@ fn attach_console() {
 /// Hostname and log level from the config. An invalid config is logged here
 /// and again by the agent, which will not start with it.
 fn apply_identity(sys: &mut dyn System, config: &Path, level_from_cmdline: bool) {
-    match lvs_config::load(config) {
+    match crate::capped::load_config(config) {
         Ok(loaded) => {
             if let Some(name) = &loaded.model.hostname {
                 match sys.set_hostname(name) {

@@ -1,6 +1,7 @@
 //! The pseudo file systems, and the config and state partitions found by GPT name.
 
 use super::system::{MountFlags, System};
+use crate::deadline::after;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -64,7 +65,7 @@ pub fn mount_by_label(
     read_only: bool,
     patience: Duration,
 ) -> bool {
-    let deadline = Instant::now() + patience;
+    let deadline = after(Instant::now(), patience);
     let name = loop {
         if let Some(name) = find_partition(sysfs, label) {
             break name;
@@ -114,5 +115,39 @@ mod tests {
         assert_eq!(find_partition(sysfs.path(), "ESP").as_deref(), Some("vda1"));
         assert_eq!(find_partition(sysfs.path(), "lvs-state"), None);
         assert_eq!(find_partition(Path::new("/nonexistent"), "lvs-config"), None);
+    }
+
+    struct Mounts(Vec<String>);
+
+    impl System for Mounts {
+        fn mount(&mut self, source: &str, _: &Path, _: &str, _: MountFlags, _: &str) -> Result<(), nix::errno::Errno> {
+            self.0.push(source.to_string());
+            Ok(())
+        }
+        fn load_module(&mut self, _: &Path) -> Result<(), nix::errno::Errno> {
+            Ok(())
+        }
+        fn set_hostname(&mut self, _: &str) -> Result<(), nix::errno::Errno> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_patience_past_the_clocks_range_is_no_panic() {
+        let sysfs = fake_sysfs();
+        let mut sys = Mounts(Vec::new());
+        let target = Path::new("/config");
+        assert!(mount_by_label(&mut sys, sysfs.path(), Path::new("/dev"), "lvs-config", target, true, Duration::MAX));
+        assert_eq!(sys.0, ["/dev/vda2"]);
+        let no_disk = tempfile::tempdir().unwrap();
+        assert!(!mount_by_label(
+            &mut sys,
+            no_disk.path(),
+            Path::new("/dev"),
+            "lvs-config",
+            target,
+            true,
+            Duration::MAX
+        ));
     }
 }

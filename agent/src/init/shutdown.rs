@@ -1,6 +1,7 @@
 //! Stopping everything and powering off or rebooting. Never returns.
 
 use super::supervise::{Running, Stop};
+use crate::deadline::after;
 use lvs_config::model::Role;
 use nix::sys::reboot::{reboot, RebootMode};
 use nix::sys::signal::{kill, Signal};
@@ -22,7 +23,7 @@ const UNKNOWN_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// stops its workloads (together, each within its stop_timeout) before it
 /// exits. Read from the config at shutdown, as a reload may have changed it.
 pub fn agent_grace(config: Option<&Path>) -> Duration {
-    let longest = match config.map(lvs_config::load) {
+    let longest = match config.map(crate::capped::load_config) {
         Some(Ok(loaded)) => match &loaded.model.role {
             Role::RealServer(rs) => rs.workloads.iter().map(|w| w.stop_timeout).max().unwrap_or_default(),
             Role::Director(_) => Duration::ZERO,
@@ -30,7 +31,13 @@ pub fn agent_grace(config: Option<&Path>) -> Duration {
         Some(Err(_)) => UNKNOWN_STOP_TIMEOUT,
         None => Duration::ZERO,
     };
-    AGENT_GRACE + longest
+    grace_with(longest)
+}
+
+/// The agent's grace with its longest stop timeout on top; a timeout past
+/// the clock's range gives the longest grace, not a panic in PID 1.
+fn grace_with(longest: Duration) -> Duration {
+    AGENT_GRACE.saturating_add(longest)
 }
 
 pub fn shutdown(running: &Running, stop: Stop) -> ! {
@@ -78,7 +85,7 @@ pub fn shutdown(running: &Running, stop: Stop) -> ! {
 
 /// Waits for `pid` to exit, reaping others meanwhile. True if it exited.
 fn wait_for(pid: Pid, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
+    let deadline = after(Instant::now(), limit);
     while Instant::now() < deadline {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(20)),
@@ -121,5 +128,8 @@ mod tests {
         assert_eq!(grace("Appliance(role: Director(services: []))"), AGENT_GRACE);
         assert_eq!(grace("Appliance("), AGENT_GRACE + UNKNOWN_STOP_TIMEOUT);
         assert_eq!(agent_grace(None), AGENT_GRACE);
+        assert_eq!(grace_with(Duration::MAX), Duration::MAX);
+        let deadline = after(Instant::now(), grace_with(Duration::MAX));
+        assert!(deadline > Instant::now() + Duration::from_secs(365 * 24 * 3600));
     }
 }

@@ -2,6 +2,7 @@
 //! backoff when it dies, run the test hook, and return when asked to stop.
 
 use super::backoff::Backoff;
+use crate::deadline::after;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -73,7 +74,7 @@ impl Supervisor {
                 started_at = Instant::now();
                 running.agent = self.start_agent();
                 if running.agent.is_none() {
-                    restart_at = Some(Instant::now() + backoff.after_exit(Duration::ZERO));
+                    restart_at = Some(after(Instant::now(), backoff.after_exit(Duration::ZERO)));
                 }
             }
             if hook_pending && self.ready_file.exists() {
@@ -141,7 +142,7 @@ impl Supervisor {
                                 describe(&status),
                                 delay.as_secs()
                             );
-                            restart_at = Some(Instant::now() + delay);
+                            restart_at = Some(after(Instant::now(), delay));
                         } else if Some(pid) == running.hook {
                             running.hook = None;
                             let code = match status {

@@ -11,6 +11,7 @@ use super::desired::{desired, Desired};
 use super::known::play;
 use super::overrides::Overrides;
 use super::report::{Event, ReconcileError, Report, WeightError};
+use crate::deadline::after;
 use crate::health::state::Status;
 use crate::health::target::{Outcome, Target};
 use crate::health::watches::Watches;
@@ -30,9 +31,10 @@ pub const FULL_CHECK_DEFAULT: Duration = Duration::from_secs(2);
 /// `ended` is due: one interval after the start, so that checks keep their
 /// pace, but never sooner than half an interval after the end, so that a dump
 /// slower than the interval does not run back to back with the next and the
-/// thread keeps time for the probes' outcomes.
+/// thread keeps time for the probes' outcomes. An interval past the clock's
+/// range (a health interval of "500000000000y") is cut, not a panic.
 pub fn next_full_check(started: Instant, ended: Instant, interval: Duration) -> Instant {
-    (started + interval).max(ended + interval / 2)
+    after(started, interval).max(after(ended, interval / 2))
 }
 
 pub struct Reconciler<'k> {
@@ -348,5 +350,14 @@ mod tests {
         assert_eq!(next_full_check(t0, t0 + 500 * MS, 1000 * MS), t0 + 1000 * MS);
         // A dump of 3 s on a 1 s interval: half an interval of rest, not another dump at once.
         assert_eq!(next_full_check(t0, t0 + 3000 * MS, 1000 * MS), t0 + 3500 * MS);
+    }
+
+    #[test]
+    fn an_interval_past_the_clocks_range_is_forever_not_a_panic() {
+        let t0 = Instant::now();
+        for huge in [humantime::parse_duration("500000000000y").unwrap(), Duration::MAX] {
+            // Half of it is still past the range: the rest after the end wins.
+            assert_eq!(next_full_check(t0, t0 + 20 * MS, huge), t0 + 20 * MS + crate::deadline::FOREVER);
+        }
     }
 }

@@ -17,8 +17,12 @@ use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "net-owned.ron";
 
-pub const KIND: Kind =
-    Kind { magic: "lvs-agent-net-owned", version: 1, what: "record of the addresses and routes the agent added" };
+pub const KIND: Kind = Kind {
+    magic: "lvs-agent-net-owned",
+    version: 1,
+    what: "record of the addresses and routes the agent added",
+    max_bytes: crate::record::RECORD_MAX_BYTES,
+};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

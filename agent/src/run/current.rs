@@ -16,7 +16,7 @@ pub struct Current {
 
 impl Current {
     pub fn read(path: &Path) -> Result<Current, ConfigError> {
-        Ok(Current { path: path.to_path_buf(), loaded: config::load(path)? })
+        Ok(Current { path: path.to_path_buf(), loaded: crate::capped::load_config(path)? })
     }
 
     pub fn text(&self) -> &str {
@@ -33,9 +33,10 @@ impl Current {
         }
     }
 
-    /// The copy in a state file, when it still validates.
+    /// The copy in a state file, when it still validates and is no bigger
+    /// than a config file may be.
     pub fn from_state(state: Option<&StateFile>) -> Option<Current> {
-        let saved = state?.config.as_ref()?;
+        let saved = state?.config.as_ref().filter(|c| c.text.len() as u64 <= crate::capped::CONFIG_MAX_BYTES)?;
         let path = PathBuf::from(&saved.path);
         let loaded = config::parse(&saved.text, &path).ok()?;
         Some(Current { path, loaded })
@@ -79,6 +80,21 @@ pub fn fingerprint(path: &Path) -> Option<Fingerprint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_files_copy_runs_when_valid_and_no_bigger_than_a_config() {
+        let text = "Appliance(role: Director(services: []))\n";
+        let copy = |text: String| StateFile {
+            config: Some(SavedConfig { path: "/config/a.ron".into(), hash: String::new(), applied_at_ms: 0, text }),
+            ..StateFile::new(0)
+        };
+        let current = Current::from_state(Some(&copy(text.to_string()))).unwrap();
+        assert_eq!((current.path.to_str(), current.text()), (Some("/config/a.ron"), text));
+        let padded = format!("{text}{}", " ".repeat(crate::capped::CONFIG_MAX_BYTES as usize));
+        assert!(Current::from_state(Some(&copy(padded))).is_none());
+        assert!(Current::from_state(Some(&copy("Appliance(".into()))).is_none());
+        assert!(Current::from_state(None).is_none());
+    }
 
     #[test]
     fn a_replaced_file_changes_its_fingerprint() {

@@ -175,10 +175,14 @@ impl Agent<'_> {
 
     /// Reads, validates and applies a config; false when it was not applied.
     fn swap_to(&mut self, path: &Path, why: &str) -> bool {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::capped::read_config(path) {
             Ok(t) => t,
+            Err(e @ config::ConfigError::Read { .. }) => {
+                crate::note!(error, "config: {e} ({why}); the running config stays");
+                return false;
+            }
             Err(e) => {
-                crate::note!(error, "config: cannot read {} ({why}): {e}; the running config stays", path.display());
+                crate::note!(error, "config: invalid, the running config stays: {e}");
                 return false;
             }
         };

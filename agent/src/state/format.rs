@@ -17,7 +17,9 @@ pub use crate::record::fnv1a64;
 use crate::record::{self, DecodeError, Kind};
 
 pub const VERSION: u32 = 1;
-pub const KIND: Kind = Kind { magic: "lvs-agent-state", version: VERSION, what: "state file" };
+/// The state file's cap is the records' (16 MiB): a bigger file is damaged.
+pub const KIND: Kind =
+    Kind { magic: "lvs-agent-state", version: VERSION, what: "state file", max_bytes: crate::record::RECORD_MAX_BYTES };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "State", deny_unknown_fields)]

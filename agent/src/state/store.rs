@@ -24,7 +24,7 @@ impl Store {
     /// None when there is no state file yet.
     pub fn load(&self) -> Result<Option<StateFile>, StateError> {
         let path = self.path();
-        let Some(bytes) = record::read(&path)? else { return Ok(None) };
+        let Some(bytes) = record::read(&path, &KIND)? else { return Ok(None) };
         decode(&bytes).map(Some).map_err(|source| RecordError::Decode { path, source })
     }
 
@@ -59,6 +59,50 @@ mod tests {
         let e = store.load().unwrap_err().to_string();
         assert!(e.starts_with(&store.path().display().to_string()), "{e}");
         assert!(e.contains("cut short"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_or_blank_file_is_damaged_not_a_state_without_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        for blank in ["", "\n", "  \n\t\n", "\0"] {
+            fs::write(store.path(), blank).unwrap();
+            let e = store.load().unwrap_err().to_string();
+            assert!(e.starts_with(&format!("{}: ", store.path().display())), "{blank:?}: {e}");
+            assert!(e.contains("empty") || e.contains("cut short"), "{blank:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        // Sparse: 17 MiB on paper.
+        fs::File::create(store.path()).unwrap().set_len(17 << 20).unwrap();
+        assert_eq!(
+            store.load().unwrap_err().to_string(),
+            format!(
+                "{}: 17825792 bytes, more than a state file may be (16777216 bytes at most): damaged, or not the agent's",
+                store.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_wrong_body_is_placed_at_its_line_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let body = "State(\n    version: 1,\n    written_at_ms: soon,\n)";
+        let text = record::frame(&KIND, body);
+        fs::write(store.path(), &text).unwrap();
+        let line = text.lines().position(|l| l.contains("soon")).unwrap() + 1;
+        assert_eq!(line, 4, "{text}");
+        // ron alone puts it on the body's line 3, at the same column.
+        let alone = lvs_config::ron_options().from_str::<StateFile>(body).unwrap_err();
+        assert_eq!(alone.span.start.line, 3);
+        let e = store.load().unwrap_err().to_string();
+        let at = format!("{line}:{}", alone.span.start.col);
+        assert!(e.starts_with(&format!("{}: unreadable body: {at}", store.path().display())), "{e}\n{text}");
     }
 
     #[test]

@@ -14,8 +14,12 @@ use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "sysctl-original.ron";
 
-pub const KIND: Kind =
-    Kind { magic: "lvs-agent-sysctl-original", version: 1, what: "record of the sysctls the agent changed" };
+pub const KIND: Kind = Kind {
+    magic: "lvs-agent-sysctl-original",
+    version: 1,
+    what: "record of the sysctls the agent changed",
+    max_bytes: crate::record::RECORD_MAX_BYTES,
+};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename = "Changed", deny_unknown_fields)]

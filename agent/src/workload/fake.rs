@@ -2,6 +2,7 @@
 
 use super::exit::Exit;
 use super::seams::{Clock, Process, Spawner};
+use crate::deadline::after;
 use lvs_config::model::Workload;
 use nix::sys::signal::Signal;
 use std::cell::RefCell;
@@ -21,7 +22,8 @@ impl FakeClock {
         FakeClock { base: Instant::now(), offset: Rc::default() }
     }
     pub fn advance(&self, by: Duration) {
-        *self.offset.borrow_mut() += by;
+        let mut offset = self.offset.borrow_mut();
+        *offset = offset.saturating_add(by);
     }
     pub fn elapsed(&self) -> Duration {
         *self.offset.borrow()
@@ -30,7 +32,7 @@ impl FakeClock {
 
 impl Clock for FakeClock {
     fn now(&self) -> Instant {
-        self.base + self.elapsed()
+        after(self.base, self.elapsed())
     }
 }
 

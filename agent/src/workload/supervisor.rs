@@ -6,6 +6,7 @@
 use super::exit::{restarts, Exit};
 use super::report::{Outcome, StopReport, Stopped};
 use super::seams::{Clock, Process, Spawner};
+use crate::deadline::after;
 use crate::init::Backoff;
 use lvs_config::model::Workload;
 use nix::sys::signal::Signal;
@@ -62,10 +63,10 @@ impl<S: Spawner, C: Clock> Supervisor<S, C> {
             slot.state = match std::mem::replace(&mut slot.state, State::Finished(None)) {
                 State::Running { mut process, since } => match process.try_wait() {
                     Ok(None) => State::Running { process, since },
-                    Ok(Some(exit)) => slot.ended(Some(exit), now - since, now),
+                    Ok(Some(exit)) => slot.ended(Some(exit), now.saturating_duration_since(since), now),
                     Err(e) => {
                         crate::note!(error, "workload {}: cannot wait for pid {}: {e}", slot.spec.name, process.pid());
-                        slot.ended(None, now - since, now)
+                        slot.ended(None, now.saturating_duration_since(since), now)
                     }
                 },
                 State::Waiting(at) if now >= at => match self.spawner.spawn(&slot.spec) {
@@ -114,7 +115,7 @@ impl<S: Spawner, C: Clock> Supervisor<S, C> {
         for slot in &mut self.slots {
             let State::Stopping { process, term_at, killed_at } = &mut slot.state else { continue };
             let name = &slot.spec.name;
-            let waited = now - *term_at;
+            let waited = now.saturating_duration_since(*term_at);
             let outcome = match (process.try_wait(), *killed_at) {
                 (Ok(Some(_)), Some(_)) => Outcome::Killed { after: slot.spec.stop_timeout },
                 (Ok(Some(exit)), None) => Outcome::Exited { exit, after: waited },
@@ -134,7 +135,7 @@ impl<S: Spawner, C: Clock> Supervisor<S, C> {
                     *killed_at = Some(now);
                     continue;
                 }
-                (Ok(None), Some(at)) if now - at >= KILL_GRACE => Outcome::Unreaped,
+                (Ok(None), Some(at)) if now.saturating_duration_since(at) >= KILL_GRACE => Outcome::Unreaped,
                 (Ok(None), _) => continue,
             };
             crate::note!(info, "{}", Stopped { name: name.clone(), outcome });
@@ -167,7 +168,7 @@ impl<P> Slot<P> {
         if restarts(self.spec.restart, exit) {
             let delay = self.backoff.after_exit(ran);
             crate::note!(warn, "workload {name} {how}; restarting in {}s", delay.as_secs_f64());
-            State::Waiting(now + delay)
+            State::Waiting(after(now, delay))
         } else {
             crate::note!(warn, "workload {name} {how}; restart {:?}: leaving it down", self.spec.restart);
             State::Finished(exit)

@@ -37,7 +37,7 @@ impl Rig {
     /// Runs the supervisor as its thread does (waking at the next start, or
     /// every TICK) for `span`, calling `each` after every tick.
     fn run(&mut self, span: Duration, mut each: impl FnMut(&mut World)) {
-        let end = self.clock.elapsed() + span;
+        let end = self.clock.elapsed().saturating_add(span);
         while self.clock.elapsed() < end {
             let next = self.sup.tick();
             each(&mut self.world.borrow_mut());

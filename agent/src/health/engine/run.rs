@@ -4,6 +4,7 @@
 use super::schedule::next_due;
 use super::stats::Counters;
 use super::{Sink, BATCH_MAX, BATCH_WAIT};
+use crate::deadline::{after, FOREVER};
 use crate::health::probe::Probe;
 use crate::health::target::{Outcome, TargetId};
 use std::sync::{Arc, Mutex};
@@ -109,6 +110,9 @@ pub async fn flush_batches(shared: Arc<Shared>) {
 
 /// Ticks every `period` from one period after now, on a fixed schedule: ticks
 /// a busy thread missed come at once, and later ones keep their times.
+/// tokio refuses a zero period and adds the period to each tick unchecked, so
+/// the period is kept between a millisecond and [`FOREVER`].
 fn every_period(period: Duration) -> Interval {
-    interval_at(tokio::time::Instant::now() + period, period)
+    let period = period.clamp(Duration::from_millis(1), FOREVER);
+    interval_at(after(Instant::now(), period).into(), period)
 }

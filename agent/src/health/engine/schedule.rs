@@ -4,25 +4,33 @@
 //! fixed at start and never drifts by how long probes take or how late the
 //! thread woke. A slot whose due time passes while the target's previous probe
 //! still runs is skipped, so there is at most one probe per target in flight.
+//!
+//! Intervals are a config's, and the engine does not count on validation to
+//! keep them sane: moments are taken with [`after`], which cuts an absurd
+//! interval ("500000000000y") to [`crate::deadline::FOREVER`] rather than panic.
 
+use crate::deadline::after;
 use std::time::{Duration, Instant};
 
 /// Target `index` of `count` is first due `index/count` of its interval after
 /// `start`: 10,000 targets on 1 s start 100 µs apart, not all at once.
 pub fn first_due(start: Instant, interval: Duration, index: usize, count: usize) -> Instant {
-    let offset = interval.as_nanos() * index as u128 / count.max(1) as u128;
-    start + Duration::from_nanos(offset as u64)
+    // index < count, so the offset is at most the interval; u128 holds the product.
+    let offset = interval.as_nanos().saturating_mul(index as u128) / count.max(1) as u128;
+    after(start, Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX)))
 }
 
 /// The slot after `due` for a probe that ended at `ended`, and how many slots
 /// were skipped because the probe was still running when they came.
 pub fn next_due(due: Instant, interval: Duration, ended: Instant) -> (Instant, u64) {
-    let next = due + interval;
+    let next = after(due, interval);
     if ended <= next {
         return (next, 0);
     }
-    let skipped = (ended - next).as_nanos().div_ceil(interval.as_nanos()) as u64;
-    (next + interval * skipped as u32, skipped)
+    // A zero interval is refused before an engine starts; here it only must not divide by zero.
+    let late = ended.saturating_duration_since(next).as_nanos();
+    let skipped = u32::try_from(late.div_ceil(interval.as_nanos().max(1))).unwrap_or(u32::MAX);
+    (after(next, interval.saturating_mul(skipped)), u64::from(skipped))
 }
 
 #[cfg(test)]
@@ -55,5 +63,19 @@ mod tests {
         assert_eq!(next_due(t0, 1000 * MS, t0 + 2000 * MS), (t0 + 2000 * MS, 1));
         assert_eq!(next_due(t0, 1000 * MS, t0 + 3500 * MS), (t0 + 4000 * MS, 3));
         assert_eq!(next_due(t0, 100 * MS, t0 + 250 * MS), (t0 + 300 * MS, 2));
+    }
+
+    #[test]
+    fn an_interval_past_the_clocks_range_is_forever_not_a_panic() {
+        let t0 = Instant::now();
+        let forever = t0 + crate::deadline::FOREVER;
+        for huge in [humantime::parse_duration("500000000000y").unwrap(), Duration::MAX] {
+            assert!(first_due(t0, huge, 3, 4) <= forever);
+            assert_eq!(first_due(t0, huge, 0, 4), t0);
+            assert_eq!(next_due(t0, huge, t0 + 300 * MS), (forever, 0));
+            assert_eq!(next_due(forever, huge, t0 + 300 * MS), (forever + crate::deadline::FOREVER, 0));
+        }
+        // A zero interval (refused before an engine starts) does not divide by zero.
+        assert_eq!(next_due(t0, Duration::ZERO, t0 + 3 * MS).1, 3_000_000);
     }
 }

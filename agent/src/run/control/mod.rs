@@ -7,6 +7,7 @@ pub mod try_folder;
 pub mod weight_requests;
 
 use super::Agent;
+use crate::capped::{self, CappedReadError};
 use crate::state::now_ms;
 use try_folder::Step;
 use weight_requests::Verdict;
@@ -75,8 +76,10 @@ impl Agent<'_> {
     /// why not.
     pub(super) fn weights(&mut self) {
         for request in weight_requests::pending(&self.opts.run_dir) {
-            let (verdict, what) = match std::fs::read_to_string(&request) {
-                Err(e) => (Verdict::Failed, format!("cannot read {}: {e}", request.display())),
+            let read = capped::read_to_string(&request, weight_requests::REQUEST_MAX_BYTES, "weight request");
+            let (verdict, what) = match read {
+                Err(e @ CappedReadError::TooBig { .. }) => (Verdict::Refused, e.to_string()),
+                Err(e) => (Verdict::Failed, e.to_string()),
                 Ok(text) => match weight_requests::from_text(&text) {
                     Err(e) => (Verdict::Refused, e.to_string()),
                     Ok(r) => match self.services.as_ref().map(|s| s.set_weight(r)) {

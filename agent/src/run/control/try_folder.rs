@@ -16,6 +16,8 @@ pub const TRY_DIR: &str = "try";
 pub const CANDIDATE: &str = "candidate.ron";
 pub const DEADLINE: &str = "deadline_ms";
 pub const CONFIRMED: &str = "confirmed";
+/// Milliseconds since 1970 and a newline; a bigger file is no deadline.
+const DEADLINE_MAX_BYTES: u64 = 64;
 
 /// A try as found on disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +58,10 @@ pub fn read(run_dir: &Path) -> Option<Try> {
     if !candidate.exists() {
         return None;
     }
-    let deadline_ms = std::fs::read_to_string(dir.join(DEADLINE)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    let deadline_ms = crate::capped::read_to_string(&dir.join(DEADLINE), DEADLINE_MAX_BYTES, "try deadline")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
     Some(Try { candidate, deadline_ms, confirmed: dir.join(CONFIRMED).exists() })
 }
 
@@ -93,6 +98,8 @@ mod tests {
         std::fs::write(dir.join(DEADLINE), "1234\n").unwrap();
         let found = read(run.path()).unwrap();
         assert_eq!((found.deadline_ms, found.confirmed), (1234, false));
+        std::fs::write(dir.join(DEADLINE), format!("{}1234\n", " ".repeat(64))).unwrap();
+        assert_eq!(read(run.path()).unwrap().deadline_ms, 0, "over the cap is no deadline: passed");
         std::fs::write(dir.join(DEADLINE), "soon").unwrap();
         std::fs::write(dir.join(CONFIRMED), "").unwrap();
         let found = read(run.path()).unwrap();

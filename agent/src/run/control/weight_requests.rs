@@ -25,6 +25,13 @@ pub const WEIGHT_DIR: &str = "weight";
 const REQUEST: &str = "req";
 const ANSWER: &str = "answer";
 
+/// A request is three short lines; a bigger file is not one, and is refused
+/// unread.
+pub const REQUEST_MAX_BYTES: u64 = 4096;
+/// An answer is a line, but a refusal lists what the service has: a line of
+/// every real server of the biggest service a config can hold.
+pub const ANSWER_MAX_BYTES: u64 = 1 << 20;
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
     #[error("empty service: name it as the log does (\"TCP 192.0.2.80:80\")")]
