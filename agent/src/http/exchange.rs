@@ -91,10 +91,7 @@ fn read_head(conn: &mut Connection, max: usize, deadline: Deadline) -> Head {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => return Head::Closed,
         }
-        // Only the new bytes and the three before them can hold the end: a
-        // head sent a byte at a time is searched once, not once per byte.
-        let from = searched.saturating_sub(3);
-        match request::head_end(&buf[from..]).map(|end| from + end) {
+        match request::head_end(&buf, searched) {
             Some(end) if end <= max => {
                 buf.truncate(end);
                 return Head::Complete(buf);
