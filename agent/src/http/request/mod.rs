@@ -121,4 +121,6 @@ fn hex_digit(b: u8) -> Option<u8> {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
