@@ -60,9 +60,9 @@ impl Closer {
         let flags = nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK;
         let (woken, wake) = nix::unistd::pipe2(flags)?;
         let shared = Arc::new(Shared { inbox: Mutex::default(), wake });
-        let thread = std::thread::Builder::new().name(name).spawn({
+        let thread = std::thread::Builder::new().name(name.clone()).spawn({
             let shared = shared.clone();
-            move || run(&shared, &woken)
+            move || run(&name, &shared, &woken)
         })?;
         Ok(Closer { shared, thread: Some(thread) })
     }
@@ -121,7 +121,7 @@ impl Shared {
     }
 }
 
-fn run(shared: &Shared, woken: &OwnedFd) {
+fn run(name: &str, shared: &Shared, woken: &OwnedFd) {
     super::block_stop_signals();
     let mut held: Vec<Held> = Vec::new();
     loop {
@@ -142,7 +142,7 @@ fn run(shared: &Shared, woken: &OwnedFd) {
         match poll(&mut fds, poll_timeout(next.left_at(now))) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => {
-                crate::note!(error, "closer: poll failed: {e}");
+                crate::note!(error, "{name}: poll failed: {e}");
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
