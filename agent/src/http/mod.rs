@@ -6,6 +6,9 @@
 //! other methods, 400 for garbage, 404 for what is not there, 403 for `..` and
 //! symbolic links below the root. std threads only: the agent has no runtime.
 //!
+//! Connections are handled by `conn` (one deadline per connection, a bound
+//! per client address, nothing slow on the accept thread, stop at once).
+//!
 //! ```ignore
 //! let server = http::serve(spec)?; // after blocking the stop signals
 //! crate::note!(info, "http: serving on {}", server.local_addr());
@@ -13,8 +16,9 @@
 //! server.stop();
 //! ```
 
-mod connection;
+mod conn;
 mod content_type;
+mod exchange;
 mod listen;
 mod request;
 mod resolve;
@@ -23,7 +27,7 @@ mod status;
 
 pub use server::HttpServer;
 
-use connection::Site;
+use exchange::Site;
 use lvs_config::model::{HttpContent, StaticHttp};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,24 +37,36 @@ use std::time::Duration;
 pub enum HttpError {
     #[error("http: cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
-    #[error("http: cannot listen: {0}")]
-    Listen(#[source] std::io::Error),
     #[error("http: cannot serve {}: {source}", path.display())]
     Root { path: PathBuf, source: std::io::Error },
-    #[error("http: cannot start the server thread: {0}")]
-    Thread(#[source] std::io::Error),
+    #[error("http: {0}")]
+    Start(#[from] conn::StartError),
 }
 
-/// What one client may take.
+/// What clients may take. Not in the config: the defaults are meant for any
+/// demo or test site, and a client that needs more is not one this server is for.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Connections answered at once; more get a 503.
+    /// Connections answered at once; more get a 503. Default 64: a thread
+    /// and a descriptor each, far below PID 1's 1024 descriptors.
     pub max_connections: usize,
-    /// The whole request head must arrive within this (then a 408).
+    /// Connections answered at once for one client address (IPv6: one /64);
+    /// more get a 429. Default 16: a quarter of the total, so that it takes
+    /// four addresses to fill the server, and above the 6 a browser opens.
+    pub max_per_client: usize,
+    /// The whole request head must arrive within this (then a 408). Default
+    /// 10 s: a slow link, or someone typing into netcat.
     pub head_timeout: Duration,
-    /// Each write of the answer must progress within this.
-    pub write_timeout: Duration,
-    /// Bytes of request head (then a 431).
+    /// Everything, from accept to close (head, answer, waiting for the
+    /// client to close), whatever the client does. Default 30 s: the head's
+    /// 10 s and a demo page over a slow link.
+    pub connection_timeout: Duration,
+    /// After the answer, how long to wait for the client to close before we
+    /// do (a close with input unread would reset the connection and could
+    /// lose the answer). Default 1 s: a client that read its answer closes in
+    /// a round trip; bytes it sends meanwhile do not extend it.
+    pub linger: Duration,
+    /// Bytes of request head (then a 431). Default 8 KiB, as most servers.
     pub max_head: usize,
 }
 
@@ -58,8 +74,10 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 64,
+            max_per_client: 16,
             head_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(10),
+            connection_timeout: Duration::from_secs(30),
+            linger: Duration::from_secs(1),
             max_head: 8 * 1024,
         }
     }
