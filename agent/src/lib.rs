@@ -9,9 +9,6 @@ pub mod capped;
 pub mod cli_status;
 pub mod deadline;
 pub mod health;
-// Exempt from arithmetic_side_effects until issue 13's work on the HTTP server
-// (another branch) replaces its `Instant::now() + limits.head_timeout`.
-#[allow(clippy::arithmetic_side_effects)]
 pub mod http;
 pub mod init;
 pub mod keeper;
