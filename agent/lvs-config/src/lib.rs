@@ -50,8 +50,13 @@ pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigError> {
         .from_str(text)
         .map_err(|e| ConfigError::Invalid { errors: vec![syntax_diagnostic(text, file, &e)], warnings: Vec::new() })?;
     let (model, problems) = validate::validate(&raw);
-    let (errors, warnings): (Vec<_>, Vec<_>) =
-        problems.into_iter().map(|p| place(text, &options, file, p)).partition(|d| d.severity == Severity::Error);
+    let paths: Vec<&ValuePath> = problems.iter().map(|p| &p.path).collect();
+    let positions = locate::locate_all(text, &options, &paths);
+    let (errors, warnings): (Vec<_>, Vec<_>) = problems
+        .into_iter()
+        .zip(positions)
+        .map(|(p, position)| place(file, p, position))
+        .partition(|d| d.severity == Severity::Error);
     match model {
         Some(model) if errors.is_empty() => {
             Ok(Loaded { file: file.to_path_buf(), text: text.to_string(), raw, model, warnings })
@@ -86,11 +91,11 @@ pub fn to_ron(appliance: &file::Appliance) -> String {
     text
 }
 
-fn place(text: &str, options: &ron::Options, file: &Path, p: Problem) -> Diagnostic {
+fn place(file: &Path, p: Problem, position: Option<Position>) -> Diagnostic {
     Diagnostic {
         severity: p.severity,
         file: file.to_path_buf(),
-        position: locate::locate(text, options, &p.path),
+        position,
         path: Some(p.path.to_string()).filter(|s| !s.is_empty()),
         message: p.message,
         help: p.help,

@@ -506,3 +506,23 @@ fn no_sync_daemon_beside_a_real_server_of_another_family() {
     );
     assert!(d.help.unwrap().contains("drop the sync daemons"));
 }
+
+#[test]
+fn four_thousand_warnings_are_each_placed_where_they_are_written() {
+    // Each service without real servers is a warning. Placing them once cost
+    // a parse of the whole file each (45 s for this file in a release build);
+    // now the walks over the text do not grow with the number of problems.
+    let line = |i: usize| {
+        format!("            Service(address: \"192.0.2.{}:{}\", real_servers: []),", i % 200 + 1, i / 200 + 1)
+    };
+    let services: Vec<String> = (0..4000).map(line).collect();
+    let text = director(&services.join("\n"));
+    let loaded = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.warnings.len(), 4000);
+    let first = position_of(&text, "real_servers: |[]");
+    for (i, w) in loaded.warnings.iter().enumerate() {
+        let column = line(i).find("[]").unwrap() + 1;
+        assert_eq!(w.position, Some(lvs_config::Position { line: first.line + i, column }), "{w}");
+        assert!(w.message.contains("has no real servers"), "{w}");
+    }
+}
