@@ -526,3 +526,57 @@ fn four_thousand_warnings_are_each_placed_where_they_are_written() {
         assert!(w.message.contains("has no real servers"), "{w}");
     }
 }
+
+#[test]
+fn a_huge_unknown_field_name_is_refused_without_a_suggestion_or_a_huge_line() {
+    // 3 MB: under the size cap, and far beyond what a suggestion compares.
+    let name = "w".repeat(3 * 1024 * 1024);
+    let text = director(&format!(
+        r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", {name}: 2)])"#
+    ));
+    let d = assert_error_at(&text, &name, "Unexpected field named `www");
+    assert!(d.message.contains(&format!("cut to its first 40 of {} characters", name.len())), "{}", d.message);
+    assert!(d.message.len() < 300, "{}", d.message);
+    let help = d.help.unwrap();
+    assert!(help.starts_with("remove the field; the fields here are `address`"), "{help}");
+}
+
+#[test]
+fn text_over_the_size_cap_is_refused_unread() {
+    let cap = lvs_config::MAX_CONFIG_BYTES as usize;
+    let text = format!("{}{}", director(""), " ".repeat(cap));
+    let Err(lvs_config::ConfigError::Invalid { errors, .. }) = parse(&text) else { panic!("accepted") };
+    let shown = errors[0].to_string();
+    assert!(
+        shown.starts_with(&format!("test.ron: error: the config is {} bytes, more than the 4194304 bytes", text.len())),
+        "{shown}"
+    );
+    assert!(errors[0].help.is_some());
+    // At the cap exactly, the text is read.
+    let at_cap = format!("{}{}", director(r#"Service(address: "192.0.2.80:80", real_servers: [])"#), " ");
+    let at_cap = format!("{at_cap}{}", " ".repeat(cap - at_cap.len()));
+    assert_eq!(at_cap.len(), cap);
+    parse(&at_cap).unwrap();
+}
+
+#[test]
+fn a_file_over_the_size_cap_is_refused_before_it_is_read() {
+    let dir = std::env::temp_dir().join(format!("lvs-config-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.ron");
+    // Sparse: the size is known without a byte written, and nothing would be read.
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(lvs_config::MAX_CONFIG_BYTES + 1).unwrap();
+    let e = lvs_config::load(&path).unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let lvs_config::ConfigError::Invalid { errors, .. } = &e else { panic!("{e}") };
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: error: the config is 4194305 bytes, more than the 4194304 bytes (4 MiB) a config may have\n  \
+             help: a config takes a few KiB even with hundreds of services: check that this is the config file",
+            path.display()
+        )
+    );
+}
