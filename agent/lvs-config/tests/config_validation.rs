@@ -580,3 +580,36 @@ fn a_file_over_the_size_cap_is_refused_before_it_is_read() {
         )
     );
 }
+
+#[test]
+fn ipvs_timeouts_stop_at_what_every_kernel_takes() {
+    let with_timeouts = |timeouts: &str| {
+        director(r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21")])"#)
+            .replace("services: [", &format!("timeouts: Timeouts({timeouts}),\n        services: ["))
+    };
+    // INT_MAX / HZ at HZ=1000; ipvsadm's 31 days is more than that.
+    parse(&with_timeouts(r#"tcp: "2147483s", tcp_fin: "120s", udp: "300s""#)).unwrap();
+    for (field, value) in [("tcp", "2147484s"), ("tcp_fin", "31days"), ("udp", "500000000000y")] {
+        let text = with_timeouts(&format!("{field}: \"{value}\""));
+        let d = assert_error_at(&text, &format!("\"{value}\""), "whole seconds from 1s to 2147483s");
+        assert!(d.help.unwrap().contains("from 1 to 2147483"));
+    }
+    let persistent = director(
+        r#"Service(address: "192.0.2.80:80", persistence: Persistence(timeout: "500000000000y"), real_servers: [])"#,
+    );
+    let d = assert_error_at(&persistent, "\"500000000000y\"", "whole seconds from 1s to 2678400s (31 days");
+    assert!(d.help.unwrap().contains("from 1 to 2678400"));
+}
+
+#[test]
+fn a_workload_stop_timeout_is_at_most_an_hour() {
+    for value in ["61m", "500000000000y"] {
+        let text = format!(
+            r#"Appliance(
+    role: RealServer(mode: DirectRouting, vips: ["192.0.2.80"], workloads: [Workload(command: "/bin/busybox", stop_timeout: "{value}")]),
+)"#
+        );
+        let d = assert_error_at(&text, &format!("\"{value}\""), "is longer than 1h");
+        assert!(d.help.unwrap().contains("at most 1h"));
+    }
+}

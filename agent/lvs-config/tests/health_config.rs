@@ -195,3 +195,30 @@ fn hashing_schedulers_are_quiet_with_fallback_remove_or_no_checks() {
     // Other schedulers skip a weight-0 server when they pick one.
     quiet(&hashed("Wrr", ""));
 }
+
+/// A service checked with these check fields.
+fn checked(fields: &str) -> String {
+    director(&format!(
+        r#"Service(address: "192.0.2.80:80", health: Tcp({fields}), real_servers: [RealServer(address: "192.0.2.21")])"#
+    ))
+}
+
+#[test]
+fn intervals_and_timeouts_have_a_ceiling_of_an_hour() {
+    for interval in ["\"61m\"", "\"500000000000y\""] {
+        let d = assert_error_at(&checked(&format!("interval: {interval}")), interval, "is longer than 1h");
+        assert!(d.help.unwrap().contains("(10ms to 1h)"));
+    }
+    let text = checked(r#"interval: "3h", timeout: "2h""#);
+    assert_error_at(&text, "\"3h\"", "interval 3h is longer than 1h");
+    let d = assert_error_at(&text, "\"2h\"", "timeout 2h is longer than 1h");
+    assert!(d.help.unwrap().contains("at most 1h"));
+    // The ceilings themselves are fine.
+    parse(&checked(r#"interval: "1h", timeout: "59m 59s""#)).unwrap();
+}
+
+#[test]
+fn a_duration_too_large_to_hold_is_a_clean_error_where_it_is_written() {
+    let d = assert_error_at(&checked(r#"interval: "600000000000y""#), "\"600000000000y\"", "is not a duration");
+    assert!(d.message.contains("number is too large"), "{}", d.message);
+}

@@ -1,6 +1,6 @@
 //! The director role: VIPs, services, timeouts, sync daemons.
 
-use super::{network, service, whole_seconds, Findings};
+use super::{network, service, whole_seconds, Findings, MaxSeconds};
 use crate::file;
 use crate::model::{Director, Interface, Vip};
 use crate::path::Path;
@@ -8,8 +8,12 @@ use lvs_ipvs::{Family, Forward, SyncDaemon, SyncState, Timeouts};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// ipvsadm's ceiling for timeouts: 31 days.
-const MAX_TIMEOUT_SECS: u64 = 86400 * 31;
+/// The kernel refuses a timeout over INT_MAX / HZ seconds (EINVAL,
+/// ip_vs_set_timeout), since it keeps it in jiffies in an int; at HZ=1000,
+/// the most a kernel is built with, that is 2147483 s, about 24.8 days.
+/// ipvsadm's own ceiling, 31 days, is over it.
+const MAX_TIMEOUT: MaxSeconds =
+    MaxSeconds { secs: i32::MAX as u64 / 1000, said: "about 24.8 days: the most every kernel takes, at any HZ" };
 
 pub fn director(f: &mut Findings, path: &Path, d: &file::Director, interfaces: &[Interface]) -> Director {
     let vips = vips(f, &path.field("vips"), &d.vips, interfaces);
@@ -53,7 +57,7 @@ pub fn director(f: &mut Findings, path: &Path, d: &file::Director, interfaces: &
         .map(|t| {
             let at = path.field("timeouts");
             let mut secs = |field: &'static str, span: &Option<_>| {
-                span.as_ref().map(|s| whole_seconds(f, at.field(field), field, s, MAX_TIMEOUT_SECS)).unwrap_or(0)
+                span.as_ref().map(|s| whole_seconds(f, at.field(field), field, s, MAX_TIMEOUT)).unwrap_or(0)
             };
             Timeouts { tcp: secs("tcp", &t.tcp), tcp_fin: secs("tcp_fin", &t.tcp_fin), udp: secs("udp", &t.udp) }
         })

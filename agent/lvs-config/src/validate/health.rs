@@ -13,6 +13,11 @@ use std::time::Duration;
 
 /// Above this an HTTP check reads more than a health page needs, per probe, per server.
 pub(crate) const MAX_BYTES_LIMIT: u32 = 1024 * 1024;
+/// Probes come at least every 10ms...
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+/// ... and at most an hour apart, each taking at most an hour: a check that
+/// rare is no check, and the probe schedule adds these to the clock.
+const MAX_CHECK_TIME: Duration = Duration::from_secs(3600);
 /// The largest UDP payload one IPv4 datagram carries.
 pub(crate) const MAX_UDP_PAYLOAD: usize = 65507;
 
@@ -193,15 +198,28 @@ impl Timing {
 
     fn check(&self, f: &mut Findings, at: &Path) {
         let Timing { interval, timeout, rise, fall } = self;
-        if interval.0 < Duration::from_millis(10) {
+        if interval.0 < MIN_INTERVAL {
             f.error(
                 at.field("interval"),
                 format!("interval {interval} is shorter than 10ms"),
-                "probe at most every 10ms; \"1s\" to \"10s\" is usual",
+                "probe at most every 10ms; \"1s\" to \"10s\" is usual (10ms to 1h)",
+            );
+        } else if interval.0 > MAX_CHECK_TIME {
+            f.error(
+                at.field("interval"),
+                format!("interval {interval} is longer than 1h"),
+                "probe at least once an hour, or turn the check off with `health: Off`; \"1s\" to \"10s\" is usual \
+                 (10ms to 1h)",
             );
         }
         if timeout.0.is_zero() {
             f.error(at.field("timeout"), "timeout is 0", "give the probe time to answer, e.g. \"1s\"");
+        } else if timeout.0 > MAX_CHECK_TIME {
+            f.error(
+                at.field("timeout"),
+                format!("timeout {timeout} is longer than 1h"),
+                "give the probe at most 1h, and less than the interval; \"1s\" is usual",
+            );
         } else if timeout.0 >= interval.0 {
             f.error(
                 at.field("timeout"),

@@ -78,21 +78,33 @@ pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Proble
     (model, f.problems)
 }
 
+/// A ceiling on whole seconds, and why it is there.
+pub(crate) struct MaxSeconds {
+    pub secs: u64,
+    /// The ceiling as a person reads it, and whose it is.
+    pub said: &'static str,
+}
+
 /// Whole seconds in [1, max]: what IPVS timeouts accept.
 pub(crate) fn whole_seconds(
     f: &mut Findings,
     path: Path,
     what: &str,
     span: &super::values::Span,
-    max_secs: u64,
+    max: MaxSeconds,
 ) -> u32 {
     let d = span.0;
+    let MaxSeconds { secs: max_secs, said } = max;
     if d.subsec_nanos() != 0 || d.as_secs() == 0 || d.as_secs() > max_secs {
         f.error(
             path,
-            format!("{what} is {span}, but IPVS takes whole seconds from 1s to {max_secs}s"),
-            format!("write a whole number of seconds, e.g. \"{}s\"", d.as_secs().clamp(1, max_secs)),
+            format!("{what} is {span}, but IPVS takes whole seconds from 1s to {max_secs}s ({said})"),
+            format!(
+                "write a whole number of seconds from 1 to {max_secs}, e.g. \"{}s\"",
+                d.as_secs().clamp(1, max_secs)
+            ),
         );
     }
-    d.as_secs().clamp(1, max_secs) as u32
+    // The clamp keeps the model in range; the error above refuses the file.
+    u32::try_from(d.as_secs().clamp(1, max_secs)).unwrap_or(u32::MAX)
 }

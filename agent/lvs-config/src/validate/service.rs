@@ -1,6 +1,6 @@
 //! One virtual service and its real servers.
 
-use super::{health, whole_seconds, Findings};
+use super::{health, whole_seconds, Findings, MaxSeconds};
 use crate::file::{self, SchedFlag};
 use crate::model::{Quorum, RealServerSpec, ServiceSpec};
 use crate::path::Path;
@@ -12,8 +12,9 @@ use lvs_ipvs::{
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-/// ipvsadm's ceiling for the persistence timeout: 31 days.
-const MAX_PERSISTENCE_SECS: u64 = 86400 * 31;
+/// ipvsadm's ceiling for the persistence timeout: 31 days. The kernel keeps
+/// it in jiffies in an unsigned int, which holds 31 days at HZ=1000.
+const MAX_PERSISTENCE: MaxSeconds = MaxSeconds { secs: 86400 * 31, said: "31 days, as ipvsadm" };
 /// The kernel keeps weights in an int.
 const MAX_WEIGHT: i64 = i32::MAX as i64;
 
@@ -249,7 +250,7 @@ fn sched_flags(f: &mut Findings, at: &Path, scheduler: &Scheduler, list: &[Sched
 }
 
 fn persistence(f: &mut Findings, at: &Path, p: &file::Persistence, family: Family) -> Persistence {
-    let timeout = whole_seconds(f, at.field("timeout"), "persistence timeout", &p.timeout, MAX_PERSISTENCE_SECS);
+    let timeout = whole_seconds(f, at.field("timeout"), "persistence timeout", &p.timeout, MAX_PERSISTENCE);
     let netmask = match &p.netmask {
         None => PersistMask::host(family),
         Some(text) => PersistMask::parse(text, family).unwrap_or_else(|why| {

@@ -4,6 +4,10 @@ use super::Findings;
 use crate::file;
 use crate::model::Workload;
 use crate::path::Path;
+use std::time::Duration;
+
+/// The longest a shutdown waits for one workload before SIGKILL.
+const MAX_STOP_TIMEOUT: Duration = Duration::from_secs(3600);
 
 pub fn workloads(f: &mut Findings, at: &Path, list: &[file::Workload]) -> Vec<Workload> {
     let mut out: Vec<Workload> = Vec::new();
@@ -37,7 +41,13 @@ pub fn workloads(f: &mut Findings, at: &Path, list: &[file::Workload]) -> Vec<Wo
             f.error(
                 wat.field("stop_timeout"),
                 "a stop_timeout of 0 kills the workload without letting it finish",
-                "give it time to stop cleanly, e.g. \"5s\" (the default)",
+                "give it time to stop cleanly, e.g. \"5s\" (the default); at most 1h",
+            );
+        } else if w.stop_timeout.0 > MAX_STOP_TIMEOUT {
+            f.error(
+                wat.field("stop_timeout"),
+                format!("stop_timeout {} is longer than 1h", w.stop_timeout),
+                "shutdown waits this long before SIGKILL: give the workload at most 1h, e.g. \"5s\" (the default)",
             );
         }
         out.push(Workload {
