@@ -47,6 +47,20 @@ pub(crate) fn printable(text: String) -> String {
     text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
+/// Values longer than this are cut short where a message quotes them.
+const QUOTED_CHARS: usize = 80;
+
+/// A value as a message quotes it: escaped as [`printable`] does, and cut
+/// short when it is long, so that a huge value makes no huge line.
+pub(crate) fn shown(value: &str) -> String {
+    let count = value.chars().count();
+    if count <= QUOTED_CHARS {
+        return printable(value.to_string());
+    }
+    let head: String = value.chars().take(QUOTED_CHARS / 2).collect();
+    format!("{}... ({count} characters)", printable(head))
+}
+
 /// A problem with its place in a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {

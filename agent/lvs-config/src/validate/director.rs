@@ -1,6 +1,6 @@
 //! The director role: VIPs, services, timeouts, sync daemons.
 
-use super::{network, service, whole_seconds, Findings, MaxSeconds};
+use super::{address, network, service, whole_seconds, Findings, MaxSeconds};
 use crate::file;
 use crate::model::{Director, Interface, Vip};
 use crate::path::Path;
@@ -22,7 +22,7 @@ pub fn director(f: &mut Findings, path: &Path, d: &file::Director, interfaces: &
     let mut seen = HashMap::new();
     for (i, s) in d.services.iter().enumerate() {
         let at = path.field("services").index(i);
-        let Some(spec) = service::service(f, &at, s) else { continue };
+        let Some(spec) = service::service(f, &at, s, interfaces) else { continue };
         let key = spec.service.key;
         if let Some(first) = seen.insert(key, i) {
             f.error(
@@ -177,6 +177,13 @@ fn vips(f: &mut Findings, path: &Path, list: &[file::Vip], interfaces: &[Interfa
     for (i, v) in list.iter().enumerate() {
         let at = path.index(i);
         network::check_interface_name(f, at.field("interface"), &v.interface);
+        if let Some(why) = address::not_one_host(v.address) {
+            f.error(
+                at.field("address"),
+                format!("VIP {} is {why}, not the address of one host", v.address),
+                "a VIP is one unicast address that clients connect to: write it, e.g. \"192.0.2.80\"",
+            );
+        }
         if out.iter().any(|x| x.address == v.address) {
             f.error(
                 at.field("address"),

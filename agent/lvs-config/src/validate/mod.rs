@@ -2,14 +2,16 @@
 //! can fail names the path of the offending value; `load` turns paths into
 //! line and column.
 
+mod address;
 mod director;
 mod health;
 mod network;
 mod real_server;
+mod servers;
 mod service;
 mod workload;
 
-use super::diagnostic::{Problem, Severity};
+use super::diagnostic::{shown, Problem, Severity};
 use super::file;
 use super::model::{self, DEFAULT_STATE_DIR};
 use super::path::Path;
@@ -58,8 +60,16 @@ pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Proble
         Some(dir) if !dir.is_absolute() => {
             f.error(
                 root.field("state_dir"),
-                format!("state_dir `{}` is not an absolute path", dir.display()),
+                format!("state_dir `{}` is not an absolute path", shown(&dir.to_string_lossy())),
                 "write the full path, e.g. \"/var/lib/lvs-agent\"",
+            );
+            dir.clone()
+        }
+        Some(dir) if has_control(&dir.to_string_lossy()) => {
+            f.error(
+                root.field("state_dir"),
+                format!("state_dir `{}` holds a control character", shown(&dir.to_string_lossy())),
+                "the agent logs this path: write it without control characters, e.g. \"/var/lib/lvs-agent\"",
             );
             dir.clone()
         }
@@ -76,6 +86,18 @@ pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Proble
         state_dir,
     });
     (model, f.problems)
+}
+
+/// Whether text holds a control character (a NUL, a newline, an escape...):
+/// what the agent logs or a kernel call takes must not.
+pub(crate) fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+/// Whether text holds a control character other than a tab, which prints as
+/// blank space and is harmless where a value is only logged.
+pub(crate) fn has_control_but_tab(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\t')
 }
 
 /// A ceiling on whole seconds, and why it is there.
