@@ -13,6 +13,13 @@
 //! The number of walks is bounded by the depth of the paths, never by how
 //! many there are: a file with thousands of problems costs a few parses, not
 //! one per problem. ron stays the only thing that understands RON syntax.
+//!
+//! ron checks a raw value again on its own, without our extensions, and
+//! refuses one written `Some(field: ...)`. Such a value is placed by the old
+//! locator (`arrive`, a parse per path), for the first few of them; past
+//! those, by its nearest placed ancestor, so that the cost stays bounded.
+
+mod arrive;
 
 use super::path::{Path, Seg};
 use ron::value::RawValue;
@@ -35,7 +42,10 @@ pub fn locate_all(text: &str, options: &ron::Options, paths: &[&Path]) -> Vec<Op
     locate_counted(text, options, paths).0
 }
 
-/// [`locate_all`], with the number of walks over the text it took.
+/// Values ron refuses to hand out raw that are placed by a parse each.
+const ONE_BY_ONE: usize = 16;
+
+/// [`locate_all`], with the number of parses of the text it took.
 fn locate_counted(text: &str, options: &ron::Options, paths: &[&Path]) -> (Vec<Option<Position>>, usize) {
     let Some(root_offset) = top_value_offset(text, options) else {
         return (vec![None; paths.len()], 0);
@@ -47,7 +57,7 @@ fn locate_counted(text: &str, options: &ron::Options, paths: &[&Path]) -> (Vec<O
     let limit = 2 * paths.iter().map(|p| p.segments().len()).max().unwrap_or(0) + 2;
     let mut walks = 0;
     while walks < limit {
-        let pending: Vec<usize> = targets.iter().copied().filter(|&t| tree.nodes[t].offset.is_none()).collect();
+        let pending: Vec<usize> = targets.iter().copied().filter(|&t| tree.is_pending(t)).collect();
         if pending.is_empty() {
             break;
         }
@@ -55,18 +65,34 @@ fn locate_counted(text: &str, options: &ron::Options, paths: &[&Path]) -> (Vec<O
         let walked = options.from_str_seed(text, Walk { tree: &mut tree, node: ROOT, base: text.as_ptr() as usize });
         walks += 1;
         if walked.is_err() {
-            break;
+            return (vec![None; paths.len()], walks);
         }
         for target in targets.iter_mut() {
             let node = &tree.nodes[*target];
             let stepped_in = node.plan == Plan::StepIn && node.visited;
-            if node.offset.is_none() && !stepped_in {
+            if node.offset.is_none() && !stepped_in && !node.refused {
                 *target = tree.nearest_visited_ancestor(*target);
             }
         }
     }
+    let mut refused: Vec<usize> =
+        targets.iter().copied().filter(|&t| tree.nodes[t].refused && tree.nodes[t].offset.is_none()).collect();
+    refused.sort_unstable();
+    refused.dedup();
+    let one_by_one: HashMap<usize, Option<Position>> = refused
+        .iter()
+        .take(ONE_BY_ONE)
+        .map(|&node| (node, arrive::locate_one(text, options, &tree.segments(node))))
+        .collect();
+    for target in targets.iter_mut() {
+        if tree.nodes[*target].offset.is_none() && !one_by_one.contains_key(target) {
+            *target = tree.nearest_placed_ancestor(*target);
+        }
+    }
     let offsets: Vec<Option<usize>> = targets.iter().map(|&t| tree.nodes[t].offset).collect();
-    (positions(text, &offsets), walks)
+    let placed = positions(text, &offsets);
+    let found = targets.iter().zip(placed).map(|(t, p)| one_by_one.get(t).copied().unwrap_or(p)).collect();
+    (found, walks + one_by_one.len())
 }
 
 /// Where the top-level value starts: after blank space, comments and
@@ -124,6 +150,8 @@ struct Tree {
 
 struct Node {
     parent: usize,
+    /// How the parent reaches this node (the root's is never read).
+    seg: Seg,
     /// Few per struct: searched in order.
     fields: Vec<(&'static str, usize)>,
     /// Up to one per element of a list.
@@ -132,18 +160,29 @@ struct Node {
     offset: Option<usize>,
     /// Whether a walk has met the value in the text.
     visited: bool,
+    /// Whether ron refused to hand out the value's raw text.
+    refused: bool,
     plan: Plan,
 }
 
 impl Node {
-    fn new(parent: usize) -> Node {
-        Node { parent, fields: Vec::new(), indices: HashMap::new(), offset: None, visited: false, plan: Plan::Skip }
+    fn new(parent: usize, seg: Seg) -> Node {
+        Node {
+            parent,
+            seg,
+            fields: Vec::new(),
+            indices: HashMap::new(),
+            offset: None,
+            visited: false,
+            refused: false,
+            plan: Plan::Skip,
+        }
     }
 }
 
 impl Tree {
     fn new(root_offset: usize) -> Tree {
-        let mut root = Node::new(ROOT);
+        let mut root = Node::new(ROOT, Seg::Index(0));
         root.offset = Some(root_offset);
         root.visited = true;
         Tree { nodes: vec![root] }
@@ -158,7 +197,7 @@ impl Tree {
             };
             at = found.unwrap_or_else(|| {
                 let id = self.nodes.len();
-                self.nodes.push(Node::new(at));
+                self.nodes.push(Node::new(at, *seg));
                 match seg {
                     Seg::Field(name) => self.nodes[at].fields.push((name, id)),
                     Seg::Index(i) => drop(self.nodes[at].indices.insert(*i, id)),
@@ -188,6 +227,32 @@ impl Tree {
                 self.nodes[at].plan = Plan::StepIn;
             }
         }
+    }
+
+    /// Whether a walk may still place the node.
+    fn is_pending(&self, node: usize) -> bool {
+        self.nodes[node].offset.is_none() && !self.nodes[node].refused
+    }
+
+    /// The path from the root to a node.
+    fn segments(&self, node: usize) -> Vec<Seg> {
+        let mut segs = Vec::new();
+        let mut at = node;
+        while at != ROOT {
+            segs.push(self.nodes[at].seg);
+            at = self.nodes[at].parent;
+        }
+        segs.reverse();
+        segs
+    }
+
+    /// The closest node above this one that has a position; the root at worst.
+    fn nearest_placed_ancestor(&self, node: usize) -> usize {
+        let mut at = self.nodes[node].parent;
+        while at != ROOT && self.nodes[at].offset.is_none() {
+            at = self.nodes[at].parent;
+        }
+        at
     }
 
     /// The closest node above this one that is written in the text; the root at worst.
@@ -225,12 +290,15 @@ impl<'de> DeserializeSeed<'de> for Walk<'_> {
             Plan::Take => {
                 // ron has read past the value before it checks the raw text
                 // again on its own (without our extensions); should that
-                // check refuse, the value is left unplaced and its nearest
-                // written ancestor stands in for it on the next walk.
-                if let Ok(raw) = <&RawValue>::deserialize(d) {
-                    let raw = raw.get_ron();
-                    let offset = (raw.as_ptr() as usize).checked_sub(self.base);
-                    self.tree.nodes[self.node].offset = offset.map(|o| o + comments_before(raw));
+                // check refuse, the walk goes on and the value is placed
+                // another way.
+                match <&RawValue>::deserialize(d) {
+                    Ok(raw) => {
+                        let raw = raw.get_ron();
+                        let offset = (raw.as_ptr() as usize).checked_sub(self.base);
+                        self.tree.nodes[self.node].offset = offset.map(|o| o + comments_before(raw));
+                    }
+                    Err(_) => self.tree.nodes[self.node].refused = true,
                 }
                 Ok(())
             }
