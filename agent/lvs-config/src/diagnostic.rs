@@ -22,8 +22,9 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem whose message is printed as one line whatever values it quotes.
     pub fn error(path: Path, message: impl Into<String>) -> Problem {
-        Problem { severity: Severity::Error, path, message: message.into(), help: None }
+        Problem { severity: Severity::Error, path, message: printable(message.into()), help: None }
     }
 
     pub fn warning(path: Path, message: impl Into<String>) -> Problem {
@@ -31,9 +32,33 @@ impl Problem {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Problem {
-        self.help = Some(help.into());
+        self.help = Some(printable(help.into()));
         self
     }
+}
+
+/// Text with its control characters escaped (`\n`, `\r`, `\u{1b}`...), so
+/// that a value quoted in a message cannot start a line of its own in
+/// `check`'s output or in the agent's log, nor drive the terminal.
+pub(crate) fn printable(text: String) -> String {
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// Values longer than this are cut short where a message quotes them.
+const QUOTED_CHARS: usize = 80;
+
+/// A value as a message quotes it: escaped as [`printable`] does, and cut
+/// short when it is long, so that a huge value makes no huge line.
+pub(crate) fn shown(value: &str) -> String {
+    let count = value.chars().count();
+    if count <= QUOTED_CHARS {
+        return printable(value.to_string());
+    }
+    let head: String = value.chars().take(QUOTED_CHARS / 2).collect();
+    format!("{}... ({count} characters)", printable(head))
 }
 
 /// A problem with its place in a file.
@@ -51,7 +76,7 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     /// `file:line:column: error: message`, then `  help: ...` on its own line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+        write!(f, "{}", printable(self.file.display().to_string()))?;
         if let Some(p) = self.position {
             write!(f, ":{}:{}", p.line, p.column)?;
         }

@@ -11,11 +11,13 @@ pub mod probe;
 mod validate;
 pub mod values;
 
+use diagnostic::printable;
 pub use diagnostic::{ConfigError, Diagnostic, Problem, RawConfigError, Severity};
 pub use locate::Position;
 pub use path::{Path as ValuePath, Seg};
 
 use ron::extensions::Extensions;
+use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 /// A config file that passed validation.
@@ -36,28 +38,74 @@ pub fn ron_options() -> ron::Options {
     ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
 }
 
-/// Reads and validates a config file.
+/// The largest config file or text read, 4 MiB: a config is a few KiB, and
+/// every byte of it is kept in memory, in the state file and in messages.
+/// The agent applies it to tried configs too.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads and validates a config file; one over [`MAX_CONFIG_BYTES`] is
+/// refused before it is read.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let read_error = |source| ConfigError::Read { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let size = file.metadata().map_err(read_error)?.len();
+    if size > MAX_CONFIG_BYTES {
+        return Err(too_large(path, size));
+    }
+    // A file that grows meanwhile, or a pipe whose size is not known, is read
+    // no further than one byte past the cap.
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).map_err(read_error)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large(path, bytes.len() as u64));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| read_error(std::io::Error::new(ErrorKind::InvalidData, "stream did not contain valid UTF-8")))?;
     parse(&text, path)
 }
 
 /// Validates config text; `file` is the name errors are reported under.
+/// Text over [`MAX_CONFIG_BYTES`] is refused unread.
 pub fn parse(text: &str, file: &Path) -> Result<Loaded, ConfigError> {
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large(file, text.len() as u64));
+    }
     let options = ron_options();
     let raw: file::Appliance = options
         .from_str(text)
         .map_err(|e| ConfigError::Invalid { errors: vec![syntax_diagnostic(text, file, &e)], warnings: Vec::new() })?;
     let (model, problems) = validate::validate(&raw);
-    let (errors, warnings): (Vec<_>, Vec<_>) =
-        problems.into_iter().map(|p| place(text, &options, file, p)).partition(|d| d.severity == Severity::Error);
+    let paths: Vec<&ValuePath> = problems.iter().map(|p| &p.path).collect();
+    let positions = locate::locate_all(text, &options, &paths);
+    let (errors, warnings): (Vec<_>, Vec<_>) = problems
+        .into_iter()
+        .zip(positions)
+        .map(|(p, position)| place(file, p, position))
+        .partition(|d| d.severity == Severity::Error);
     match model {
         Some(model) if errors.is_empty() => {
             Ok(Loaded { file: file.to_path_buf(), text: text.to_string(), raw, model, warnings })
         }
         _ => Err(ConfigError::Invalid { errors, warnings }),
     }
+}
+
+/// A file or text over the cap, as an invalid config: wrong input, like any
+/// other error in it.
+fn too_large(file: &Path, size: u64) -> ConfigError {
+    let error = Diagnostic {
+        severity: Severity::Error,
+        file: file.to_path_buf(),
+        position: None,
+        path: None,
+        message: format!(
+            "the config is {size} bytes, more than the {MAX_CONFIG_BYTES} bytes (4 MiB) a config may have"
+        ),
+        help: Some(
+            "a config takes a few KiB even with hundreds of services: check that this is the config file".to_string(),
+        ),
+    };
+    ConfigError::Invalid { errors: vec![error], warnings: Vec::new() }
 }
 
 /// Validates a config already in memory (the table kept in a state file);
@@ -86,11 +134,11 @@ pub fn to_ron(appliance: &file::Appliance) -> String {
     text
 }
 
-fn place(text: &str, options: &ron::Options, file: &Path, p: Problem) -> Diagnostic {
+fn place(file: &Path, p: Problem, position: Option<Position>) -> Diagnostic {
     Diagnostic {
         severity: p.severity,
         file: file.to_path_buf(),
-        position: locate::locate(text, options, &p.path),
+        position,
         path: Some(p.path.to_string()).filter(|s| !s.is_empty()),
         message: p.message,
         help: p.help,
@@ -100,7 +148,7 @@ fn place(text: &str, options: &ron::Options, file: &Path, p: Problem) -> Diagnos
 /// ron's own errors, with a hint of what to do where ron's message does not say.
 fn syntax_diagnostic(text: &str, file: &Path, e: &ron::error::SpannedError) -> Diagnostic {
     use ron::Error as E;
-    let mut message = e.code.to_string();
+    let mut message = message_of(&e.code);
     let help = match &e.code {
         E::Message(m) => m.split_once("; ").map(|(what, todo)| {
             message = what.to_string();
@@ -133,10 +181,30 @@ fn syntax_diagnostic(text: &str, file: &Path, e: &ron::error::SpannedError) -> D
         file: file.to_path_buf(),
         position: Some(if missing { at } else { at_value_start(text, at) }),
         path: None,
-        message,
-        help,
+        message: printable(message),
+        help: help.map(printable),
     }
 }
+
+/// ron's message, with an unknown field or variant name cut to its start
+/// when it is long, so that a huge name makes no huge line.
+fn message_of(code: &ron::Error) -> String {
+    use ron::Error as E;
+    let cut = |found: &str| found.chars().take(QUOTED_NAME_CHARS).collect::<String>();
+    let (short, length) = match code {
+        E::NoSuchStructField { expected, found, outer } if found.len() > MAX_SUGGESTED_NAME => {
+            (E::NoSuchStructField { expected, found: cut(found), outer: outer.clone() }, found.chars().count())
+        }
+        E::NoSuchEnumVariant { expected, found, outer } if found.len() > MAX_SUGGESTED_NAME => {
+            (E::NoSuchEnumVariant { expected, found: cut(found), outer: outer.clone() }, found.chars().count())
+        }
+        _ => return code.to_string(),
+    };
+    format!("{short} (the name is cut to its first {QUOTED_NAME_CHARS} of {length} characters)")
+}
+
+/// How much of a long unknown name a message shows.
+const QUOTED_NAME_CHARS: usize = 40;
 
 /// ron starts the span of a bad string inside its quotes; point at the opening
 /// quote instead, as the errors found after parsing do.
@@ -154,9 +222,16 @@ fn list(names: &[&str]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// Names longer than this are not compared with the known ones: no field or
+/// variant is nearly as long, and comparing costs the product of the lengths.
+const MAX_SUGGESTED_NAME: usize = 64;
+
 /// The known name a misspelling most likely meant: same letters ignoring case and
 /// '_', or one edit away.
 fn suggest<'a>(found: &str, expected: &[&'a str]) -> Option<&'a str> {
+    if found.len() > MAX_SUGGESTED_NAME {
+        return None;
+    }
     let norm = |s: &str| s.to_ascii_lowercase().replace('_', "");
     expected
         .iter()
@@ -213,5 +288,15 @@ mod tests {
         assert_eq!(suggest("Weight", &fields), Some("weight"));
         assert_eq!(suggest("adress", &fields), Some("address"));
         assert_eq!(suggest("port", &fields), None);
+    }
+
+    #[test]
+    fn long_names_are_not_compared() {
+        let fields = ["address", "weight", "forwarding"];
+        // Same letters as `weight` once case and '_' are ignored, but far longer than any name.
+        let long = format!("weight{}", "_".repeat(MAX_SUGGESTED_NAME));
+        assert_eq!(suggest(&long, &fields), None);
+        assert_eq!(suggest(&"w".repeat(10 * 1024 * 1024), &fields), None);
+        assert_eq!(suggest(&format!("weight{}", "_".repeat(MAX_SUGGESTED_NAME - 6)), &fields), Some("weight"));
     }
 }

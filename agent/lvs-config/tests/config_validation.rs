@@ -506,3 +506,312 @@ fn no_sync_daemon_beside_a_real_server_of_another_family() {
     );
     assert!(d.help.unwrap().contains("drop the sync daemons"));
 }
+
+#[test]
+fn four_thousand_warnings_are_each_placed_where_they_are_written() {
+    // Each service without real servers is a warning. Placing them once cost
+    // a parse of the whole file each (45 s for this file in a release build);
+    // now the walks over the text do not grow with the number of problems.
+    let line = |i: usize| {
+        format!("            Service(address: \"192.0.2.{}:{}\", real_servers: []),", i % 200 + 1, i / 200 + 1)
+    };
+    let services: Vec<String> = (0..4000).map(line).collect();
+    let text = director(&services.join("\n"));
+    let loaded = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.warnings.len(), 4000);
+    let first = position_of(&text, "real_servers: |[]");
+    for (i, w) in loaded.warnings.iter().enumerate() {
+        let column = line(i).find("[]").unwrap() + 1;
+        assert_eq!(w.position, Some(lvs_config::Position { line: first.line + i, column }), "{w}");
+        assert!(w.message.contains("has no real servers"), "{w}");
+    }
+}
+
+#[test]
+fn a_huge_unknown_field_name_is_refused_without_a_suggestion_or_a_huge_line() {
+    // 3 MB: under the size cap, and far beyond what a suggestion compares.
+    let name = "w".repeat(3 * 1024 * 1024);
+    let text = director(&format!(
+        r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21", {name}: 2)])"#
+    ));
+    let d = assert_error_at(&text, &name, "Unexpected field named `www");
+    assert!(d.message.contains(&format!("cut to its first 40 of {} characters", name.len())), "{}", d.message);
+    assert!(d.message.len() < 300, "{}", d.message);
+    let help = d.help.unwrap();
+    assert!(help.starts_with("remove the field; the fields here are `address`"), "{help}");
+}
+
+#[test]
+fn text_over_the_size_cap_is_refused_unread() {
+    let cap = lvs_config::MAX_CONFIG_BYTES as usize;
+    let text = format!("{}{}", director(""), " ".repeat(cap));
+    let Err(lvs_config::ConfigError::Invalid { errors, .. }) = parse(&text) else { panic!("accepted") };
+    let shown = errors[0].to_string();
+    assert!(
+        shown.starts_with(&format!("test.ron: error: the config is {} bytes, more than the 4194304 bytes", text.len())),
+        "{shown}"
+    );
+    assert!(errors[0].help.is_some());
+    // At the cap exactly, the text is read.
+    let at_cap = format!("{}{}", director(r#"Service(address: "192.0.2.80:80", real_servers: [])"#), " ");
+    let at_cap = format!("{at_cap}{}", " ".repeat(cap - at_cap.len()));
+    assert_eq!(at_cap.len(), cap);
+    parse(&at_cap).unwrap();
+}
+
+#[test]
+fn a_file_over_the_size_cap_is_refused_before_it_is_read() {
+    let dir = std::env::temp_dir().join(format!("lvs-config-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.ron");
+    // Sparse: the size is known without a byte written, and nothing would be read.
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(lvs_config::MAX_CONFIG_BYTES + 1).unwrap();
+    let e = lvs_config::load(&path).unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let lvs_config::ConfigError::Invalid { errors, .. } = &e else { panic!("{e}") };
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: error: the config is 4194305 bytes, more than the 4194304 bytes (4 MiB) a config may have\n  \
+             help: a config takes a few KiB even with hundreds of services: check that this is the config file",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn ipvs_timeouts_stop_at_what_every_kernel_takes() {
+    let with_timeouts = |timeouts: &str| {
+        director(r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.21")])"#)
+            .replace("services: [", &format!("timeouts: Timeouts({timeouts}),\n        services: ["))
+    };
+    // INT_MAX / HZ at HZ=1000; ipvsadm's 31 days is more than that.
+    parse(&with_timeouts(r#"tcp: "2147483s", tcp_fin: "120s", udp: "300s""#)).unwrap();
+    for (field, value) in [("tcp", "2147484s"), ("tcp_fin", "31days"), ("udp", "500000000000y")] {
+        let text = with_timeouts(&format!("{field}: \"{value}\""));
+        let d = assert_error_at(&text, &format!("\"{value}\""), "whole seconds from 1s to 2147483s");
+        assert!(d.help.unwrap().contains("from 1 to 2147483"));
+    }
+    let persistent = director(
+        r#"Service(address: "192.0.2.80:80", persistence: Persistence(timeout: "500000000000y"), real_servers: [])"#,
+    );
+    let d = assert_error_at(&persistent, "\"500000000000y\"", "whole seconds from 1s to 2678400s (31 days");
+    assert!(d.help.unwrap().contains("from 1 to 2678400"));
+}
+
+#[test]
+fn a_workload_stop_timeout_is_at_most_an_hour() {
+    for value in ["61m", "500000000000y"] {
+        let text = format!(
+            r#"Appliance(
+    role: RealServer(mode: DirectRouting, vips: ["192.0.2.80"], workloads: [Workload(command: "/bin/busybox", stop_timeout: "{value}")]),
+)"#
+        );
+        let d = assert_error_at(&text, &format!("\"{value}\""), "is longer than 1h");
+        assert!(d.help.unwrap().contains("at most 1h"));
+    }
+}
+
+#[test]
+fn real_and_sorry_servers_the_kernel_refuses() {
+    let cases = [
+        ("0.0.0.0", "is the unspecified address"),
+        ("0.1.2.3", "is in 0.0.0.0/8"),
+        ("255.255.255.255", "is the broadcast address"),
+        ("224.0.0.18", "is a multicast address"),
+        // The broadcast address of the director's own subnet (eth0 192.0.2.10/24).
+        ("192.0.2.255", "is the broadcast address of 192.0.2.0/24 on eth0"),
+    ];
+    for (addr, message) in cases {
+        let text =
+            director(&format!(r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "{addr}")])"#));
+        let d = assert_error_at(&text, &format!("\"{addr}\""), &format!("real server {addr} {message}"));
+        assert!(d.help.unwrap().contains("EINVAL"));
+        let sorry = director(&format!(
+            r#"Service(address: "192.0.2.80:80", sorry_server: SorryServer(address: "{addr}"), real_servers: [RealServer(address: "192.0.2.21")])"#
+        ));
+        assert_error_at(&sorry, &format!("\"{addr}\""), &format!("sorry server {addr} {message}"));
+    }
+    let v6 = [
+        ("::", "is the unspecified address"),
+        ("ff02::1", "is a multicast address"),
+        ("fe80::1", "is link-local"),
+        ("::ffff:192.0.2.21", "IPv4-mapped"),
+    ];
+    for (addr, message) in v6 {
+        let text = director(&format!(
+            r#"Service(address: "[2001:db8::80]:80", real_servers: [RealServer(address: "{addr}")])"#
+        ));
+        assert_error_at(&text, &format!("\"{addr}\""), message);
+    }
+    // Another subnet's .255 is an ordinary host as far as this director knows.
+    parse(&director(
+        r#"Service(address: "192.0.2.80:80", forwarding: Nat, real_servers: [RealServer(address: "198.51.100.255:8080")])"#,
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_real_or_sorry_server_cannot_be_the_service_itself() {
+    let text = director(r#"Service(address: "192.0.2.80:80", real_servers: [RealServer(address: "192.0.2.80")])"#);
+    let d = assert_error_at(
+        &text,
+        "\"192.0.2.80\")",
+        "real server 192.0.2.80:80 is the address of service TCP 192.0.2.80:80 itself",
+    );
+    assert!(d.help.unwrap().contains("own address"));
+    let sorry = director(
+        r#"Service(address: "192.0.2.80:80", forwarding: Nat, sorry_server: SorryServer(address: "192.0.2.80:80"), real_servers: [RealServer(address: "192.0.2.21")])"#,
+    );
+    assert_error_at(&sorry, "\"192.0.2.80:80\")", "sorry server 192.0.2.80:80 is the address of service");
+    // The director itself on another port, through NAT, is another server.
+    parse(&director(
+        r#"Service(address: "192.0.2.80:80", forwarding: Nat, real_servers: [RealServer(address: "192.0.2.80:8080")])"#,
+    ))
+    .unwrap();
+}
+
+#[test]
+fn services_and_vips_name_one_host() {
+    for (addr, message) in [
+        ("0.0.0.0:80", "service address 0.0.0.0 is the unspecified address"),
+        ("[::]:80", "service address :: is the unspecified address"),
+        ("224.0.0.1:80", "service address 224.0.0.1 is a multicast address"),
+    ] {
+        let text = director(&format!(r#"Service(address: "{addr}", real_servers: [])"#));
+        assert_error_at(&text, &format!("\"{addr}\""), message).help.unwrap();
+    }
+    let vip = director("").replace(r#"Vip(address: "192.0.2.80""#, r#"Vip(address: "0.0.0.0""#);
+    assert_error_at(&vip, "\"0.0.0.0\"", "VIP 0.0.0.0 is the unspecified address");
+    let rs = real_server(r#"        mode: DirectRouting, vips: ["192.0.2.80", "239.1.1.1"],"#);
+    assert_error_at(&rs, "\"239.1.1.1\"", "VIP 239.1.1.1 is a multicast address");
+}
+
+#[test]
+fn a_check_of_a_real_server_without_a_port_needs_a_port_of_its_own() {
+    // A fwmark service and a port-0 service: the real server's port is 0.
+    for service in [r#"fwmark: 5"#, r#"address: "192.0.2.80:0", persistence: Persistence()"#] {
+        for check in ["Tcp()", "Http(path: \"/\")", "Udp(payload: \"ping\")"] {
+            let text = director(&format!(
+                r#"Service({service}, health: {check}, real_servers: [RealServer(address: "192.0.2.21")])"#
+            ));
+            let d = assert_error_at(&text, "\"192.0.2.21\"", "real server 192.0.2.21:0 has no port");
+            assert!(d.message.contains("it would probe port 0"), "{}", d.message);
+            let help = d.help.unwrap();
+            assert!(help.contains("\"192.0.2.21:80\"") && help.contains("(port: 80)"), "{help}");
+        }
+        // A port on the check, or on the real server, is enough.
+        parse(&director(&format!(
+            r#"Service({service}, health: Tcp(port: 80), real_servers: [RealServer(address: "192.0.2.21")])"#
+        )))
+        .unwrap();
+        parse(&director(&format!(
+            r#"Service({service}, forwarding: Nat, health: Tcp(), real_servers: [RealServer(address: "192.0.2.21:80")])"#
+        )))
+        .unwrap();
+    }
+    // The real server's own check counts as its check.
+    let text =
+        director(r#"Service(fwmark: 5, real_servers: [RealServer(address: "192.0.2.21", health: Http(path: "/"))])"#);
+    assert_error_at(&text, "\"192.0.2.21\"", "neither has its HTTP check");
+}
+
+#[test]
+fn control_characters_in_names_are_refused_and_never_printed_raw() {
+    let text = r#"Appliance(
+    hostname: "lb1\nlb1: ok: forged",
+    interfaces: [Interface(name: "eth\u{0}0", addresses: ["192.0.2.10/24"])],
+    role: Director(services: []),
+)"#;
+    let d = assert_error_at(text, "\"lb1", "is not a valid host name");
+    let shown = d.to_string();
+    assert_eq!(shown.lines().count(), 2, "one line of message, one of help: {shown}");
+    assert!(shown.contains(r"hostname `lb1\nlb1: ok: forged`"), "{shown}");
+    let d = assert_error_at(text, "\"eth", "is not a Linux interface name");
+    assert!(d.message.contains(r"`eth\u{0}0`"), "{}", d.message);
+    assert!(d.help.unwrap().contains("control characters"));
+}
+
+#[test]
+fn workload_commands_args_and_env_hold_no_control_characters() {
+    let with = |workload: &str| {
+        format!(
+            r#"Appliance(
+    role: RealServer(mode: DirectRouting, vips: ["192.0.2.80"], workloads: [{workload}]),
+)"#
+        )
+    };
+    let cases = [
+        (r#"Workload(command: "/bin/busy\u{0}box")"#, "\"/bin/busy", "holds a control character"),
+        (r#"Workload(name: "web\nweb started", command: "/bin/busybox")"#, "\"web", "is empty or holds a control"),
+        (r#"Workload(command: "/bin/busybox", args: ["httpd", "-f\r\n"])"#, "\"-f", "argument `-f\\r\\n` holds a NUL"),
+        (r#"Workload(command: "/bin/busybox", env: {"A\u{1b}": "c"})"#, "{\"A", "name `A\\u{1b}` is empty"),
+        (r#"Workload(command: "/bin/busybox", env: {"TERM": "x\u{0}"})"#, "{\"TERM", "variable TERM holds a NUL"),
+    ];
+    for (workload, needle, message) in cases {
+        assert_error_at(&with(workload), needle, message);
+    }
+    // A tab in an argument or a value is harmless.
+    parse(&with(r#"Workload(command: "/bin/busybox", args: ["a\tb"], env: {"IFS": "\t"})"#)).unwrap();
+}
+
+#[test]
+fn routes_are_networks_and_one_per_destination_and_metric() {
+    let with_routes = |routes: &str| {
+        real_server(r#"        mode: Nat, gateway: "192.0.2.10","#)
+            .replace("    role:", &format!("    routes: [{routes}],\n    role:"))
+    };
+    let d = assert_error_at(
+        &with_routes(r#"Route(to: "198.51.100.5/24", via: "192.0.2.1")"#),
+        "\"198.51.100.5/24\"",
+        "route destination 198.51.100.5/24 has host bits set",
+    );
+    assert!(d.help.unwrap().contains("\"198.51.100.0/24\""));
+    let two = with_routes(r#"Route(to: "default", via: "192.0.2.1"), Route(to: "default", via: "192.0.2.2")"#);
+    let d = assert_error_at(
+        &two,
+        "\"default\", via: \"192.0.2.2\"",
+        "a second route to default with metric 0 (first as routes[0])",
+    );
+    assert!(d.help.unwrap().contains("higher `metric`"));
+    // IPv6 routes without a metric get 1024.
+    let v6 = with_routes(
+        r#"Route(to: "default", via: "2001:db8::1"), Route(to: "default", via: "2001:db8::2", metric: 1024)"#,
+    );
+    assert_error_at(&v6, "\"default\", via: \"2001:db8::2\"", "with metric 1024");
+    // Other metrics, or one default route per family, are fine.
+    parse(&with_routes(
+        r#"Route(to: "default", via: "192.0.2.1"), Route(to: "default", via: "192.0.2.2", metric: 100)"#,
+    ))
+    .unwrap();
+    parse(&with_routes(r#"Route(to: "default", via: "192.0.2.1"), Route(to: "default", via: "2001:db8::1")"#)).unwrap();
+    parse(&with_routes(
+        r#"Route(to: "198.51.100.0/24", via: "192.0.2.1"), Route(to: "198.51.100.7", via: "192.0.2.1")"#,
+    ))
+    .unwrap();
+}
+
+#[test]
+fn the_http_root_is_a_full_path_without_dot_dot() {
+    for (root, message) in [
+        ("www", "http root `www` is not an absolute path"),
+        ("/www/../etc", "http root `/www/../etc` has a `..` in it"),
+        ("/www\n", "http root `/www\\n` holds a control character"),
+    ] {
+        let text = real_server(&format!(
+            r#"        mode: DirectRouting, vips: ["192.0.2.80"], http: StaticHttp(root: "{}"),"#,
+            root.replace('\n', "\\n")
+        ));
+        assert_error_at(&text, "root: |\"", message);
+    }
+    parse(&real_server(r#"        mode: DirectRouting, vips: ["192.0.2.80"], http: StaticHttp(root: "/www/site"),"#))
+        .unwrap();
+}
+
+#[test]
+fn a_state_dir_holds_no_control_characters() {
+    let text = "Appliance(\n    state_dir: \"/var/lib/lvs\\u{1b}[2J\",\n    role: Director(services: []),\n)";
+    assert_error_at(text, "\"/var", "state_dir `/var/lib/lvs\\u{1b}[2J` holds a control character");
+}

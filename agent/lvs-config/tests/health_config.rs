@@ -195,3 +195,62 @@ fn hashing_schedulers_are_quiet_with_fallback_remove_or_no_checks() {
     // Other schedulers skip a weight-0 server when they pick one.
     quiet(&hashed("Wrr", ""));
 }
+
+/// A service checked with these check fields.
+fn checked(fields: &str) -> String {
+    director(&format!(
+        r#"Service(address: "192.0.2.80:80", health: Tcp({fields}), real_servers: [RealServer(address: "192.0.2.21")])"#
+    ))
+}
+
+#[test]
+fn intervals_and_timeouts_have_a_ceiling_of_an_hour() {
+    for interval in ["\"61m\"", "\"500000000000y\""] {
+        let d = assert_error_at(&checked(&format!("interval: {interval}")), interval, "is longer than 1h");
+        assert!(d.help.unwrap().contains("(10ms to 1h)"));
+    }
+    let text = checked(r#"interval: "3h", timeout: "2h""#);
+    assert_error_at(&text, "\"3h\"", "interval 3h is longer than 1h");
+    let d = assert_error_at(&text, "\"2h\"", "timeout 2h is longer than 1h");
+    assert!(d.help.unwrap().contains("at most 1h"));
+    // The ceilings themselves are fine.
+    parse(&checked(r#"interval: "1h", timeout: "59m 59s""#)).unwrap();
+}
+
+#[test]
+fn a_duration_too_large_to_hold_is_a_clean_error_where_it_is_written() {
+    let d = assert_error_at(&checked(r#"interval: "600000000000y""#), "\"600000000000y\"", "is not a duration");
+    assert!(d.message.contains("number is too large"), "{}", d.message);
+}
+
+#[test]
+fn an_http_path_or_host_cannot_forge_the_request() {
+    let http = |fields: &str| {
+        director(&format!(
+            r#"Service(address: "192.0.2.80:80", health: Http({fields}), real_servers: [RealServer(address: "192.0.2.21")])"#
+        ))
+    };
+    for path in [r#""/health\r\nX-Forged: 1""#, r#""/a b""#, r#""/\u{0}""#] {
+        let d = assert_error_at(&http(&format!("path: {path}")), path, "holds a space or a control character");
+        assert!(!d.message.contains('\n') && !d.message.contains('\r'), "{}", d.message);
+        assert!(d.help.unwrap().contains("%20"));
+    }
+    for host in [r#""www\r\n""#, r#""www\u{7f}""#, r#""""#] {
+        assert_error_at(&http(&format!("host: {host}")), host, "the Host header is empty or has spaces or control");
+    }
+    parse(&http(r#"path: "/health?full=1%20x", host: "www.example.com""#)).unwrap();
+}
+
+#[test]
+fn a_bad_value_with_a_newline_is_quoted_on_one_line() {
+    let text = director(
+        r#"Service(address: "192.0.2.80:80", health: Tcp(interval: "2\ntest.ron: ok"), real_servers: [RealServer(address: "192.0.2.21")])"#,
+    );
+    let Err(lvs_config::ConfigError::Invalid { errors, .. }) = parse(&text) else { panic!("accepted") };
+    let d = &errors[0];
+    assert!(d.message.starts_with(r"`2\ntest.ron: ok` is not a duration"), "{}", d.message);
+    assert_eq!(d.to_string().lines().count(), 2, "{d}");
+    // ron starts the span of a string with escapes after its first escape,
+    // not at its quote: the line is right, the column a few characters in.
+    assert_eq!(d.position.map(|p| p.line), Some(position_of(&text, "\"2\\n").line));
+}

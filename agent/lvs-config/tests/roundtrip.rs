@@ -10,6 +10,25 @@ mod common;
 use common::tables::table;
 use std::path::Path;
 
+/// The longest IPVS timeout a config takes: INT_MAX / HZ seconds at HZ=1000,
+/// what every kernel takes. The kernel tables generated go up to ipvsadm's 31 days.
+const MAX_TIMEOUT_SECS: u32 = i32::MAX as u32 / 1000;
+
+/// The tables a config can express: those of `table()`, with timeouts a
+/// config takes, and no real server at its own service's address and port.
+fn expressible_table() -> impl Strategy<Value = Table> {
+    table().prop_map(|mut t| {
+        for secs in [&mut t.timeouts.tcp, &mut t.timeouts.tcp_fin, &mut t.timeouts.udp] {
+            *secs = (*secs).min(MAX_TIMEOUT_SECS);
+        }
+        for vs in &mut t.services {
+            let key = vs.service.key;
+            vs.dests.retain(|d| !matches!(key, ServiceKey::Inet { addr, .. } if addr == d.addr));
+        }
+        t
+    })
+}
+
 /// The table as a config file, read back and validated, as `import` then `check` would.
 fn through_config(t: &Table) -> Table {
     let ron = config::to_ron(&from_table::director_file(t));
@@ -30,12 +49,12 @@ proptest! {
     }
 
     #[test]
-    fn a_table_survives_being_written_as_a_config(t in table()) {
+    fn a_table_survives_being_written_as_a_config(t in expressible_table()) {
         prop_assert_eq!(through_config(&t), t);
     }
 
     #[test]
-    fn export_import_export_is_a_fixed_point(t in table()) {
+    fn export_import_export_is_a_fixed_point(t in expressible_table()) {
         let first = export(&through_config(&t)).0;
         let again = import(&first, &ImportOptions { strict: true }).unwrap().table;
         let second = export(&through_config(&again)).0;

@@ -1,6 +1,6 @@
 //! The director role: VIPs, services, timeouts, sync daemons.
 
-use super::{network, service, whole_seconds, Findings};
+use super::{address, network, service, whole_seconds, Findings, MaxSeconds};
 use crate::file;
 use crate::model::{Director, Interface, Vip};
 use crate::path::Path;
@@ -8,8 +8,12 @@ use lvs_ipvs::{Family, Forward, SyncDaemon, SyncState, Timeouts};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// ipvsadm's ceiling for timeouts: 31 days.
-const MAX_TIMEOUT_SECS: u64 = 86400 * 31;
+/// The kernel refuses a timeout over INT_MAX / HZ seconds (EINVAL,
+/// ip_vs_set_timeout), since it keeps it in jiffies in an int; at HZ=1000,
+/// the most a kernel is built with, that is 2147483 s, about 24.8 days.
+/// ipvsadm's own ceiling, 31 days, is over it.
+const MAX_TIMEOUT: MaxSeconds =
+    MaxSeconds { secs: i32::MAX as u64 / 1000, said: "about 24.8 days: the most every kernel takes, at any HZ" };
 
 pub fn director(f: &mut Findings, path: &Path, d: &file::Director, interfaces: &[Interface]) -> Director {
     let vips = vips(f, &path.field("vips"), &d.vips, interfaces);
@@ -18,7 +22,7 @@ pub fn director(f: &mut Findings, path: &Path, d: &file::Director, interfaces: &
     let mut seen = HashMap::new();
     for (i, s) in d.services.iter().enumerate() {
         let at = path.field("services").index(i);
-        let Some(spec) = service::service(f, &at, s) else { continue };
+        let Some(spec) = service::service(f, &at, s, interfaces) else { continue };
         let key = spec.service.key;
         if let Some(first) = seen.insert(key, i) {
             f.error(
@@ -53,7 +57,7 @@ pub fn director(f: &mut Findings, path: &Path, d: &file::Director, interfaces: &
         .map(|t| {
             let at = path.field("timeouts");
             let mut secs = |field: &'static str, span: &Option<_>| {
-                span.as_ref().map(|s| whole_seconds(f, at.field(field), field, s, MAX_TIMEOUT_SECS)).unwrap_or(0)
+                span.as_ref().map(|s| whole_seconds(f, at.field(field), field, s, MAX_TIMEOUT)).unwrap_or(0)
             };
             Timeouts { tcp: secs("tcp", &t.tcp), tcp_fin: secs("tcp_fin", &t.tcp_fin), udp: secs("udp", &t.udp) }
         })
@@ -173,6 +177,13 @@ fn vips(f: &mut Findings, path: &Path, list: &[file::Vip], interfaces: &[Interfa
     for (i, v) in list.iter().enumerate() {
         let at = path.index(i);
         network::check_interface_name(f, at.field("interface"), &v.interface);
+        if let Some(why) = address::not_one_host(v.address) {
+            f.error(
+                at.field("address"),
+                format!("VIP {} is {why}, not the address of one host", v.address),
+                "a VIP is one unicast address that clients connect to: write it, e.g. \"192.0.2.80\"",
+            );
+        }
         if out.iter().any(|x| x.address == v.address) {
             f.error(
                 at.field("address"),

@@ -1,7 +1,8 @@
 //! Health checks: per service, with per-real-server overrides; and what
 //! quiescing a failed server means for the hashing schedulers.
 
-use super::Findings;
+use super::{address, Findings};
+use crate::diagnostic::shown;
 use crate::file::{self, SchedFlag};
 use crate::model::Health;
 use crate::path::Path;
@@ -13,6 +14,11 @@ use std::time::Duration;
 
 /// Above this an HTTP check reads more than a health page needs, per probe, per server.
 pub(crate) const MAX_BYTES_LIMIT: u32 = 1024 * 1024;
+/// Probes come at least every 10ms...
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+/// ... and at most an hour apart, each taking at most an hour: a check that
+/// rare is no check, and the probe schedule adds these to the clock.
+const MAX_CHECK_TIME: Duration = Duration::from_secs(3600);
 /// The largest UDP payload one IPv4 datagram carries.
 pub(crate) const MAX_UDP_PAYLOAD: usize = 65507;
 
@@ -29,6 +35,29 @@ pub struct CheckSpec {
 }
 
 impl CheckSpec {
+    /// Whether the check names its own port rather than the real server's.
+    pub fn has_port(&self) -> bool {
+        self.port.is_some()
+    }
+
+    /// The kind of check as people say it: "TCP", "HTTP", "UDP".
+    pub fn kind(&self) -> &'static str {
+        match self.check {
+            Check::Tcp => "TCP",
+            Check::Http { .. } => "HTTP",
+            Check::Udp { .. } => "UDP",
+        }
+    }
+
+    /// The kind of check as the file writes it: `Tcp`, `Http`, `Udp`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.check {
+            Check::Tcp => "Tcp",
+            Check::Http { .. } => "Http",
+            Check::Udp { .. } => "Udp",
+        }
+    }
+
     /// The check aimed at one real server: its address and port unless the check names others.
     pub fn resolve(&self, real_server: SocketAddr) -> Health {
         let addr = SocketAddr::new(self.address.unwrap_or(real_server.ip()), self.port.unwrap_or(real_server.port()));
@@ -66,10 +95,10 @@ pub fn health(f: &mut Findings, at: &Path, h: &file::Health) -> Option<CheckSpec
         }
     };
     if let Some(a) = address {
-        if a.is_unspecified() || a.is_multicast() || a == IpAddr::from([255, 255, 255, 255]) {
+        if let Some(why) = address::not_one_host(a) {
             f.error(
                 at.field("address"),
-                format!("check address {a} is not the address of one host"),
+                format!("check address {a} is not the address of one host: it is {why}"),
                 "write the unicast address that answers the check, or leave `address` out to probe the real server",
             );
         }
@@ -126,11 +155,20 @@ pub fn quiesce_keeps_hash_share(f: &mut Findings, at: &Path, key: &ServiceKey, s
 }
 
 fn http(f: &mut Findings, at: &Path, c: &file::HttpCheck) {
-    if !c.path.starts_with('/') {
+    // The path and Host go into the request as written: a CR or LF would end
+    // the request line or add headers, a space would split the request line.
+    if c.path.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
         f.error(
             at.field("path"),
-            format!("HTTP check path `{}` does not start with '/'", c.path),
-            format!("write the path part of the URL, e.g. \"/{}\"", c.path.trim_start_matches('/')),
+            format!("HTTP check path `{}` holds a space or a control character", shown(&c.path)),
+            "it is sent as written in the request line: write the path part of the URL with spaces \
+             percent-encoded (%20) and no control characters, e.g. \"/health\"",
+        );
+    } else if !c.path.starts_with('/') {
+        f.error(
+            at.field("path"),
+            format!("HTTP check path `{}` does not start with '/'", shown(&c.path)),
+            format!("write the path part of the URL, e.g. \"/{}\"", shown(c.path.trim_start_matches('/'))),
         );
     }
     if c.expect_status.is_empty() {
@@ -140,11 +178,11 @@ fn http(f: &mut Findings, at: &Path, c: &file::HttpCheck) {
             "list the codes that mean healthy, e.g. [200] or [200, \"300-399\"]",
         );
     }
-    if matches!(&c.host, Some(h) if h.is_empty() || h.contains(char::is_whitespace)) {
+    if matches!(&c.host, Some(h) if h.is_empty() || h.contains(|ch: char| ch.is_whitespace() || ch.is_control())) {
         f.error(
             at.field("host"),
-            "the Host header is empty or has spaces",
-            "write a host name, e.g. \"www.example.com\"",
+            "the Host header is empty or has spaces or control characters",
+            "it is sent as written: write a host name, e.g. \"www.example.com\"",
         );
     }
     if c.max_bytes == 0 || c.max_bytes > MAX_BYTES_LIMIT {
@@ -193,15 +231,28 @@ impl Timing {
 
     fn check(&self, f: &mut Findings, at: &Path) {
         let Timing { interval, timeout, rise, fall } = self;
-        if interval.0 < Duration::from_millis(10) {
+        if interval.0 < MIN_INTERVAL {
             f.error(
                 at.field("interval"),
                 format!("interval {interval} is shorter than 10ms"),
-                "probe at most every 10ms; \"1s\" to \"10s\" is usual",
+                "probe at most every 10ms; \"1s\" to \"10s\" is usual (10ms to 1h)",
+            );
+        } else if interval.0 > MAX_CHECK_TIME {
+            f.error(
+                at.field("interval"),
+                format!("interval {interval} is longer than 1h"),
+                "probe at least once an hour, or turn the check off with `health: Off`; \"1s\" to \"10s\" is usual \
+                 (10ms to 1h)",
             );
         }
         if timeout.0.is_zero() {
             f.error(at.field("timeout"), "timeout is 0", "give the probe time to answer, e.g. \"1s\"");
+        } else if timeout.0 > MAX_CHECK_TIME {
+            f.error(
+                at.field("timeout"),
+                format!("timeout {timeout} is longer than 1h"),
+                "give the probe at most 1h, and less than the interval; \"1s\" is usual",
+            );
         } else if timeout.0 >= interval.0 {
             f.error(
                 at.field("timeout"),

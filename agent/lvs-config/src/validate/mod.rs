@@ -2,14 +2,16 @@
 //! can fail names the path of the offending value; `load` turns paths into
 //! line and column.
 
+mod address;
 mod director;
 mod health;
 mod network;
 mod real_server;
+mod servers;
 mod service;
 mod workload;
 
-use super::diagnostic::{Problem, Severity};
+use super::diagnostic::{shown, Problem, Severity};
 use super::file;
 use super::model::{self, DEFAULT_STATE_DIR};
 use super::path::Path;
@@ -58,8 +60,16 @@ pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Proble
         Some(dir) if !dir.is_absolute() => {
             f.error(
                 root.field("state_dir"),
-                format!("state_dir `{}` is not an absolute path", dir.display()),
+                format!("state_dir `{}` is not an absolute path", shown(&dir.to_string_lossy())),
                 "write the full path, e.g. \"/var/lib/lvs-agent\"",
+            );
+            dir.clone()
+        }
+        Some(dir) if has_control(&dir.to_string_lossy()) => {
+            f.error(
+                root.field("state_dir"),
+                format!("state_dir `{}` holds a control character", shown(&dir.to_string_lossy())),
+                "the agent logs this path: write it without control characters, e.g. \"/var/lib/lvs-agent\"",
             );
             dir.clone()
         }
@@ -78,21 +88,45 @@ pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Proble
     (model, f.problems)
 }
 
+/// Whether text holds a control character (a NUL, a newline, an escape...):
+/// what the agent logs or a kernel call takes must not.
+pub(crate) fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+/// Whether text holds a control character other than a tab, which prints as
+/// blank space and is harmless where a value is only logged.
+pub(crate) fn has_control_but_tab(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\t')
+}
+
+/// A ceiling on whole seconds, and why it is there.
+pub(crate) struct MaxSeconds {
+    pub secs: u64,
+    /// The ceiling as a person reads it, and whose it is.
+    pub said: &'static str,
+}
+
 /// Whole seconds in [1, max]: what IPVS timeouts accept.
 pub(crate) fn whole_seconds(
     f: &mut Findings,
     path: Path,
     what: &str,
     span: &super::values::Span,
-    max_secs: u64,
+    max: MaxSeconds,
 ) -> u32 {
     let d = span.0;
+    let MaxSeconds { secs: max_secs, said } = max;
     if d.subsec_nanos() != 0 || d.as_secs() == 0 || d.as_secs() > max_secs {
         f.error(
             path,
-            format!("{what} is {span}, but IPVS takes whole seconds from 1s to {max_secs}s"),
-            format!("write a whole number of seconds, e.g. \"{}s\"", d.as_secs().clamp(1, max_secs)),
+            format!("{what} is {span}, but IPVS takes whole seconds from 1s to {max_secs}s ({said})"),
+            format!(
+                "write a whole number of seconds from 1 to {max_secs}, e.g. \"{}s\"",
+                d.as_secs().clamp(1, max_secs)
+            ),
         );
     }
-    d.as_secs().clamp(1, max_secs) as u32
+    // The clamp keeps the model in range; the error above refuses the file.
+    u32::try_from(d.as_secs().clamp(1, max_secs)).unwrap_or(u32::MAX)
 }

@@ -1,11 +1,12 @@
 //! Hostname, interfaces and routes: shared by both roles.
 
 use super::Findings;
+use crate::diagnostic::shown;
 use crate::file;
 use crate::model::{Interface, Route};
 use crate::path::Path;
 use ipnet::IpNet;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 pub fn check_hostname(f: &mut Findings, path: Path, name: &str) {
@@ -20,25 +21,26 @@ pub fn check_hostname(f: &mut Findings, path: Path, name: &str) {
     if !ok {
         f.error(
             path,
-            format!("hostname `{name}` is not a valid host name"),
+            format!("hostname `{}` is not a valid host name", shown(name)),
             "use letters, digits and '-', in dot-separated labels, at most 64 characters",
         );
     }
 }
 
-/// Linux limits names to IFNAMSIZ - 1 = 15 bytes and forbids '/', ':' and whitespace.
+/// Linux limits names to IFNAMSIZ - 1 = 15 bytes and forbids '/', ':' and whitespace;
+/// a NUL would end the name early, other control characters would reach the log.
 /// Dots are fine (VLANs: eth0.100).
 pub fn check_interface_name(f: &mut Findings, path: Path, name: &str) {
     let ok = !name.is_empty()
         && name.len() <= 15
         && name != "."
         && name != ".."
-        && !name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace());
+        && !name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
     if !ok {
         f.error(
             path,
-            format!("`{name}` is not a Linux interface name"),
-            "an interface name has 1 to 15 characters and no '/', ':' or spaces \
+            format!("`{}` is not a Linux interface name", shown(name)),
+            "an interface name has 1 to 15 characters and no '/', ':', spaces or control characters \
              (aliases such as eth0:0 are not needed: VIPs are extra addresses on eth0)",
         );
     }
@@ -83,6 +85,8 @@ pub fn interfaces(f: &mut Findings, path: &Path, list: &[file::Interface]) -> Ve
 
 pub fn routes(f: &mut Findings, path: &Path, list: &[file::Route], interfaces: &[Interface]) -> Vec<Route> {
     let mut out = Vec::new();
+    // Each destination and metric, and the route that first has them.
+    let mut seen: HashMap<(IpNet, u32), usize> = HashMap::new();
     for (i, r) in list.iter().enumerate() {
         let at = path.index(i);
         let destination = match parse_destination(&r.to, r.via.as_ref()) {
@@ -90,12 +94,29 @@ pub fn routes(f: &mut Findings, path: &Path, list: &[file::Route], interfaces: &
             None => {
                 f.error(
                     at.field("to"),
-                    format!("route destination `{}` is not \"default\", a network or a host", r.to),
+                    format!("route destination `{}` is not \"default\", a network or a host", shown(&r.to)),
                     "write \"default\", \"198.51.100.0/24\" or \"198.51.100.7\"",
                 );
                 continue;
             }
         };
+        if destination != destination.trunc() {
+            f.error(
+                at.field("to"),
+                format!("route destination {destination} has host bits set"),
+                format!("a route goes to a network: write \"{}\"", destination.trunc()),
+            );
+        }
+        let destination = destination.trunc();
+        let metric = r.metric.unwrap_or(default_metric(&destination));
+        if let Some(first) = seen.insert((destination, metric), i) {
+            f.error(
+                at.field("to"),
+                format!("a second route to {} with metric {metric} (first as routes[{first}])", r.to),
+                "the kernel keeps one route per destination and metric (EEXIST): remove one, \
+                 or give the backup route a higher `metric`",
+            );
+        }
         if r.via.is_none() && r.interface.is_none() {
             f.error(
                 at,
@@ -129,15 +150,25 @@ pub fn routes(f: &mut Findings, path: &Path, list: &[file::Route], interfaces: &
 }
 
 /// "default" takes its family from the gateway (IPv4 when there is none).
+/// A network keeps its host bits, for the caller to refuse.
 fn parse_destination(to: &str, via: Option<&IpAddr>) -> Option<IpNet> {
     if to == "default" {
         let v6 = matches!(via, Some(IpAddr::V6(_)));
         return if v6 { "::/0" } else { "0.0.0.0/0" }.parse().ok();
     }
     if let Ok(net) = to.parse::<IpNet>() {
-        return Some(net.trunc());
+        return Some(net);
     }
     to.parse::<IpAddr>().ok().map(IpNet::from)
+}
+
+/// The metric the kernel gives a route that names none: 0 for IPv4, 1024
+/// (IP6_RT_PRIO_USER) for IPv6.
+fn default_metric(destination: &IpNet) -> u32 {
+    match destination {
+        IpNet::V4(_) => 0,
+        IpNet::V6(_) => 1024,
+    }
 }
 
 /// Whether an address falls in the subnet of any address on these interfaces.

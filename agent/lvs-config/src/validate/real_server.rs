@@ -1,11 +1,13 @@
 //! The real-server role: VIPs on lo or tunl0, ARP suppression, rp_filter,
 //! the NAT gateway, and the built-in HTTP workload.
 
-use super::{network, Findings};
+use super::{address, has_control, network, Findings};
+use crate::diagnostic::shown;
 use crate::file;
 use crate::model::{Arp, HttpContent, RealServer, Route, StaticHttp};
 use crate::path::Path;
 use lvs_ipvs::Forward;
+use std::path::Component;
 
 pub fn real_server(
     f: &mut Findings,
@@ -39,6 +41,13 @@ pub fn real_server(
     }
     let mut vips = Vec::new();
     for (i, vip) in r.vips.iter().enumerate() {
+        if let Some(why) = address::not_one_host(*vip) {
+            f.error(
+                at.field("vips").index(i),
+                format!("VIP {vip} is {why}, not the address of one host"),
+                "list the unicast addresses of the services this server answers for, e.g. \"192.0.2.80\"",
+            );
+        }
         if vips.contains(vip) {
             f.error(at.field("vips").index(i), format!("VIP {vip} is listed twice"), "remove the second one");
         }
@@ -103,7 +112,10 @@ pub fn real_server(
                 return None;
             }
             (Some(body), None) => HttpContent::Body(body.clone()),
-            (None, Some(root)) => HttpContent::Root(root.clone()),
+            (None, Some(root)) => {
+                document_root(f, &hat.field("root"), root);
+                HttpContent::Root(root.clone())
+            }
             (None, None) => HttpContent::Body(format!("{}\n", hostname.unwrap_or("lvs-real-server"))),
         };
         Some(StaticHttp { port: h.port, content })
@@ -118,6 +130,27 @@ pub fn real_server(
         http,
         workloads: super::workload::workloads(f, &at.field("workloads"), &r.workloads),
     }
+}
+
+/// The folder the built-in server serves: a full path, no `..` in it (the
+/// server opens files beneath it and refuses to leave it), no control
+/// characters (it is logged).
+fn document_root(f: &mut Findings, at: &Path, root: &std::path::Path) {
+    let text = root.to_string_lossy();
+    let why = if !root.is_absolute() {
+        "is not an absolute path"
+    } else if root.components().any(|c| c == Component::ParentDir) {
+        "has a `..` in it"
+    } else if has_control(&text) {
+        "holds a control character"
+    } else {
+        return;
+    };
+    f.error(
+        at.clone(),
+        format!("http root `{}` {why}", shown(&text)),
+        "write the folder's full path in the image, without `..`, e.g. \"/www\"",
+    );
 }
 
 fn arp(f: &mut Findings, at: &Path, r: &file::RealServerRole, mode: Forward, mode_name: &str) -> Arp {

@@ -1,23 +1,22 @@
-//! One virtual service and its real servers.
+//! One virtual service: its key, scheduling, persistence, tunnel and check
+//! (its real and sorry servers are in `servers`).
 
-use super::{health, whole_seconds, Findings};
+use super::{address, health, servers, whole_seconds, Findings, MaxSeconds};
 use crate::file::{self, SchedFlag};
-use crate::model::{Quorum, RealServerSpec, ServiceSpec};
+use crate::model::{Interface, Quorum, ServiceSpec};
 use crate::path::Path;
 use crate::values::Endpoint;
 use lvs_ipvs::{
-    Dest, Family, Forward, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service, ServiceKey, TunnelCsum,
+    Family, Forward, PersistMask, Persistence, Protocol, SchedFlags, Scheduler, Service, ServiceKey, TunnelCsum,
     TunnelKind, TunnelOptions,
 };
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
-/// ipvsadm's ceiling for the persistence timeout: 31 days.
-const MAX_PERSISTENCE_SECS: u64 = 86400 * 31;
-/// The kernel keeps weights in an int.
-const MAX_WEIGHT: i64 = i32::MAX as i64;
+/// ipvsadm's ceiling for the persistence timeout: 31 days. The kernel keeps
+/// it in jiffies in an unsigned int, which holds 31 days at HZ=1000.
+const MAX_PERSISTENCE: MaxSeconds = MaxSeconds { secs: 86400 * 31, said: "31 days, as ipvsadm" };
 
-pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<ServiceSpec> {
+pub fn service(f: &mut Findings, at: &Path, s: &file::Service, interfaces: &[Interface]) -> Option<ServiceSpec> {
     let key = key(f, at, s)?;
     let family = key.family();
 
@@ -55,54 +54,9 @@ pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<Service
     let service_tunnel = s.tunnel.as_ref().map(|t| tunnel(f, &at.field("tunnel"), t));
     let health = health::health(f, &at.field("health"), &s.health);
 
-    let mut real_servers = Vec::new();
-    let mut seen: HashMap<SocketAddr, usize> = HashMap::new();
-    for (i, r) in s.real_servers.iter().enumerate() {
-        let rat = at.field("real_servers").index(i);
-        let forward = r.forwarding.unwrap_or(s.forwarding);
-        let addr = dest_addr(f, &rat.field("address"), &key, &r.address, forward, "real server");
-        if let Some(first) = seen.insert(addr, i) {
-            f.error(
-                rat.field("address"),
-                format!("real server {addr} is listed twice in {key} (first as real_servers[{first}])"),
-                "the kernel keys real servers by address and port: remove one, or give them different ports",
-            );
-        }
-        let weight = weight(f, &rat.field("weight"), r.weight);
-        if r.lower_threshold > r.upper_threshold {
-            f.error(
-                rat.field("lower_threshold"),
-                format!("lower_threshold {} is above upper_threshold {}", r.lower_threshold, r.upper_threshold),
-                "the kernel refuses this (ERANGE): the lower threshold must not exceed the upper one, \
-                 and needs an upper threshold to be set",
-            );
-        }
-        let tunnel = match &r.tunnel {
-            Some(t) => Some(tunnel(f, &rat.field("tunnel"), t)),
-            None => service_tunnel,
-        };
-        if r.tunnel.is_some() && forward != Forward::Tunnel {
-            f.error(
-                rat.field("tunnel"),
-                format!("real server {addr} has tunnel settings but forwards by {forward:?}"),
-                "tunnel settings apply to `forwarding: Tunnel` only: remove them or change the forwarding",
-            );
-        }
-        let rs_health = match &r.health {
-            Some(h) => health::health(f, &rat.field("health"), h),
-            None => health.clone(),
-        }
-        .map(|h| h.resolve(addr));
-        let mut dest = Dest::new(addr);
-        dest.forward = forward;
-        dest.weight = weight;
-        dest.upper_threshold = r.upper_threshold;
-        dest.lower_threshold = r.lower_threshold;
-        if forward == Forward::Tunnel {
-            dest.tunnel = tunnel.unwrap_or_default();
-        }
-        real_servers.push(RealServerSpec { dest, health: rs_health });
-    }
+    let servers =
+        servers::Servers { at, key: &key, service: s, tunnel: service_tunnel, health: health.as_ref(), interfaces };
+    let (real_servers, seen) = servers.real_servers(f);
     if s.tunnel.is_some() && !real_servers.iter().any(|r| r.dest.forward == Forward::Tunnel) {
         f.error(
             at.field("tunnel"),
@@ -118,24 +72,7 @@ pub fn service(f: &mut Findings, at: &Path, s: &file::Service) -> Option<Service
         );
     }
 
-    let sorry_server = s.sorry_server.as_ref().map(|sorry| {
-        let sat = at.field("sorry_server");
-        let forward = sorry.forwarding.unwrap_or(s.forwarding);
-        let addr = dest_addr(f, &sat.field("address"), &key, &sorry.address, forward, "sorry server");
-        if seen.contains_key(&addr) {
-            f.error(
-                sat.field("address"),
-                format!("sorry server {addr} is also a real server of {key}"),
-                "a sorry server takes traffic when every real server is down: use another server",
-            );
-        }
-        let mut dest = Dest::new(addr);
-        dest.forward = forward;
-        if forward == Forward::Tunnel {
-            dest.tunnel = service_tunnel.unwrap_or_default();
-        }
-        dest
-    });
+    let sorry_server = servers.sorry_server(f, &seen);
 
     let quorum = s.quorum.as_ref().map(|q| {
         if q.min_weight == 0 {
@@ -212,6 +149,14 @@ fn key(f: &mut Findings, at: &Path, s: &file::Service) -> Option<ServiceKey> {
                 );
                 return None;
             };
+            if let Some(why) = address::not_one_host(addr.ip) {
+                f.error(
+                    at.field("address"),
+                    format!("service address {} is {why}, not the address of one host", addr.ip),
+                    "a service listens on one unicast address, a VIP: write it, e.g. \"192.0.2.80:80\" \
+                     (to balance traffic to many addresses, mark it in the firewall and use a fwmark service)",
+                );
+            }
             Some(ServiceKey::Inet { protocol: s.protocol, addr: SocketAddr::new(addr.ip, port) })
         }
         (None, Some(0)) => {
@@ -249,7 +194,7 @@ fn sched_flags(f: &mut Findings, at: &Path, scheduler: &Scheduler, list: &[Sched
 }
 
 fn persistence(f: &mut Findings, at: &Path, p: &file::Persistence, family: Family) -> Persistence {
-    let timeout = whole_seconds(f, at.field("timeout"), "persistence timeout", &p.timeout, MAX_PERSISTENCE_SECS);
+    let timeout = whole_seconds(f, at.field("timeout"), "persistence timeout", &p.timeout, MAX_PERSISTENCE);
     let netmask = match &p.netmask {
         None => PersistMask::host(family),
         Some(text) => PersistMask::parse(text, family).unwrap_or_else(|why| {
@@ -269,7 +214,7 @@ fn persistence(f: &mut Findings, at: &Path, p: &file::Persistence, family: Famil
     Persistence { timeout, netmask }
 }
 
-fn tunnel(f: &mut Findings, at: &Path, t: &file::Tunnel) -> TunnelOptions {
+pub(super) fn tunnel(f: &mut Findings, at: &Path, t: &file::Tunnel) -> TunnelOptions {
     match (t.kind, t.port) {
         (TunnelKind::Gue, None) => f.error(
             at.field("kind"),
@@ -297,57 +242,4 @@ fn tunnel(f: &mut Findings, at: &Path, t: &file::Tunnel) -> TunnelOptions {
         f.error(at.field("checksum"), "GRE has no remote checksum offload", "use NoChecksum or Checksum, or kind: Gue");
     }
     TunnelOptions { kind: t.kind, port: t.port.unwrap_or(0), csum: t.checksum }
-}
-
-/// A real or sorry server's socket address, checked against the service.
-fn dest_addr(
-    f: &mut Findings,
-    at: &Path,
-    key: &ServiceKey,
-    addr: &Endpoint,
-    forward: Forward,
-    what: &str,
-) -> SocketAddr {
-    let vport = key.port();
-    let sa = addr.with_default_port(vport.unwrap_or(0));
-    // NAT may map any port to any port; the others deliver the packet as sent.
-    if let Some(vport) = vport.filter(|_| forward.keeps_port()) {
-        if sa.port() != vport {
-            f.error(
-                at.clone(),
-                format!(
-                    "{what} {sa} listens on port {}, but service {key} forwards by {forward:?}, \
-                     which cannot change the port",
-                    sa.port()
-                ),
-                format!(
-                    "{forward:?} forwards the packet as the client sent it, to port {vport}: make the {what} \
-                     listen on {vport} and write \"{}\" (or leave the port out), or use `forwarding: Nat` \
-                     to map {vport} to {}. ipvsadm accepts this and silently uses port {vport}",
-                    Endpoint { port: Some(vport), ..*addr },
-                    sa.port()
-                ),
-            );
-        }
-    }
-    if Family::of(&sa.ip()) != key.family() && forward != Forward::Tunnel {
-        f.error(
-            at.clone(),
-            format!("{what} {sa} is {}, but service {key} is {}", Family::of(&sa.ip()), key.family()),
-            "the kernel mixes address families only for tunnel forwarding: use an address of the \
-             service's family, or `forwarding: Tunnel`",
-        );
-    }
-    sa
-}
-
-fn weight(f: &mut Findings, at: &Path, w: i64) -> u32 {
-    if !(0..=MAX_WEIGHT).contains(&w) {
-        f.error(
-            at.clone(),
-            format!("weight {w} is outside 0 to {MAX_WEIGHT}"),
-            "use 0 (no new connections) up to 2147483647; weights are relative, so small numbers such as 1 to 100 are usual",
-        );
-    }
-    w.clamp(0, MAX_WEIGHT) as u32
 }

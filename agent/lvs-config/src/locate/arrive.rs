@@ -1,45 +1,28 @@
-//! Finds where a [`Path`] sits in the RON text, using ron's own parser.
-//!
-//! ron reports positions only with errors, and has no spanned values. So we
-//! parse the text a second time with a seed that walks down the path and fails
-//! on purpose when it arrives: the position of that error is the position of
-//! the value. This keeps ron the only thing that understands RON syntax.
+//! The locator the walks replaced, kept for a value the walks cannot take:
+//! one parse per path, with a seed that walks down the path and fails on
+//! purpose where it arrives, so that ron's error position is the value's.
+//! It walks up the path until something is found, as the walks do.
 
-use super::path::{Path, Seg};
+use crate::path::Seg;
+use crate::Position;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
-/// A 1-based line and column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Position {
-    pub line: usize,
-    pub column: usize,
-}
+const ARRIVED: &str = "\u{0}lvs-config: arrived at the path";
 
-const ARRIVED: &str = "\u{0}lvs-agent: arrived at the path";
-
-/// The position of the value at `path`, or of its nearest written ancestor when
-/// the value itself is not in the text (a default). None only if the text no
-/// longer parses, which cannot happen for text that was already read once.
-pub fn locate(text: &str, options: &ron::Options, path: &Path) -> Option<Position> {
-    let segs = path.segments();
-    // A path to a defaulted field is not found; walk up until something is.
-    for len in (0..=segs.len()).rev() {
-        match options.from_str_seed(text, Walk { path: &segs[..len] }) {
-            Err(e) if e.code.to_string() == ARRIVED => {
-                let at = skip_blank(text, Position { line: e.span.start.line, column: e.span.start.col });
-                return Some(at);
-            }
-            _ => continue,
+/// The position of the value at `segs`, or of its nearest written ancestor.
+pub fn locate_one(text: &str, options: &ron::Options, segs: &[Seg]) -> Option<Position> {
+    (0..=segs.len()).rev().find_map(|len| match options.from_str_seed(text, Walk { path: &segs[..len] }) {
+        Err(e) if e.code.to_string() == ARRIVED => {
+            Some(skip_blank(text, Position { line: e.span.start.line, column: e.span.start.col }))
         }
-    }
-    None
+        _ => None,
+    })
 }
 
-/// ron stops before the whitespace that precedes a value; move to the value.
+/// ron stops before the blank space that precedes a value; move to the value.
 fn skip_blank(text: &str, at: Position) -> Position {
-    let mut line = at.line;
-    let mut column = at.column;
+    let (mut line, mut column) = (at.line, at.column);
     let mut lines = text.lines().skip(line - 1);
     let mut current = lines.next().unwrap_or("");
     loop {
@@ -49,11 +32,7 @@ fn skip_blank(text: &str, at: Position) -> Position {
             return Position { line, column: column + skipped };
         }
         match lines.next() {
-            Some(next) => {
-                current = next;
-                line += 1;
-                column = 1;
-            }
+            Some(next) => (current, line, column) = (next, line + 1, 1),
             None => return at,
         }
     }
