@@ -12,12 +12,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-/// The largest config file (and tried config) the agent reads: ample for
-/// thousands of services, small enough that reading and checking it does not
-/// stall the agent. It should be lvs-config's, which reads the config file
-/// for `check` and at start; until lvs-config exports its own cap (issue 13),
-/// this is the agent's, the one place to change it.
-pub const CONFIG_MAX_BYTES: u64 = 4 << 20;
+/// The largest config file (and tried config) the agent reads: lvs-config's
+/// cap, which `lvs_config::load` and `parse` apply too.
+pub const CONFIG_MAX_BYTES: u64 = lvs_config::MAX_CONFIG_BYTES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CappedReadError {
