@@ -30,6 +30,11 @@ impl Apt {
         Ok(Apt { debs: debs.to_path_buf(), updated: Cell::new(false) })
     }
 
+    /// The folder the .debs are downloaded into.
+    pub fn debs(&self) -> &Path {
+        &self.debs
+    }
+
     /// `apt-get update`, once.
     pub fn update(&self) -> Result<()> {
         if self.updated.replace(true) {

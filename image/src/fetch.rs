@@ -64,6 +64,13 @@ pub fn stub(apt: &Apt, cache: &Path, lock: &KernelLock, on_stale: OnStale) -> Re
 fn package(apt: &Apt, cache: &Path, pin: &Pinned, lineage: Lineage, on_stale: OnStale) -> Result<Fetched<PathBuf>> {
     // The unpacked tree is only trusted next to a .deb that still matches the lock
     // (or, for a replacement, apt's index).
+    if on_stale != OnStale::Refuse {
+        if let Some((now, deb)) = recorded(apt, pin)? {
+            let dest = unpacked(cache, &now);
+            apt::unpack(&deb, &dest)?;
+            return Ok(Fetched { value: dest, replaced: Some(Replacement { was: pin.clone(), now }) });
+        }
+    }
     let (deb, used, replaced) = match locked(apt, pin, lineage)? {
         Locked::Deb(deb) => (deb, pin.clone(), None),
         Locked::Gone { why, .. } if on_stale == OnStale::Refuse => {
@@ -79,12 +86,43 @@ fn package(apt: &Apt, cache: &Path, pin: &Pinned, lineage: Lineage, on_stale: On
                 message: format!("is gone from Debian's archive ({why}) and apt offers nothing in its place"),
             })?;
             let (now, deb) = apt.from_index(&name, &version)?;
+            record(apt, pin, &now)?;
             (deb, now.clone(), Some(Replacement { was: pin.clone(), now }))
         }
     };
     let dest = unpacked(cache, &used);
     apt::unpack(&deb, &dest)?;
     Ok(Fetched { value: dest, replaced })
+}
+
+/// Where a build that replaced a stale pin notes what it used, so that later
+/// builds on this cache (the lab builds dozens of images) take the same file
+/// without asking apt again: `debs/<name>_<version>.stale` beside the .debs,
+/// holding the replacement's pin, whose sha256 was checked against apt's index.
+fn record_path(apt: &Apt, pin: &Pinned) -> PathBuf {
+    apt.debs().join(format!("{}_{}.stale", pin.name, pin.version.replace(':', "%3a")))
+}
+
+fn record(apt: &Apt, pin: &Pinned, now: &Pinned) -> Result<()> {
+    let path = record_path(apt, pin);
+    // Plain strings in a plain struct: serializing cannot fail.
+    let text = ron::to_string(now).unwrap_or_default();
+    std::fs::write(&path, text).map_err(Error::io("writing", &path))
+}
+
+/// The replacement an earlier build recorded for `pin`, with its cached .deb
+/// checked against the recorded sha256; None when the pinned .deb itself is
+/// cached, or nothing (or nothing readable, or no file) was recorded.
+fn recorded(apt: &Apt, pin: &Pinned) -> Result<Option<(Pinned, PathBuf)>> {
+    if apt.cached(&pin.name, &pin.version)?.is_some() {
+        return Ok(None);
+    }
+    let Ok(text) = std::fs::read_to_string(record_path(apt, pin)) else { return Ok(None) };
+    let Ok(now) = ron::from_str::<Pinned>(&text) else { return Ok(None) };
+    match apt.cached(&now.name, &now.version)? {
+        Some(deb) => Ok(Some((now.clone(), apt.verify(&now, deb)?))),
+        None => Ok(None),
+    }
 }
 
 /// A pin's .deb, or why the archive no longer has it (and what it offers
