@@ -42,7 +42,14 @@ impl Fixture {
         self.dir.path().join(name)
     }
 
+    /// `lvs-image build` with the fake kernel: only the stub comes from the lock.
     fn build(&self, more: &[&str]) -> Output {
+        let kernel = self.path("kernel");
+        self.build_taking(&["--kernel", kernel.to_str().unwrap()], more)
+    }
+
+    /// `lvs-image build` taking `given` (--kernel or --stub) instead of the lock's.
+    fn build_taking(&self, given: &[&str], more: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_lvs-image"))
             .arg("build")
             .arg("--config")
@@ -51,8 +58,7 @@ impl Fixture {
             .arg(self.path("agent"))
             .arg("--out")
             .arg(self.path("out"))
-            .arg("--kernel")
-            .arg(self.path("kernel"))
+            .args(given)
             .arg("--overlay")
             .arg(self.path("overlay"))
             .arg("--objcopy")
@@ -115,6 +121,29 @@ fn a_plain_build_refuses_a_stale_pin_naming_the_package_the_version_and_the_comm
     assert!(stale_lines(&text).is_empty(), "a refusal is an error, not a fallback: {text}");
     assert_eq!(f.lock(), before, "the lock is left alone");
     assert!(!f.path("out/disk.img").exists());
+}
+
+#[test]
+fn a_stale_kernel_is_judged_by_what_the_flavour_points_at_now() {
+    // The kernel's package name carries its ABI (-56, -57...): what stands in
+    // its place is what linux-image-cloud-amd64 depends on today, not a later
+    // version of the same name. Refused here, so nothing is downloaded.
+    let f = Fixture::new();
+    let mut lock = KernelLock::read(&f.path("kernel.lock")).unwrap();
+    lock.kernel.version = GONE.into();
+    lock.write(&f.path("kernel.lock")).unwrap();
+    std::fs::write(f.path("stub.efi"), b"MZ fake stub\n").unwrap();
+    let depends = apt_cache(&["depends", &lock.flavour]);
+    let image = depends
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Depends: ").filter(|p| p.starts_with("linux-image-")))
+        .expect("the flavour depends on a kernel package");
+    let stub = f.path("stub.efi");
+    let out = f.build_taking(&["--stub", stub.to_str().unwrap()], &[]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("{} {GONE} can no longer be downloaded", lock.kernel.name)), "{text}");
+    assert!(text.contains(&format!("apt's index lists {image}")) && text.contains(" in its place"), "{text}");
 }
 
 #[test]
