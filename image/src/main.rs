@@ -183,7 +183,9 @@ fn run(command: Command) -> Result<ExitCode> {
                         } else {
                             format!("lvs-image lock --lock {}", lock_path.display())
                         };
-                        note(stale::line(&lock_path, &replaced, on_stale, &relock));
+                        // As the repository names it: `make image-lock` runs there.
+                        let shown = lock_path.strip_prefix(&root).unwrap_or(&lock_path);
+                        note(stale::line(shown, &replaced, on_stale, &relock));
                     }
                     (kernel, stub)
                 }
