@@ -1,15 +1,21 @@
 //! Debian packages through apt's own clients: `apt-get download` into the cache
-//! (nothing is installed), `dpkg-deb -x` to unpack, `apt-cache` to resolve what
-//! `lvs-image lock` pins.
+//! (nothing is installed), `dpkg-deb -x` to unpack. What the archive lists is
+//! asked of apt's index (`index.rs`).
 
 use crate::command;
 use crate::error::{Error, Result};
+use crate::index;
 use crate::lock::Pinned;
 use crate::progress::{self, note};
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long `apt-get update` waits for another apt (a parallel build, another
+/// user) to let go of the lists' lock: apt itself gives up at once.
+const UPDATE_LOCK_WAIT: Duration = Duration::from_secs(120);
 
 /// apt as the build uses it: downloads go to `debs`, and `apt-get update` runs
 /// at most once per process (only when a download failed, or for `lock`).
@@ -24,22 +30,39 @@ impl Apt {
         Ok(Apt { debs: debs.to_path_buf(), updated: Cell::new(false) })
     }
 
-    /// `apt-get update`, once.
-    pub fn update(&self) -> Result<()> {
-        if !self.updated.replace(true) {
-            note("apt-get update");
-            command::run("apt-get", ["update"], None)?;
-        }
-        Ok(())
+    /// The folder the .debs are downloaded into.
+    pub fn debs(&self) -> &Path {
+        &self.debs
     }
 
-    /// The .deb of a pinned package, downloaded when the cache does not hold it
-    /// and checked against the pinned sha256 either way.
-    pub fn fetch(&self, pin: &Pinned) -> Result<PathBuf> {
-        let deb = match self.cached(&pin.name, &pin.version)? {
-            Some(deb) => deb,
-            None => self.download(&pin.name, &pin.version)?,
-        };
+    /// `apt-get update`, once.
+    pub fn update(&self) -> Result<()> {
+        if self.updated.replace(true) {
+            return Ok(());
+        }
+        note("apt-get update");
+        let step = Duration::from_millis(500);
+        let mut waited = Duration::ZERO;
+        loop {
+            match command::run("apt-get", ["update"], None) {
+                Err(Error::Command { stderr, .. })
+                    if stderr.contains("Could not get lock") && waited < UPDATE_LOCK_WAIT =>
+                {
+                    std::thread::sleep(step);
+                    waited += step;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
+    /// Whether this process has run `apt-get update` (the index is today's).
+    pub fn updated(&self) -> bool {
+        self.updated.get()
+    }
+
+    /// `deb` if its sha256 is the one `pin` names.
+    pub fn verify(&self, pin: &Pinned, deb: PathBuf) -> Result<PathBuf> {
         let actual = sha256_file(&deb)?;
         if actual != pin.sha256 {
             return Err(Error::Checksum {
@@ -53,8 +76,34 @@ impl Apt {
         Ok(deb)
     }
 
-    /// The cached .deb of `package=version`, downloaded when missing (no check:
-    /// `lvs-image lock` hashes what it gets).
+    /// `package=version` as the archive's index lists it: the .deb (cached or
+    /// downloaded) and its pin, whose sha256 is the file's own after it was
+    /// found among those the index lists for that version. What a stale pin
+    /// falls back to: nothing in the lock vouches for it, the index does.
+    pub fn from_index(&self, package: &str, version: &str) -> Result<(Pinned, PathBuf)> {
+        let listed = index::sha256s(package, version)?;
+        if listed.is_empty() {
+            return Err(Error::Resolve {
+                package: format!("{package} {version}"),
+                message: "apt's index lists no sha256 for it, so it cannot be checked".into(),
+            });
+        }
+        let deb = self.get(package, version)?;
+        let actual = sha256_file(&deb)?;
+        if !listed.contains(&actual) {
+            return Err(Error::IndexChecksum {
+                package: package.to_string(),
+                version: version.to_string(),
+                file: deb,
+                listed,
+                actual,
+            });
+        }
+        Ok((Pinned { name: package.to_string(), version: version.to_string(), sha256: actual }, deb))
+    }
+
+    /// The cached .deb of `package=version`, downloaded when missing; unchecked
+    /// (callers check it against the lock or apt's index).
     pub fn get(&self, package: &str, version: &str) -> Result<PathBuf> {
         match self.cached(package, version)? {
             Some(deb) => Ok(deb),
@@ -62,27 +111,33 @@ impl Apt {
         }
     }
 
-    /// Downloads `package=version` (again, if it is cached) and returns the .deb.
-    /// apt-get writes into a private folder first and the finished file is moved
-    /// into the cache, so a build running beside this one never sees half a .deb.
+    /// Downloads `package=version` (again, if it is cached) and returns the .deb;
+    /// when that fails, runs `apt-get update` (once per process) and tries again.
     pub fn download(&self, package: &str, version: &str) -> Result<PathBuf> {
+        match self.download_once(package, version) {
+            // Old package lists are the usual cause; a version that left the
+            // archive is the other, and an update does not bring that back.
+            Err(_) if !self.updated.get() => {
+                self.update()?;
+                self.download_once(package, version)
+            }
+            other => other,
+        }
+    }
+
+    /// One `apt-get download package=version`; a version apt's index does not
+    /// list is [`Error::PackageGone`]. apt-get writes into a private folder first
+    /// and the finished file is moved into the cache, so a build running beside
+    /// this one never sees half a .deb.
+    pub fn download_once(&self, package: &str, version: &str) -> Result<PathBuf> {
         note(format!("downloading {package} {version}"));
         let spec = format!("{package}={version}");
         let partial = tempfile::Builder::new()
             .prefix(".downloading-")
             .tempdir_in(&self.debs)
             .map_err(Error::io("creating a folder in", &self.debs))?;
-        let first = command::run("apt-get", ["download", spec.as_str()], Some(partial.path()));
-        if let Err(first) = first {
-            // Old package lists are the usual cause; a version that left the
-            // archive is the other, and an update does not bring that back.
-            if self.updated.get() {
-                return Err(gone_or(first, package, version));
-            }
-            self.update()?;
-            command::run("apt-get", ["download", spec.as_str()], Some(partial.path()))
-                .map_err(|e| gone_or(e, package, version))?;
-        }
+        command::run("apt-get", ["download", spec.as_str()], Some(partial.path()))
+            .map_err(|e| gone_or(e, package, version))?;
         let fetched = find_deb(partial.path(), package, version)?.ok_or_else(|| Error::Resolve {
             package: package.to_string(),
             message: format!("apt-get download {spec} succeeded but left no {package}_*.deb"),
@@ -96,36 +151,8 @@ impl Apt {
 
     /// The cached .deb for `package=version`, as apt-get names it
     /// (`name_version_arch.deb`, with an epoch's ':' written `%3a`).
-    fn cached(&self, package: &str, version: &str) -> Result<Option<PathBuf>> {
+    pub fn cached(&self, package: &str, version: &str) -> Result<Option<PathBuf>> {
         find_deb(&self.debs, package, version)
-    }
-
-    /// The version apt would install now (`apt-cache policy`'s candidate), if any.
-    pub fn candidate(&self, package: &str) -> Result<Option<String>> {
-        let out = command::run("apt-cache", ["policy", package], None)?;
-        Ok(out
-            .stdout
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Candidate:"))
-            .map(str::trim)
-            .filter(|v| !v.is_empty() && *v != "(none)")
-            .map(str::to_string))
-    }
-
-    /// The package a meta package points at: `linux-image-cloud-amd64` depends on
-    /// `linux-image-6.1.0-NN-cloud-amd64`.
-    pub fn kernel_of(&self, meta: &str) -> Result<String> {
-        let out = command::run("apt-cache", ["depends", meta], None)?;
-        out.stdout
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("Depends:"))
-            .map(str::trim)
-            .find(|p| p.starts_with("linux-image-"))
-            .map(str::to_string)
-            .ok_or_else(|| Error::Resolve {
-                package: meta.to_string(),
-                message: format!("`apt-cache depends {meta}` names no linux-image-* package"),
-            })
     }
 }
 

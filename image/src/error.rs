@@ -30,10 +30,19 @@ pub enum Error {
 
     #[error(
         "{package} {version} can no longer be downloaded (the archive moved on); \
-         run `lvs-image lock` to pin the current version{}",
+         run `lvs-image lock` (`make image-lock`) to pin the current version and commit the lock, \
+         or build with --repin to take the archive's current version and write it into the lock{}",
         indent_output(detail)
     )]
     PackageGone { package: String, version: String, detail: String },
+
+    #[error(
+        "{} ({package} {version}) has sha256 {actual}, but apt's index lists {}; \
+         delete the file to download it again",
+        file.display(),
+        listed.join(" or ")
+    )]
+    IndexChecksum { package: String, version: String, file: PathBuf, listed: Vec<String>, actual: String },
 
     #[error(
         "{} ({package} {version}) has sha256 {actual}, but the lock says {expected}; \

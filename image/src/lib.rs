@@ -9,6 +9,7 @@ pub mod command;
 pub mod disk;
 pub mod error;
 pub mod fetch;
+pub mod index;
 pub mod initramfs;
 pub mod kernel;
 pub mod lock;
@@ -16,6 +17,7 @@ pub mod modinfo;
 pub mod modules;
 pub mod progress;
 pub mod rootfs;
+pub mod stale;
 pub mod uki;
 pub mod vmlinux;
 

@@ -7,11 +7,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use lvs_config::{self as config, ConfigError, Loaded};
 use lvs_image::apt::Apt;
 use lvs_image::build::{self, INITRAMFS_BUDGET};
+use lvs_image::fetch::Fetched;
 use lvs_image::kernel::KernelTree;
 use lvs_image::lock::KernelLock;
 use lvs_image::progress::{note, size};
 use lvs_image::rootfs::Extra;
-use lvs_image::{disk, fetch};
+use lvs_image::stale::{OnStale, Replacement};
+use lvs_image::{disk, fetch, stale};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -75,6 +77,17 @@ enum Command {
         /// The objcopy that joins the UKI.
         #[arg(long, default_value = "objcopy")]
         objcopy: String,
+        /// When a pinned package is gone from Debian's archive, build with the
+        /// archive's current version instead (its .deb checked against the sha256
+        /// in apt's index) and, once the image is built, write it into the lock
+        /// (review and commit it). Without it, a stale pin fails the build.
+        #[arg(long, conflicts_with = "stale_fallback")]
+        repin: bool,
+        /// For test images (the lab passes it), not products: when a pinned package
+        /// is gone, build with the archive's current version (checked against apt's
+        /// index), leave the lock as it is, and print one STALE LOCK line.
+        #[arg(long)]
+        stale_fallback: bool,
     },
     /// Replace appliance.ron on the lvs-config partition of a disk image, offline.
     SetConfig {
@@ -106,14 +119,35 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Build { config, agent, out, kernel, stub, overlay, extra, cache, lock, format, cmdline, objcopy } => {
+        Command::Build {
+            config,
+            agent,
+            out,
+            kernel,
+            stub,
+            overlay,
+            extra,
+            cache,
+            lock,
+            format,
+            cmdline,
+            objcopy,
+            repin,
+            stale_fallback,
+        } => {
             let Some(loaded) = load_config(&config) else {
                 return Ok(ExitCode::from(EXIT_INVALID));
             };
             note(format!("{}: valid {}", config.display(), loaded.model.role.name()));
             let root = repo_root();
             let cache = cache.unwrap_or_else(|| root.join(".cache"));
-            let lock_path = lock.unwrap_or_else(|| root.join("image/kernel.lock"));
+            let default_lock = root.join("image/kernel.lock");
+            let lock_path = lock.unwrap_or_else(|| default_lock.clone());
+            let on_stale = match (repin, stale_fallback) {
+                (true, _) => OnStale::Repin,
+                (false, true) => OnStale::FallBack,
+                (false, false) => OnStale::Refuse,
+            };
             let overlay = match overlay {
                 Some(dir) if dir.is_dir() => Some(dir),
                 Some(dir) => bail!("--overlay {}: not a folder", dir.display()),
@@ -123,6 +157,7 @@ fn run(command: Command) -> Result<ExitCode> {
             };
 
             // The lock and apt are needed only for what --kernel and --stub leave to them.
+            let mut repinned = None;
             let (kernel_dir, stub) = match (kernel, stub) {
                 (Some(kernel), Some(stub)) => (kernel, stub),
                 (kernel, stub) => {
@@ -130,14 +165,28 @@ fn run(command: Command) -> Result<ExitCode> {
                         "the build needs the lock that pins its Debian packages (`lvs-image lock` writes it)"
                     })?;
                     let apt = Apt::new(&cache.join("debs"))?;
+                    let mut replaced = Vec::new();
                     let kernel = match kernel {
                         Some(dir) => dir,
-                        None => fetch::kernel(&apt, &cache, &lock)?,
+                        None => take(fetch::kernel(&apt, &cache, &lock, on_stale)?, &mut replaced),
                     };
                     let stub = match stub {
                         Some(file) => file,
-                        None => fetch::stub(&apt, &cache, &lock)?,
+                        None => take(fetch::stub(&apt, &cache, &lock, on_stale)?, &mut replaced),
                     };
+                    if !replaced.is_empty() {
+                        if on_stale == OnStale::Repin {
+                            repinned = Some(stale::repin(&lock, &replaced));
+                        }
+                        let relock = if lock_path == default_lock {
+                            "make image-lock".to_string()
+                        } else {
+                            format!("lvs-image lock --lock {}", lock_path.display())
+                        };
+                        // As the repository names it: `make image-lock` runs there.
+                        let shown = lock_path.strip_prefix(&root).unwrap_or(&lock_path);
+                        note(stale::line(shown, &replaced, on_stale, &relock));
+                    }
                     (kernel, stub)
                 }
             };
@@ -155,6 +204,18 @@ fn run(command: Command) -> Result<ExitCode> {
                 cmdline_extra: cmdline.as_deref(),
                 objcopy: &objcopy,
             })?;
+            // Only versions that made an image go into the lock.
+            if let Some(new) = repinned {
+                new.write(&lock_path)?;
+                note(format!(
+                    "re-pinned {}: {} {}, {} {}; review and commit it",
+                    lock_path.display(),
+                    new.kernel.name,
+                    new.kernel.version,
+                    new.stub.name,
+                    new.stub.version
+                ));
+            }
             summary(&agent, &report);
             Ok(ExitCode::SUCCESS)
         }
@@ -194,6 +255,13 @@ fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The fetched value, with the stale pin it replaced (if any) put aside for
+/// the one line that reports them all.
+fn take<T>(fetched: Fetched<T>, replaced: &mut Vec<Replacement>) -> T {
+    replaced.extend(fetched.replaced);
+    fetched.value
 }
 
 /// Loads and validates a config, printing every diagnostic; None when it is invalid.

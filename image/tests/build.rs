@@ -7,21 +7,6 @@ use lvs_image::disk;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// An objcopy stand-in: writes the stub followed by every added section's file,
-/// and records its arguments, so the test sees what the UKI was made of.
-const FAKE_OBJCOPY: &str = r#"#!/bin/sh
-echo "$@" > "$(dirname "$0")/objcopy.args"
-stub=""; out=""; files=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --add-section) files="$files ${2#*=}"; shift 2 ;;
-    --change-section-vma) shift 2 ;;
-    *) if [ -z "$stub" ]; then stub=$1; else out=$1; fi; shift ;;
-  esac
-done
-cat "$stub" $files > "$out"
-"#;
-
 struct Fixture {
     dir: tempfile::TempDir,
 }
@@ -35,10 +20,7 @@ impl Fixture {
         std::fs::write(root.join("stub.efi"), b"MZ fake stub\n").unwrap();
         std::fs::write(root.join("director.ron"), common::DIRECTOR).unwrap();
         std::fs::create_dir(root.join("overlay")).unwrap();
-        let objcopy = root.join("objcopy");
-        std::fs::write(&objcopy, FAKE_OBJCOPY).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&objcopy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        common::fake_objcopy(&root.join("objcopy"));
         Fixture { dir }
     }
 

@@ -149,3 +149,25 @@ pub const TUN_REAL_SERVER: &str = r#"Appliance(
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
+
+/// An objcopy stand-in: writes the stub followed by every added section's file,
+/// and records its arguments, so the test sees what the UKI was made of.
+pub const FAKE_OBJCOPY: &str = r#"#!/bin/sh
+echo "$@" > "$(dirname "$0")/objcopy.args"
+stub=""; out=""; files=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --add-section) files="$files ${2#*=}"; shift 2 ;;
+    --change-section-vma) shift 2 ;;
+    *) if [ -z "$stub" ]; then stub=$1; else out=$1; fi; shift ;;
+  esac
+done
+cat "$stub" $files > "$out"
+"#;
+
+/// Writes [`FAKE_OBJCOPY`] to `path`, executable.
+pub fn fake_objcopy(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, FAKE_OBJCOPY).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

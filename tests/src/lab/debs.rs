@@ -1,13 +1,17 @@
 //! Debian packages unpacked into `<repo>/.cache/qemu` instead of installed:
 //! `apt-get install qemu-system-x86` would remove the host's newer qemu-utils
 //! (see LAB-NOTES). Versions and sha256 sums are pinned in `tests/qemu.lock`,
-//! so every machine runs the same qemu and firmware.
+//! so every machine runs the same qemu and firmware; a pin the archive has
+//! dropped is replaced by its current version, loudly (`stale`).
+
+mod stale;
+pub use stale::{loud, RELOCK_COMMAND};
 
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
@@ -26,7 +30,8 @@ pub fn lock_path() -> PathBuf {
 }
 
 /// What to run when the lock no longer matches the mirror or the code.
-pub const RELOCK_HINT: &str = "re-pin with `cargo run -p lvs-tests --bin lab-lock` and commit tests/qemu.lock";
+pub const RELOCK_HINT: &str =
+    "re-pin with `make lab-lock` (cargo run -p lvs-tests --bin lab-lock) and commit tests/qemu.lock";
 
 /// One pinned package: `group package version sha256` in the lock file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,34 +119,67 @@ impl Lock {
     }
 }
 
-/// Makes sure `<cache>/<group>` holds exactly `pins` unpacked, fetching what
-/// is missing. Returns the tree's root. Safe to call from parallel tests and
-/// parallel test binaries: the work happens under an exclusive file lock.
+/// Makes sure `<cache>/<group>` holds `pins` unpacked, fetching what is
+/// missing; a pin the archive no longer has is replaced by its current version
+/// and said so once, on stderr. Returns the tree's root. Safe to call from
+/// parallel tests and parallel test binaries: the work happens under an
+/// exclusive file lock.
 pub fn ensure_unpacked(group: &str, pins: &[Pin]) -> Result<PathBuf> {
-    let cache = cache_dir();
+    let unpacked = ensure_unpacked_in(&cache_dir(), &lock_path(), group, pins)?;
+    if let Some(line) = &unpacked.stale {
+        loud(line);
+    }
+    Ok(unpacked.root)
+}
+
+/// What [`ensure_unpacked_in`] made ready.
+#[derive(Clone, Debug)]
+pub struct Unpacked {
+    /// The unpacked tree.
+    pub root: PathBuf,
+    /// The line saying which pins were stale and what replaced them, if any.
+    pub stale: Option<String>,
+}
+
+/// [`ensure_unpacked`] with the cache in `cache` (downloads in `cache/debs`),
+/// naming `lock` in what it says, and leaving the saying to the caller.
+pub fn ensure_unpacked_in(cache: &Path, lock: &Path, group: &str, pins: &[Pin]) -> Result<Unpacked> {
     let debs = cache.join("debs");
     fs::create_dir_all(&debs).map_err(|e| LabError::io(format!("creating {}", debs.display()), e))?;
-    let _guard = lock_cache(&cache)?;
+    let _guard = lock_cache(cache)?;
 
+    // The stamp is the pins asked for, then the stale line when some were
+    // replaced: a stale lock costs apt calls once, not on every run.
     let root = cache.join(group);
     let stamp = root.join(".lvs-lab-unpacked");
     let wanted = Lock { pins: pins.to_vec() }.render();
-    if fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        return Ok(root);
+    if let Some(rest) = fs::read_to_string(&stamp).ok().as_deref().and_then(|s| s.strip_prefix(&wanted)) {
+        match rest.strip_prefix("# ") {
+            None if rest.is_empty() => return Ok(Unpacked { root, stale: None }),
+            Some(line) if line.contains(lvs_image::stale::MARK) => {
+                return Ok(Unpacked { root, stale: Some(line.trim_end().to_string()) })
+            }
+            _ => {}
+        }
     }
 
     let started = Instant::now();
-    let files = fetch(pins, &debs)?;
+    let fetched = fetch(pins, &debs)?;
+    let stale = (!fetched.replaced.is_empty()).then(|| stale::line(lock, &fetched.replaced));
 
     // Unpack beside the final place, then rename: a half-unpacked tree is never
     // mistaken for a complete one.
     let staging = cache.join(format!("{group}.partial"));
     remove_dir_if_present(&staging)?;
     fs::create_dir_all(&staging).map_err(|e| LabError::io(format!("creating {}", staging.display()), e))?;
-    for deb in &files {
+    for deb in &fetched.debs {
         run("unpacking a Debian package for the lab", Command::new("dpkg-deb").arg("-x").arg(deb).arg(&staging))?;
     }
-    fs::write(staging.join(".lvs-lab-unpacked"), &wanted)
+    let stamped = match &stale {
+        Some(line) => format!("{wanted}# {line}\n"),
+        None => wanted,
+    };
+    fs::write(staging.join(".lvs-lab-unpacked"), stamped)
         .map_err(|e| LabError::io(format!("writing the stamp in {}", staging.display()), e))?;
     remove_dir_if_present(&root)?;
     fs::rename(&staging, &root).map_err(|e| LabError::io(format!("moving {} into place", staging.display()), e))?;
@@ -151,7 +189,7 @@ pub fn ensure_unpacked(group: &str, pins: &[Pin]) -> Result<PathBuf> {
         root.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(root)
+    Ok(Unpacked { root, stale })
 }
 
 fn lock_cache(cache: &Path) -> Result<Flock<File>> {
@@ -170,11 +208,18 @@ fn remove_dir_if_present(dir: &Path) -> Result<()> {
     }
 }
 
+/// The `.deb`s `fetch` found, and the stale pins it replaced: (pinned, used).
+struct Fetched {
+    debs: Vec<PathBuf>,
+    replaced: Vec<(Pin, Pin)>,
+}
+
 /// The `.deb` of every pin, downloading the missing ones in one apt call
 /// (apt's start-up dominates: one call per package was 14 s, one for all 1 s).
-/// When apt does not know a version, its lists may just be old: one
-/// `apt-get update`, one retry, then a clear error.
-fn fetch(pins: &[Pin], debs: &Path) -> Result<Vec<PathBuf>> {
+/// When apt does not know a version, its lists may just be old (one
+/// `apt-get update`, one retry) or the archive has moved on: then the
+/// archive's current version stands in, checked against apt's index.
+fn fetch(pins: &[Pin], debs: &Path) -> Result<Fetched> {
     let mut missing = Vec::new();
     for pin in pins {
         if let Some(found) = find_deb(debs, pin)? {
@@ -185,14 +230,16 @@ fn fetch(pins: &[Pin], debs: &Path) -> Result<Vec<PathBuf>> {
         }
         missing.push(pin.clone());
     }
-    if !missing.is_empty() {
-        if let Err(first) = apt_download(&missing, debs) {
-            eprintln!("lab: apt-get download failed, updating the lists once: {first}");
-            apt_update()?;
-            apt_download(&missing, debs).map_err(|e| gone(&missing, e))?;
-        }
-    }
-    pins.iter().map(|pin| verified_deb(pin, debs)).collect()
+    let gone = if missing.is_empty() { Vec::new() } else { stale::download_or_gone(&missing, debs)? };
+    let replaced = if gone.is_empty() { Vec::new() } else { stale::replace(&gone, debs)? };
+    let debs = pins
+        .iter()
+        .map(|pin| match replaced.iter().find(|(was, _)| was == pin) {
+            Some((_, now)) => verified_deb(now, debs),
+            None => verified_deb(pin, debs),
+        })
+        .collect::<Result<_>>()?;
+    Ok(Fetched { debs, replaced })
 }
 
 fn verified_deb(pin: &Pin, debs: &Path) -> Result<PathBuf> {
@@ -217,17 +264,6 @@ fn verified_deb(pin: &Pin, debs: &Path) -> Result<PathBuf> {
     Ok(found)
 }
 
-fn gone(pins: &[Pin], cause: LabError) -> LabError {
-    LabError::Package {
-        package: pins.iter().map(|p| p.package.as_str()).collect::<Vec<_>>().join(" "),
-        version: "(as pinned)".into(),
-        message: format!(
-            "cannot be downloaded even after `apt-get update` (Debian drops old versions \
-             when it publishes new ones): {RELOCK_HINT}\n{cause}"
-        ),
-    }
-}
-
 pub(crate) fn apt_download(pins: &[Pin], debs: &Path) -> Result<()> {
     let mut cmd = Command::new("apt-get");
     // apt drops to the _apt user to download, which cannot write into a
@@ -238,9 +274,22 @@ pub(crate) fn apt_download(pins: &[Pin], debs: &Path) -> Result<()> {
     run(&format!("downloading {} pinned Debian packages", pins.len()), &mut cmd).map(|_| ())
 }
 
+/// `apt-get update`, waiting up to a minute for another apt (a parallel
+/// `lvs-image build`, another user) to let go of the lists' lock: apt itself
+/// gives up at once.
 pub(crate) fn apt_update() -> Result<()> {
     eprintln!("lab: running apt-get update once");
-    run("refreshing the package lists", Command::new("apt-get").args(["-q", "update"])).map(|_| ())
+    let started = Instant::now();
+    loop {
+        match run("refreshing the package lists", Command::new("apt-get").args(["-q", "update"])) {
+            Err(LabError::Command { stderr, .. })
+                if stderr.contains("Could not get lock") && started.elapsed() < Duration::from_secs(60) =>
+            {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            other => return other.map(|_| ()),
+        }
+    }
 }
 
 /// apt writes the epoch's colon as `%3a` in file names.
@@ -311,12 +360,7 @@ pub fn resolve_pin(group: &str, package: &str, updated: &mut bool) -> Result<Pin
 /// The version apt would install now (`Candidate:` of `apt-cache policy`).
 pub fn candidate_version(package: &str) -> Result<Option<String>> {
     let out = run(&format!("resolving {package}"), Command::new("apt-cache").args(["policy", package]))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Candidate:"))
-        .map(|v| v.trim().to_string())
-        .find(|v| v != "(none)"))
+    Ok(lvs_image::index::parse_candidate(&String::from_utf8_lossy(&out.stdout)))
 }
 
 #[cfg(test)]
