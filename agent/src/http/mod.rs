@@ -27,6 +27,26 @@ mod status;
 
 pub use server::HttpServer;
 
+/// A request head read as the server reads one, for the fuzz target
+/// (tests/fuzz, `http_head`): bytes arriving in `pieces` (the bytes split at
+/// those lengths, as reads return them), the head's end searched as each
+/// arrives, then the head parsed. None while no end has arrived; the decoded
+/// path of a request the server would answer, or the status it refuses with.
+pub fn read_head(bytes: &[u8], pieces: &[usize]) -> Option<Result<Vec<u8>, u16>> {
+    let (mut have, mut searched) = (0usize, 0usize);
+    for piece in pieces.iter().copied().chain([bytes.len()]) {
+        have = have.saturating_add(piece.max(1)).min(bytes.len());
+        if let Some(end) = request::head_end(&bytes[..have], searched) {
+            return Some(request::parse(&bytes[..end]).map(|r| r.path).map_err(|s| s.code()));
+        }
+        searched = have;
+        if have == bytes.len() {
+            break;
+        }
+    }
+    None
+}
+
 use exchange::Site;
 use lvs_config::model::{HttpContent, StaticHttp};
 use std::net::SocketAddr;

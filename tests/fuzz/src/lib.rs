@@ -64,3 +64,18 @@ pub fn state(data: &[u8]) {
 pub fn netlink(data: &[u8]) {
     netlink::replies(data);
 }
+
+/// A request head to the built-in HTTP server, arriving in pieces: the first
+/// byte says how many of the next bytes are piece lengths. Read piece by
+/// piece, it must read as it does whole.
+pub fn http_head(data: &[u8]) {
+    let Some((&n, rest)) = data.split_first() else { return };
+    let (pieces, bytes) = rest.split_at(usize::from(n % 16).min(rest.len()));
+    let pieces: Vec<usize> = pieces.iter().map(|&p| usize::from(p)).collect();
+    let bytes = &bytes[..bytes.len().min(MAX_INPUT)];
+    assert_eq!(
+        lvs_agent::http::read_head(bytes, &pieces),
+        lvs_agent::http::read_head(bytes, &[]),
+        "read in pieces {pieces:?}, the head reads otherwise than whole"
+    );
+}

@@ -36,3 +36,8 @@ fn state() {
 fn netlink() {
     each("netlink", lvs_fuzz::netlink);
 }
+
+#[test]
+fn http_head() {
+    each("http_head", lvs_fuzz::http_head);
+}
