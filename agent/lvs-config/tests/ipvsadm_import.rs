@@ -208,3 +208,140 @@ fn daemon_multicast_settings_are_kept_and_written_back() {
         assert!(import(&text, &ImportOptions { strict: true }).is_err(), "{bad} accepted");
     }
 }
+
+fn strict(text: &str) -> Result<Imported, lvs_ipvs::ipvsadm::ImportError> {
+    import(text, &ImportOptions { strict: true })
+}
+
+#[test]
+fn every_command_of_a_line_is_read_and_other_commands_are_named() {
+    let text = "modprobe ip_vs; ipvsadm -A -t 192.0.2.80:80 -s rr && ipvsadm -a -t 192.0.2.80:80 -r 192.0.2.21 -g\n\
+                ipvsadm -a -t 192.0.2.80:80 -r 192.0.2.22 -g || echo failed & ipvsadm -a -t 192.0.2.80:80 -r 192.0.2.23\n";
+    let imported = lenient(text);
+    let dests: Vec<String> = imported.table.services[0].dests.iter().map(|d| d.addr.to_string()).collect();
+    assert_eq!(dests, ["192.0.2.21:80", "192.0.2.22:80", "192.0.2.23:80"]);
+    let warnings: Vec<(usize, &str)> = imported.warnings.iter().map(|w| (w.line, w.message.as_str())).collect();
+    assert_eq!(
+        warnings,
+        [
+            (1, "skipped: `modprobe ip_vs` is not an ipvsadm command"),
+            (2, "skipped: `echo failed` is not an ipvsadm command")
+        ]
+    );
+    // Each shows its line, as errors do.
+    assert_eq!(imported.warnings[1].text, text.lines().nth(1).unwrap());
+    assert!(imported.warnings[1].to_string().ends_with(&format!("\n  | {}", imported.warnings[1].text)));
+    let e = strict(text).unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (1, "skipped: `modprobe ip_vs` is not an ipvsadm command"));
+}
+
+#[test]
+fn separators_inside_quotes_or_comments_separate_nothing() {
+    // Quoted, `;` is part of the scheduler's name, which ipvsadm would send as it is.
+    let e = strict("ipvsadm -A -t 192.0.2.80:80 -s 'rr;wrr'\n").unwrap_err();
+    assert!(e.message.contains("unknown scheduler `rr;wrr`"), "{e}");
+    let e = strict("ipvsadm -A -t 192.0.2.80:80 -s rr\\;wrr\n").unwrap_err();
+    assert!(e.message.contains("unknown scheduler `rr;wrr`"), "{e}");
+    let imported = lenient("echo \"ipvsadm -C; done\" && ipvsadm -A -t 192.0.2.80:80 # set up; ipvsadm -C\n");
+    assert_eq!(imported.table.services.len(), 1, "the commented -C ran");
+    assert_eq!(imported.warnings.len(), 1, "{:?}", imported.warnings);
+    assert!(imported.warnings[0].message.contains("`echo \"ipvsadm -C; done\"`"), "{:?}", imported.warnings);
+    // A comment line stays a comment whatever follows a `;` in it.
+    assert!(lenient("# clear first; ipvsadm -C\n").warnings.is_empty());
+}
+
+#[test]
+fn pipes_and_redirections() {
+    let text = "ipvsadm -A -t 192.0.2.80:80 -s rr 2>&1 >/dev/null\n\
+                ipvsadm -a -t 192.0.2.80:80 -r 192.0.2.21 &>/dev/null; ipvsadm -Ln | grep -c 192.0.2.21\n";
+    let imported = lenient(text);
+    assert_eq!(imported.table.services[0].dests.len(), 1);
+    let warnings: Vec<(usize, &str)> = imported.warnings.iter().map(|w| (w.line, w.message.as_str())).collect();
+    assert_eq!(warnings, [(2, "skipped: `grep -c 192.0.2.21` is not an ipvsadm command")]);
+    assert_eq!(strict(text).unwrap_err().line, 2);
+}
+
+#[test]
+fn a_continued_line_is_an_error_that_says_to_join_it() {
+    let e = import("ipvsadm -A -t 192.0.2.80:80 \\\n  -s rr\n", &ImportOptions::default()).unwrap_err();
+    assert_eq!(e.line, 1);
+    assert!(e.message.contains("join it with the next line"), "{e}");
+}
+
+#[test]
+fn netmask_without_persistence_is_ignored_with_a_warning_as_ipvsadm_does() {
+    let text = "-A -t 192.0.2.80:80 -s rr -M 255.255.255.0\n-A -f 9 -6 -M 64\n";
+    for imported in [lenient(text), strict(text).unwrap()] {
+        assert_eq!(imported.table.services.len(), 2);
+        assert!(imported.table.services.iter().all(|vs| vs.service.persistence.is_none()));
+        let lines: Vec<usize> = imported.warnings.iter().map(|w| w.line).collect();
+        assert_eq!(lines, [1, 2]);
+        let w = &imported.warnings[0];
+        assert!(w.message.starts_with("-M 255.255.255.0 without -p is ignored"), "{w}");
+        assert!(w.message.contains("ipvsadm-save leaves it out"), "{w}");
+        assert_eq!(w.text, "-A -t 192.0.2.80:80 -s rr -M 255.255.255.0");
+    }
+    // A mask ipvsadm cannot read is an error with -p or without.
+    let e = import("-A -t 192.0.2.80:80 -M 255.0.255.0\n", &ImportOptions::default()).unwrap_err();
+    assert!(e.message.contains("not a contiguous netmask"), "{e}");
+    // With -p, the mask is kept and nothing is said.
+    let imported = lenient("-A -t 192.0.2.80:80 -p 60 -M 255.255.255.0\n");
+    assert!(imported.warnings.is_empty());
+    assert_eq!(imported.table.services[0].service.persistence.unwrap().netmask.to_string(), "255.255.255.0");
+}
+
+#[test]
+fn a_huge_line_is_refused_unread_and_shown_cut_short() {
+    let long = format!("-A -t 192.0.2.80:80 -s {}", "r".repeat(10 << 20));
+    let text = format!("-A -t 192.0.2.81:80\n{long}\n");
+    let started = std::time::Instant::now();
+    let e = import(&text, &ImportOptions::default()).unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains(&format!("the line is {} bytes long", long.len())), "{}", e.message);
+    assert!(e.text.len() < 400, "{} bytes shown", e.text.len());
+    assert!(e.text.ends_with(&format!("... ({} bytes in all)", long.len())), "{}", e.text);
+    // A line at the bound is read.
+    let at_bound = format!("-A -t 192.0.2.80:80{}\n", " ".repeat(lvs_ipvs::ipvsadm::MAX_LINE_BYTES - 19));
+    assert_eq!(lenient(&at_bound).table.services.len(), 1);
+}
+
+#[test]
+fn control_characters_in_a_line_are_shown_escaped() {
+    let e = import("-A -t 192.0.2.80:80 -s rr\u{1b}[2K\r\n", &ImportOptions::default()).unwrap_err();
+    assert_eq!(e.text, "-A -t 192.0.2.80:80 -s rr\\u{1b}[2K");
+    assert!(!e.to_string().contains('\u{1b}'), "{e}");
+    let imported = lenient("echo \u{7}hi\n");
+    assert!(!imported.warnings[0].to_string().contains('\u{7}'), "{}", imported.warnings[0]);
+}
+
+#[test]
+fn origins_name_the_lines_that_made_each_object() {
+    let text = "\
+-A -t 192.0.2.80:80 -s rr
+-a -t 192.0.2.80:80 -r 192.0.2.21
+-A -t 192.0.2.81:80
+-D -t 192.0.2.80:80
+-A -t 192.0.2.80:80
+-a -t 192.0.2.80:80 -r 192.0.2.22
+-a -t 192.0.2.80:80 -r 192.0.2.23
+-e -t 192.0.2.80:80 -r 192.0.2.22 -w 5
+-E -t 192.0.2.81:80 -s wrr
+--start-daemon master
+--set 0 0 0
+--set 30 0 0
+--set 0 0 0
+";
+    let imported = lenient(text);
+    let t = &imported.table;
+    let o = &imported.origins;
+    assert_eq!(t.services[0].service.key.to_string(), "TCP 192.0.2.81:80");
+    assert_eq!((o.services[0].origin.added, o.services[0].origin.set), (3, 9));
+    assert_eq!((o.services[1].origin.added, o.services[1].origin.set), (5, 5));
+    let dests: Vec<(usize, usize)> = o.services[1].dests.iter().map(|d| (d.added, d.set)).collect();
+    assert_eq!(dests, [(6, 8), (7, 7)]);
+    assert_eq!(t.services[1].dests[0].weight, 5);
+    assert_eq!(o.daemons.iter().map(|d| d.added).collect::<Vec<_>>(), [10]);
+    assert_eq!(o.timeouts, Some(12));
+    assert_eq!(lenient("-A -t 192.0.2.80:80\n-C\n").origins, Default::default());
+}

@@ -7,4 +7,6 @@ mod export;
 mod import;
 
 pub use export::{export, ExportWarning};
-pub use import::{import, ImportError, ImportOptions, ImportWarning, Imported};
+pub use import::{
+    import, ImportError, ImportOptions, ImportWarning, Imported, Origin, Origins, ServiceOrigin, MAX_LINE_BYTES,
+};
