@@ -345,3 +345,18 @@ fn origins_name_the_lines_that_made_each_object() {
     assert_eq!(o.timeouts, Some(12));
     assert_eq!(lenient("-A -t 192.0.2.80:80\n-C\n").origins, Default::default());
 }
+
+#[test]
+fn what_check_refuses_in_an_import_is_found_by_the_origins_of_its_config_path() {
+    // ipvsadm sends these to the kernel; the config refuses them, and so does `import` (agent/src/cli/import.rs).
+    let text = "-A -t 192.0.2.80:80\n--start-daemon master --mcast-port 0\n--start-daemon backup --sync-maxlen 100\n";
+    let imported = lenient(text);
+    let ron = format!("{}{}", from_table::IMPORT_HEADER, config::to_ron(&from_table::director_file(&imported.table)));
+    let Err(config::ConfigError::Invalid { errors, .. }) = config::parse(&ron, Path::new("imported.ron")) else {
+        panic!("check accepts:\n{ron}")
+    };
+    let paths: Vec<&str> = errors.iter().filter_map(|e| e.path.as_deref()).collect();
+    assert_eq!(paths, ["role.sync_daemons[0].mcast_port", "role.sync_daemons[1].sync_maxlen"]);
+    let lines: Vec<usize> = imported.origins.daemons.iter().map(|o| o.added).collect();
+    assert_eq!(lines, [2, 3]);
+}

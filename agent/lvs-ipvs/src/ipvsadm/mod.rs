@@ -8,5 +8,6 @@ mod import;
 
 pub use export::{export, ExportWarning};
 pub use import::{
-    import, ImportError, ImportOptions, ImportWarning, Imported, Origin, Origins, ServiceOrigin, MAX_LINE_BYTES,
+    import, show_line, ImportError, ImportOptions, ImportWarning, Imported, Origin, Origins, ServiceOrigin,
+    MAX_INPUT_BYTES, MAX_LINE_BYTES,
 };

@@ -28,6 +28,11 @@ use words::{line_commands, Words};
 /// keeps the work a line costs small, whatever the input.
 pub const MAX_LINE_BYTES: usize = 4096;
 
+/// The most input an importer should read: ipvsadm-save writes about 50
+/// bytes a real server, so this is some 300,000 of them. Each line costs a
+/// bounded amount of work, so the whole import is bounded with it.
+pub const MAX_INPUT_BYTES: usize = 16 << 20;
+
 /// How much of a line an error or a warning shows.
 const SHOWN_CHARS: usize = 300;
 
@@ -128,8 +133,8 @@ pub fn import(input: &str, options: &ImportOptions) -> Result<Imported, ImportEr
     let mut parser = ArgsParser::new();
     for (i, text) in input.lines().enumerate() {
         let line = i + 1;
-        let error = |message: String| ImportError { line, text: shown(text), message: escaped(&message) };
-        let warn = |message: String| ImportWarning { line, text: shown(text), message: escaped(&message) };
+        let error = |message: String| ImportError { line, text: show_line(text), message: escaped(&message) };
+        let warn = |message: String| ImportWarning { line, text: show_line(text), message: escaped(&message) };
         if text.len() > MAX_LINE_BYTES {
             return Err(error(format!(
                 "the line is {} bytes long; import reads lines of at most {MAX_LINE_BYTES} bytes \
@@ -165,9 +170,9 @@ pub fn import(input: &str, options: &ImportOptions) -> Result<Imported, ImportEr
     Ok(Imported { table, origins, warnings })
 }
 
-/// A line as errors show it: trimmed, with control characters escaped so that
-/// it cannot pass for more output, and at most 300 characters.
-fn shown(text: &str) -> String {
+/// A line as errors and warnings show it: trimmed, with control characters
+/// escaped so that it cannot pass for more output, and cut short past 300 characters.
+pub fn show_line(text: &str) -> String {
     let text = text.trim();
     let mut out = escaped(&text.chars().take(SHOWN_CHARS).collect::<String>());
     if text.chars().nth(SHOWN_CHARS).is_some() {
