@@ -6,6 +6,7 @@ mod common;
 use lvs_config::{self as config, from_table, model::Role};
 use lvs_ipvs::ipvsadm::{export, import, ImportOptions, Imported};
 use lvs_ipvs::{Forward, PersistMask, Scheduler, ServiceKey, TunnelCsum, TunnelKind};
+use proptest::prelude::*;
 use std::path::Path;
 
 fn lenient(text: &str) -> Imported {
@@ -359,4 +360,72 @@ fn what_check_refuses_in_an_import_is_found_by_the_origins_of_its_config_path() 
     assert_eq!(paths, ["role.sync_daemons[0].mcast_port", "role.sync_daemons[1].sync_maxlen"]);
     let lines: Vec<usize> = imported.origins.daemons.iter().map(|o| o.added).collect();
     assert_eq!(lines, [2, 3]);
+}
+
+/// Mostly 0 or a small number, sometimes anything.
+fn small() -> impl Strategy<Value = u32> {
+    prop_oneof![3 => Just(0u32), 3 => 1..100u32, 1 => any::<u32>()]
+}
+
+/// Rule lines with values anywhere in their types' range: what ipvsadm would
+/// send, and what a config may or may not hold.
+fn rule_line() -> impl Strategy<Value = String> {
+    let ip = prop::sample::select(vec![
+        "192.0.2.80",
+        "192.0.2.21",
+        "0.0.0.0",
+        "255.255.255.255",
+        "224.0.0.1",
+        "[2001:db8::1]",
+        "[fe80::1]",
+        "[::]",
+    ]);
+    let port = prop_oneof![1 => Just(0u16), 4 => Just(80), 1 => any::<u16>()];
+    let service = (ip.clone(), port.clone()).prop_map(|(ip, port)| format!("-t {ip}:{port}"));
+    let sched = prop::sample::select(vec!["rr", "wrr", "sh", "mh", "lc"]);
+    prop_oneof![
+        (service.clone(), sched, prop::option::of(1..100_000u32), prop::option::of(0..40u8)).prop_map(
+            |(svc, s, p, m)| {
+                let p = p.map(|p| format!(" -p {p}")).unwrap_or_default();
+                let m = m.map(|m| format!(" -M {m}")).unwrap_or_default();
+                format!("-A {svc} -s {s}{p}{m}")
+            }
+        ),
+        (service, ip, port, prop::sample::select(vec!["-g", "-m", "-i"]), small(), small(), small())
+            .prop_map(|(svc, ip, port, fwd, w, x, y)| format!("-a {svc} -r {ip}:{port} {fwd} -w {w} -x {x} -y {y}")),
+        (
+            prop::sample::select(vec!["master", "backup"]),
+            prop::sample::select(vec!["eth0", "eth1", "a-very-long-interface-name", "x/y"]),
+            any::<u8>(),
+            any::<u16>(),
+            any::<u16>(),
+            any::<u8>()
+        )
+            .prop_map(|(state, ifname, id, len, port, ttl)| format!(
+                "--start-daemon {state} --mcast-interface {ifname} --syncid {id} --sync-maxlen {len} \
+                 --mcast-port {port} --mcast-ttl {ttl}"
+            )),
+        (small(), small(), small()).prop_map(|(a, b, c)| format!("--set {a} {b} {c}")),
+    ]
+}
+
+proptest! {
+    /// Whatever the values, import then check does not panic, and each error
+    /// check finds in an imported config is about something import can tell
+    /// the input line of: a service, a real server, a sync daemon or the timeouts.
+    #[test]
+    fn check_of_an_import_names_what_the_input_made(lines in prop::collection::vec(rule_line(), 1..8)) {
+        let text = lines.join("\n");
+        let Ok(imported) = import(&text, &ImportOptions::default()) else { return Ok(()) };
+        let ron = config::to_ron(&from_table::director_file(&imported.table));
+        if let Err(config::ConfigError::Invalid { errors, .. }) = config::parse(&ron, Path::new("imported.ron")) {
+            for e in &errors {
+                let path = e.path.as_deref().unwrap_or("");
+                prop_assert!(
+                    ["role.services[", "role.sync_daemons", "role.timeouts"].iter().any(|p| path.starts_with(p)),
+                    "{e}\n{text}"
+                );
+            }
+        }
+    }
 }
