@@ -32,7 +32,7 @@ pub(super) fn line_commands(text: &str) -> Vec<Words> {
         let first = words.first().map(String::as_str);
         let program = first.map(|w| w.rsplit('/').next().unwrap_or(w));
         // `# ipvsadm ...` is a root prompt in a how-to; `# text` is a comment.
-        if behind_hash && i == 0 && !program.is_some_and(|p| p.starts_with("ipvsadm")) {
+        if behind_hash && i == 0 && !program.is_some_and(|p| p == "ipvsadm" || p.starts_with("ipvsadm-")) {
             return Vec::new();
         }
         out.push(match program {
@@ -151,5 +151,15 @@ mod tests {
         assert_eq!(split("a#b; c"), ["a#b", " c"]);
         assert!(split_commands("a 'b; c").is_err());
         assert!(split_commands("a \\").is_err());
+    }
+
+    #[test]
+    fn behind_a_hash_only_ipvsadm_is_a_command() {
+        assert!(matches!(line_commands("# ipvsadm -C; echo x")[..], [Words::Ipvsadm(_), Words::Other(_)]));
+        assert!(matches!(line_commands("# ipvsadm-save -n; echo x")[..], [Words::None, Words::Other(_)]));
+        for comment in ["# ipvsadmin notes; echo x", "# -A -t 192.0.2.80:80", "#! /bin/sh", "# echo x; ipvsadm -C"] {
+            assert_eq!(line_commands(comment), [], "{comment}");
+        }
+        assert!(matches!(line_commands("[root@ds1 ~]# echo x")[..], [Words::Other(_)]));
     }
 }
