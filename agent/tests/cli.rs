@@ -250,3 +250,79 @@ fn check_prints_one_line_per_file_whatever_its_values_hold() {
     assert!(stdout.starts_with(&format!("{}: ", file.display())), "{stdout}");
     assert!(!stdout.contains('\r') && !stdout.contains('\u{1b}'), "{stdout:?}");
 }
+
+/// `import ipvsadm` with `input` on stdin and `args` after it.
+fn import_stdin(input: &[u8], args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lvs-agent"))
+        .args(["import", "ipvsadm"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // import may stop reading early (input too large): a broken pipe is its answer.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn import_refuses_rules_whose_config_check_refuses_and_names_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("imported.ron");
+    let rules = "-A -t 192.0.2.80:80 -s rr\n\
+                 -a -t 192.0.2.80:80 -r 192.0.2.21\n\
+                 --start-daemon backup --mcast-interface eth1 --sync-maxlen 100\n";
+    for strict in [false, true] {
+        let mut args = vec!["-", "-o", out_file.to_str().unwrap()];
+        if strict {
+            args.push("--strict");
+        }
+        let out = import_stdin(rules.as_bytes(), &args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(
+                "<stdin>:3: error: sync_maxlen 100 is outside 1024 to 65507 for a backup daemon \
+                 (config: role.sync_daemons[0].sync_maxlen)\n  \
+                 | --start-daemon backup --mcast-interface eth1 --sync-maxlen 100\n  help: "
+            ),
+            "{stderr}"
+        );
+        assert!(stderr.contains("`lvs-agent check` refuses (1 error): nothing written"), "{stderr}");
+        assert!(!out_file.exists());
+        assert!(out.stdout.is_empty());
+    }
+    // The same rules without the daemon's option: check accepts what import writes.
+    let good = rules.replace(" --sync-maxlen 100", "");
+    let out = import_stdin(good.as_bytes(), &["-", "-o", out_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let check = agent(&["check", out_file.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+}
+
+#[test]
+fn import_refuses_input_over_16_mib_and_bytes_that_are_not_text() {
+    let mut big = "# padding\n".repeat((16 << 20) / 10);
+    big.push_str("-A -t 192.0.2.80:80\n".repeat(10).as_str());
+    assert!(big.len() > 16 << 20);
+    let out = import_stdin(big.as_bytes(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "<stdin>: error: the input is larger than 16 MiB, the most import reads; nothing written\n"
+    );
+    assert!(out.stdout.is_empty());
+    // Just under the bound, it is read.
+    let under = &big.as_bytes()[big.len() - (16 << 20)..];
+    assert_eq!(import_stdin(under, &[]).status.code(), Some(0));
+
+    let out = import_stdin(b"-A -t 192.0.2.80:80\n-A -t 192.0.2.81:80 -s r\xffr\n", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "<stdin>:2: error: the line is not UTF-8 text (byte 25 of it)\n  | -A -t 192.0.2.81:80 -s r\u{fffd}r\n"
+    );
+}

@@ -7,4 +7,7 @@ mod export;
 mod import;
 
 pub use export::{export, ExportWarning};
-pub use import::{import, ImportError, ImportOptions, ImportWarning, Imported};
+pub use import::{
+    import, show_line, ImportError, ImportOptions, ImportWarning, Imported, Origin, Origins, ServiceOrigin,
+    MAX_INPUT_BYTES, MAX_LINE_BYTES,
+};

@@ -1,31 +1,26 @@
 //! `-a`, `-e` and `-d`: one real server of a service, with ipvsadm's rules
 //! for forwarding, ports, weights, thresholds and tunnels.
 
+use super::replay::Replay;
 use super::service::{endpoint, key};
 use super::{bad, refused, Reject, Step};
 use crate::ipvsadm::args::Args;
-use crate::{Dest, Family, Forward, Table, TunnelCsum, TunnelKind, TunnelOptions};
+use crate::{Dest, Family, Forward, TunnelCsum, TunnelKind, TunnelOptions};
 
-pub(super) fn dest_command(table: &mut Table, a: &Args) -> Step {
+pub(super) fn dest_command(replay: &mut Replay, line: usize, a: &Args) -> Step {
     let key = key(a)?;
     let Some(text) = &a.real_server else {
         return bad("a real-server command needs -r address[:port]");
     };
     let ep = endpoint(text)?;
-    let Some(vs) = table.service_mut(&key) else {
+    let Some(vs) = replay.service_mut(&key) else {
         return refused(format!("service {key} is not defined"));
     };
     let vport = key.port();
     let mut addr = ep.with_default_port(vport.unwrap_or(0));
     let mut note = None;
     if a.delete_server {
-        let before = vs.dests.len();
-        vs.dests.retain(|d| d.addr != addr);
-        return if vs.dests.len() == before {
-            refused(format!("no such real server {addr} in {key}"))
-        } else {
-            Ok(None)
-        };
+        return if vs.remove_dest(&addr) { Ok(None) } else { refused(format!("no such real server {addr} in {key}")) };
     }
     let forward = match (a.gatewaying, a.ipip, a.masquerading) {
         (_, false, false) => Forward::DirectRouting,
@@ -59,16 +54,16 @@ pub(super) fn dest_command(table: &mut Table, a: &Args) -> Step {
     dest.lower_threshold = lower;
     dest.tunnel = tunnel(a, forward)?;
 
-    let existing = vs.dests.iter_mut().find(|d| d.addr == addr);
-    match (existing, a.add_server) {
+    match (vs.dest_mut(&addr), a.add_server) {
         (Some(_), true) => refused(format!("real server {addr} already exists in {key}")),
         (None, false) => refused(format!("no such real server {addr} in {key}")),
-        (Some(d), false) => {
+        (Some((d, origin)), false) => {
             *d = dest;
+            origin.set = line;
             Ok(note)
         }
         (None, true) => {
-            vs.dests.push(dest);
+            vs.add_dest(dest, line);
             Ok(note)
         }
     }

@@ -35,12 +35,23 @@ pub(super) fn endpoint(text: &str) -> Result<Endpoint, Reject> {
     })
 }
 
-pub(super) fn service(a: &Args) -> Result<Service, Reject> {
+/// The service `-A` or `-E` sets, and a note on what it ignores.
+pub(super) fn service(a: &Args) -> Result<(Service, Option<String>), Reject> {
     let key = key(a)?;
     let family = key.family();
     let mut s = Service::new(key);
     if let Some(name) = &a.scheduler {
         s.scheduler = name.parse::<Scheduler>().or_else(|e| bad(e.to_string()))?;
+    }
+    let mut note = None;
+    if let (Some(m), None) = (&a.netmask, a.persistent) {
+        // ipvsadm checks the mask and sends it, but the kernel uses it only for
+        // persistence, and ipvsadm-save writes -M only after -p.
+        PersistMask::parse(m, family).or_else(|e| bad(e.to_string()))?;
+        note = Some(format!(
+            "-M {m} without -p is ignored: the mask groups clients for persistence only, so ipvsadm \
+             sends it but it does nothing, and ipvsadm-save leaves it out; add -p to make {key} persistent"
+        ));
     }
     if let Some(timeout) = a.persistent {
         if !(1..=86400 * 31).contains(&timeout) {
@@ -85,5 +96,5 @@ pub(super) fn service(a: &Args) -> Result<Service, Reject> {
         }
         s.sched_flags = flags;
     }
-    Ok(s)
+    Ok((s, note))
 }
