@@ -7,44 +7,26 @@ use lvs_image::disk;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-struct Fixture {
-    dir: tempfile::TempDir,
-}
+struct Fixture(common::Workspace);
 
 impl Fixture {
     fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        common::kernel_tree(&root.join("kernel"), common::DEBIAN_LIKE);
-        std::fs::write(root.join("agent"), common::fake_agent()).unwrap();
-        std::fs::write(root.join("stub.efi"), b"MZ fake stub\n").unwrap();
-        std::fs::write(root.join("director.ron"), common::DIRECTOR).unwrap();
-        std::fs::create_dir(root.join("overlay")).unwrap();
-        common::fake_objcopy(&root.join("objcopy"));
-        Fixture { dir }
+        let w = common::Workspace::new();
+        std::fs::write(w.path("stub.efi"), b"MZ fake stub\n").unwrap();
+        Fixture(w)
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.0.path(name)
     }
 
     fn build(&self, out: &str, more: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_lvs-image"))
-            .arg("build")
-            .arg("--config")
-            .arg(self.path("director.ron"))
-            .arg("--agent")
-            .arg(self.path("agent"))
-            .arg("--out")
-            .arg(self.path(out))
+        self.0
+            .build_command(out)
             .arg("--kernel")
             .arg(self.path("kernel"))
             .arg("--stub")
             .arg(self.path("stub.efi"))
-            .arg("--overlay")
-            .arg(self.path("overlay"))
-            .arg("--objcopy")
-            .arg(self.path("objcopy"))
             .args(more)
             .output()
             .unwrap()

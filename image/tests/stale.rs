@@ -17,29 +17,21 @@ use std::process::{Command, Output};
 
 const GONE: &str = "0.0.0-does-not-exist";
 
-struct Fixture {
-    dir: tempfile::TempDir,
-}
+struct Fixture(common::Workspace);
 
 impl Fixture {
     /// The repository's lock with the stub pinned at a version that does not
     /// exist, a fake kernel tree, agent and objcopy, and an empty cache.
     fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        common::kernel_tree(&root.join("kernel"), common::DEBIAN_LIKE);
-        std::fs::write(root.join("agent"), common::fake_agent()).unwrap();
-        std::fs::write(root.join("director.ron"), common::DIRECTOR).unwrap();
-        std::fs::create_dir(root.join("overlay")).unwrap();
-        common::fake_objcopy(&root.join("objcopy"));
+        let w = common::Workspace::new();
         let mut lock = KernelLock::read(&common::repo_root().join("image/kernel.lock")).unwrap();
         lock.stub.version = GONE.into();
-        lock.write(&root.join("kernel.lock")).unwrap();
-        Fixture { dir }
+        lock.write(&w.path("kernel.lock")).unwrap();
+        Fixture(w)
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.0.path(name)
     }
 
     /// `lvs-image build` with the fake kernel: only the stub comes from the lock.
@@ -50,19 +42,9 @@ impl Fixture {
 
     /// `lvs-image build` taking `given` (--kernel or --stub) instead of the lock's.
     fn build_taking(&self, given: &[&str], more: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_lvs-image"))
-            .arg("build")
-            .arg("--config")
-            .arg(self.path("director.ron"))
-            .arg("--agent")
-            .arg(self.path("agent"))
-            .arg("--out")
-            .arg(self.path("out"))
+        self.0
+            .build_command("out")
             .args(given)
-            .arg("--overlay")
-            .arg(self.path("overlay"))
-            .arg("--objcopy")
-            .arg(self.path("objcopy"))
             .arg("--lock")
             .arg(self.path("kernel.lock"))
             .arg("--cache")

@@ -171,3 +171,36 @@ pub fn fake_objcopy(path: &Path) {
     std::fs::write(path, FAKE_OBJCOPY).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// A folder with what `lvs-image build` needs but the kernel's packages: a
+/// fake kernel tree, agent, config, overlay and objcopy.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        kernel_tree(&root.join("kernel"), DEBIAN_LIKE);
+        std::fs::write(root.join("agent"), fake_agent()).unwrap();
+        std::fs::write(root.join("director.ron"), DIRECTOR).unwrap();
+        std::fs::create_dir(root.join("overlay")).unwrap();
+        fake_objcopy(&root.join("objcopy"));
+        Workspace { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `lvs-image build` of the director into `out`, with the folder's
+    /// agent, overlay and objcopy; the caller adds the kernel and the stub.
+    pub fn build_command(&self, out: &str) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lvs-image"));
+        command.arg("build").arg("--config").arg(self.path("director.ron"));
+        command.arg("--agent").arg(self.path("agent")).arg("--out").arg(self.path(out));
+        command.arg("--overlay").arg(self.path("overlay")).arg("--objcopy").arg(self.path("objcopy"));
+        command
+    }
+}
