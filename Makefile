@@ -42,6 +42,11 @@ build:
 # Both are static-pie, rustc's default for a static binary on these targets, so
 # the agent's own code is at a random address too (docs/SIZE.md).
 GNU_STATIC_RUSTFLAGS := -C target-feature=+crt-static
+# ring (rustls' crypto) compiles C and assembly for the target. Without a musl
+# cross compiler, cc-rs looks for x86_64-linux-musl-gcc and fails; the host's
+# gcc builds ring's self-contained C for musl (it includes no libc headers
+# that differ), so it is the default. Point it at musl-gcc if you have one.
+export CC_x86_64_unknown_linux_musl ?= gcc
 static:
 	@mkdir -p $(OUT)
 	@if rustup target add $(MUSL) >/dev/null 2>&1; then \

@@ -7,13 +7,16 @@
 pub mod atomic_file;
 pub mod capped;
 pub mod cli_status;
+pub mod config_file;
 pub mod deadline;
 pub mod health;
 pub mod http;
 pub mod init;
 pub mod keeper;
 pub mod logging;
+pub mod manage;
 pub mod net;
+pub mod pki;
 pub mod record;
 pub mod run;
 pub mod state;
