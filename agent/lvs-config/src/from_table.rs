@@ -44,6 +44,7 @@ pub fn director_file(table: &Table) -> file::Appliance {
         }),
         log_level: file::LogLevel::default(),
         state_dir: None,
+        management: None,
     }
 }
 

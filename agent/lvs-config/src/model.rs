@@ -20,6 +20,17 @@ pub struct Appliance {
     pub role: Role,
     pub log_level: LogLevel,
     pub state_dir: PathBuf,
+    pub management: Option<Management>,
+}
+
+/// Where the management API's pki folder is when the config does not say:
+/// beside the config file on the config partition (`lvs-image build --pki`).
+pub const DEFAULT_PKI_DIR: &str = "/config/pki";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Management {
+    pub listen: Vec<SocketAddr>,
+    pub pki: PathBuf,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod ops;
+pub mod setup;
 
 pub use ops::{OpError, Operations, Power};
 

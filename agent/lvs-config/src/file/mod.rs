@@ -51,6 +51,20 @@ pub struct Appliance {
     /// Where the agent keeps its state; the state partition when the image has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_dir: Option<PathBuf>,
+    /// The management API (docs/API.md); no listener without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management: Option<Management>,
+}
+
+/// `management: Management(listen: ["192.0.2.10:9443"], pki: "/config/pki")`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Management {
+    /// Address and port pairs to listen on, e.g. "192.0.2.10:9443".
+    pub listen: Vec<String>,
+    /// The folder with ca.pem and server.pem; the config partition's pki/ when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pki: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -77,6 +77,11 @@ pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Proble
         None => PathBuf::from(DEFAULT_STATE_DIR),
     };
 
+    // STUB (issue 14 foundation): parsed without checks; validate/management.rs does them.
+    let management = file.management.as_ref().map(|m| model::Management {
+        listen: m.listen.iter().filter_map(|a| a.parse().ok()).collect(),
+        pki: m.pki.clone().unwrap_or_else(|| PathBuf::from(model::DEFAULT_PKI_DIR)),
+    });
     let model = (!f.has_errors()).then(|| model::Appliance {
         hostname: file.hostname.clone(),
         interfaces,
@@ -84,6 +89,7 @@ pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Proble
         role,
         log_level: file.log_level,
         state_dir,
+        management,
     });
     (model, f.problems)
 }
