@@ -32,6 +32,17 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+impl Loaded {
+    /// A problem found outside the text, in something the config names (a
+    /// folder the agent reads), placed as validation's own are: at the value
+    /// at the problem's path, or at its nearest written ancestor when the
+    /// value is a default.
+    pub fn diagnostic(&self, problem: Problem) -> Diagnostic {
+        let position = locate::locate_all(&self.text, &ron_options(), &[&problem.path]).pop().flatten();
+        place(&self.file, problem, position)
+    }
+}
+
 /// How we read RON: optional fields without `Some(...)`, and enum variants
 /// that wrap a struct written as `Director(vips: ...)` rather than `Director((vips: ...))`.
 pub fn ron_options() -> ron::Options {

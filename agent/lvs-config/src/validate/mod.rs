@@ -5,6 +5,7 @@
 mod address;
 mod director;
 mod health;
+mod management;
 mod network;
 mod real_server;
 mod servers;
@@ -77,11 +78,7 @@ pub fn validate(file: &file::Appliance) -> (Option<model::Appliance>, Vec<Proble
         None => PathBuf::from(DEFAULT_STATE_DIR),
     };
 
-    // STUB (issue 14 foundation): parsed without checks; validate/management.rs does them.
-    let management = file.management.as_ref().map(|m| model::Management {
-        listen: m.listen.iter().filter_map(|a| a.parse().ok()).collect(),
-        pki: m.pki.clone().unwrap_or_else(|| PathBuf::from(model::DEFAULT_PKI_DIR)),
-    });
+    let management = file.management.as_ref().map(|m| management::management(&mut f, &root.field("management"), m));
     let model = (!f.has_errors()).then(|| model::Appliance {
         hostname: file.hostname.clone(),
         interfaces,
