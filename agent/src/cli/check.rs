@@ -1,14 +1,28 @@
 //! `lvs-agent check`: one summary line per file.
 
 use super::{EXIT_FAILED, EXIT_INVALID};
-use lvs_config::{model, ConfigError, Loaded};
+use lvs_config::{model, ConfigError, Loaded, Severity};
 use std::path::PathBuf;
 
 pub fn run(files: &[PathBuf], print: bool) -> i32 {
     let mut status = 0;
     for file in files {
         match lvs_agent::capped::load_config(file) {
-            Ok(loaded) => {
+            Ok(mut loaded) => {
+                // The pki folder is checked as the agent checks it at boot, where this machine has it.
+                match lvs_agent::manage::setup::check_here(&loaded) {
+                    Some(d) if d.severity == Severity::Error => {
+                        for w in &loaded.warnings {
+                            eprintln!("{w}");
+                        }
+                        eprintln!("{d}");
+                        println!("{}: invalid: 1 error", file.display());
+                        status = EXIT_INVALID;
+                        continue;
+                    }
+                    Some(warning) => loaded.warnings.push(warning),
+                    None => {}
+                }
                 for w in &loaded.warnings {
                     eprintln!("{w}");
                 }
