@@ -48,7 +48,7 @@ pub fn run(opts: &Options) -> i32 {
     };
     host::write_pid(&opts.run_dir);
 
-    let from_file = Current::read(&opts.config);
+    let from_file = current::read_or_prev(&opts.config);
     let state_dir = opts
         .state_dir
         .clone()
