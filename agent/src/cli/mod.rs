@@ -66,6 +66,13 @@ enum Command {
         /// Where the ready marker and the agent's log are written.
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
+        /// The read-only mount point the config is on, remounted read-write to write a
+        /// change that lasts (PID 1 passes /config for the config partition's file).
+        #[arg(long)]
+        config_mount: Option<PathBuf>,
+        /// Started by the appliance's PID 1, which reboots and powers off for it.
+        #[arg(long)]
+        under_init: bool,
     },
     /// Print the changes that `apply` would send to the kernel's IPVS table, like a diff:
     /// `+` add, `~` edit, `-` delete. Sends nothing.
@@ -168,8 +175,15 @@ pub fn run() -> i32 {
         Command::Weight { service, real_server, weight, run_dir } => {
             weight::run(&service, &real_server, &weight, &run_dir)
         }
-        Command::Run { config, state_dir, log_level, run_dir } => {
-            Ok(lvs_agent::run::run(&lvs_agent::run::Options { config, state_dir, log_level, run_dir }))
+        Command::Run { config, state_dir, log_level, run_dir, config_mount, under_init } => {
+            Ok(lvs_agent::run::run(&lvs_agent::run::Options {
+                config,
+                state_dir,
+                log_level,
+                run_dir,
+                config_mount,
+                under_init,
+            }))
         }
     };
     result.unwrap_or_else(|e: anyhow::Error| {

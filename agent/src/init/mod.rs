@@ -3,6 +3,7 @@
 //! in docs/BOOT.md. PID 1 never exits and never panics: every step logs its
 //! failure and the boot goes on with what it has.
 
+mod agent_args;
 mod backoff;
 pub mod child;
 mod cmdline;
@@ -12,6 +13,7 @@ mod shutdown;
 mod supervise;
 pub mod system;
 
+pub use agent_args::CONFIG_MOUNT;
 pub use backoff::Backoff;
 pub use cmdline::Cmdline;
 pub use modules::{load_all, Report};
@@ -76,7 +78,7 @@ fn boot(running: &mut Running) -> Stop {
     let sysfs = Path::new("/sys");
     let dev = Path::new("/dev");
     let has_config =
-        mount::mount_by_label(&mut sys, sysfs, dev, mount::CONFIG_LABEL, Path::new("/config"), true, patience);
+        mount::mount_by_label(&mut sys, sysfs, dev, mount::CONFIG_LABEL, Path::new(CONFIG_MOUNT), true, patience);
     let has_state =
         mount::mount_by_label(&mut sys, sysfs, dev, mount::STATE_LABEL, Path::new("/state"), false, patience);
 
@@ -92,17 +94,13 @@ fn boot(running: &mut Running) -> Stop {
     running.config = Some(config.clone());
 
     let program = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/init"));
-    let mut agent = vec![
-        program.to_string_lossy().into_owned(),
-        "run".to_string(),
-        "--config".to_string(),
-        config.to_string_lossy().into_owned(),
-        "--state-dir".to_string(),
-        state_dir.to_string_lossy().into_owned(),
-    ];
-    if let Some(level) = cmdline.loglevel {
-        agent.extend(["--log-level".to_string(), level.to_string().to_lowercase()]);
-    }
+    let agent = agent_args::agent_args(&agent_args::Found {
+        program: &program,
+        config: &config,
+        config_partition: has_config,
+        state_dir: &state_dir,
+        log_level: cmdline.loglevel,
+    });
     let supervisor = Supervisor {
         agent,
         run: cmdline.run.clone(),

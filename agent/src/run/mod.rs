@@ -31,6 +31,11 @@ pub struct Options {
     pub log_level: Option<log::LevelFilter>,
     /// Where the ready marker, the pid, a try and the log go (/run/lvs on the appliance).
     pub run_dir: PathBuf,
+    /// The read-only mount the config is on, remounted read-write to write
+    /// a change that lasts (`crate::config_file::ConfigFile::remount`).
+    pub config_mount: Option<PathBuf>,
+    /// Whether the appliance's PID 1 started the agent (it reboots and powers off).
+    pub under_init: bool,
 }
 
 /// Runs until SIGTERM or SIGINT. Returns the exit status.
