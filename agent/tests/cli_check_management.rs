@@ -33,7 +33,12 @@ fn an_unusable_pki_folder_here_is_an_error_at_its_line_and_column() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
     assert_eq!(stdout, format!("{}: invalid: 1 error\n", file.display()));
-    let at = format!("{}:3:62: error: management pki folder {} is not usable: {}/", file.display(), pki.display(), pki.display());
+    let at = format!(
+        "{}:3:62: error: management pki folder {} is not usable: {}/",
+        file.display(),
+        pki.display(),
+        pki.display()
+    );
     assert!(stderr.contains(&at), "{stderr}");
     assert!(stderr.contains("help: run `lvs-agent pki init DIR"), "{stderr}");
 }
@@ -59,7 +64,8 @@ fn a_pki_folder_not_on_this_machine_is_a_warning_and_the_file_is_ok() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(stdout, format!("{}: ok: director, 0 services, 0 real servers, 2 warnings\n", file.display()));
-    let at = format!("{}:3:62: warning: management pki folder {} is not on this machine", file.display(), pki.display());
+    let at =
+        format!("{}:3:62: warning: management pki folder {} is not on this machine", file.display(), pki.display());
     assert!(stderr.contains(&at), "{stderr}");
     assert!(stderr.contains("the agent checks it at boot"), "{stderr}");
 }

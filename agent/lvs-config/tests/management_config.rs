@@ -40,8 +40,7 @@ fn an_entry_that_is_no_address_and_port_says_why_with_an_example() {
         ("192.0.2.10:99999", "is not an address and port"),
         ("", "is not an address and port"),
     ] {
-        let text =
-            with_management(&format!(r#"Management(listen: ["192.0.2.11:9443", "{bad}", "192.0.2.12:9443"])"#));
+        let text = with_management(&format!(r#"Management(listen: ["192.0.2.11:9443", "{bad}", "192.0.2.12:9443"])"#));
         let d = assert_error_at(&text, &format!("\"{bad}\""), &format!("`{bad}` {why}"));
         let help = d.help.unwrap();
         assert!(help.contains("\"[2001:db8::10]:9443\""), "{help}");

@@ -101,10 +101,14 @@ impl ConfigFile {
         let Some(current) = disk.read(&self.path, lvs_config::MAX_CONFIG_BYTES).map_err(io(&self.path))? else {
             return Ok(());
         };
-        let valid =
-            std::str::from_utf8(&current).is_ok_and(|text| lvs_config::parse(text, &self.path).is_ok());
+        let valid = std::str::from_utf8(&current).is_ok_and(|text| lvs_config::parse(text, &self.path).is_ok());
         if !valid {
-            crate::note!(warn, "config: {} is not a valid config; {} keeps the one before", self.path.display(), self.prev().display());
+            crate::note!(
+                warn,
+                "config: {} is not a valid config; {} keeps the one before",
+                self.path.display(),
+                self.prev().display()
+            );
             return Ok(());
         }
         let prev = self.prev();

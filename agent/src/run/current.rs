@@ -175,7 +175,11 @@ mod tests {
     #[test]
     fn an_invalid_file_falls_back_to_prev_and_the_log_says_which_and_why() {
         let dir = tempfile::tempdir().unwrap();
-        for broken in [Some("Appliance(role: Director(services: [])"), None, Some("Appliance(role: Director(services: []), log_level: Loud)")] {
+        for broken in [
+            Some("Appliance(role: Director(services: [])"),
+            None,
+            Some("Appliance(role: Director(services: []), log_level: Loud)"),
+        ] {
             let _ = std::fs::remove_file(dir.path().join("appliance.ron"));
             let path = files(dir.path(), broken, Some(OLD));
             let (chosen, lines) = choose(&path);
@@ -184,8 +188,14 @@ mod tests {
             assert_eq!((c.path.as_path(), c.text()), (prev.as_path(), OLD));
             let [(level, line)] = &lines[..] else { panic!("{lines:?}") };
             assert_eq!(*level, log::Level::Error);
-            assert!(line.starts_with(&format!("config {} is not usable:\n{}", path.display(), path.display())), "{line}");
-            assert!(line.contains(&format!("going on with {}, the config before the last change", prev.display())), "{line}");
+            assert!(
+                line.starts_with(&format!("config {} is not usable:\n{}", path.display(), path.display())),
+                "{line}"
+            );
+            assert!(
+                line.contains(&format!("going on with {}, the config before the last change", prev.display())),
+                "{line}"
+            );
         }
     }
 
@@ -202,10 +212,22 @@ mod tests {
         assert!(chosen.err().unwrap().to_string().starts_with(&format!("{}:", path.display())));
         let [(level, line)] = &lines[..] else { panic!("{lines:?}") };
         assert_eq!(*level, log::Level::Warn);
-        assert!(line.starts_with(&format!("config: {}.prev is not usable either:\n{}.prev:1:", path.display(), path.display())), "{line}");
+        assert!(
+            line.starts_with(&format!(
+                "config: {}.prev is not usable either:\n{}.prev:1:",
+                path.display(),
+                path.display()
+            )),
+            "{line}"
+        );
         // What run does next: the state file's copy.
         let state = StateFile {
-            config: Some(SavedConfig { path: "/config/appliance.ron".into(), hash: String::new(), applied_at_ms: 0, text: GOOD.into() }),
+            config: Some(SavedConfig {
+                path: "/config/appliance.ron".into(),
+                hash: String::new(),
+                applied_at_ms: 0,
+                text: GOOD.into(),
+            }),
             ..StateFile::new(0)
         };
         assert_eq!(Current::from_state(Some(&state)).unwrap().text(), GOOD);
