@@ -80,7 +80,10 @@ pub fn revoke(dir: &Path, name: &str) -> Result<Revoked, PkiError> {
     let ca_subject = parse_cert(&dir.join(CA_FILE), &ca_der)?.subject().as_raw().to_vec();
 
     let client = client_file(dir, name);
-    let der = first_cert(&client)?;
+    let der = first_cert(&client).map_err(|e| match e {
+        PkiError::Missing { path } => PkiError::NoIdentity { path },
+        e => e,
+    })?;
     let cert = parse_cert(&client, &der)?;
     if cert.issuer().as_raw() != ca_subject.as_slice() {
         let why = format!("was not issued by the CA in {}; nothing to revoke there", dir.display());

@@ -12,7 +12,7 @@ mod tls;
 #[cfg(test)]
 mod tests;
 
-pub use files::{init, issue_client, revoke, Written};
+pub use files::{client_validity, init, issue_client, revoke, Revoked, Written};
 pub use generate::{Ca, Issued, Validity};
 pub use tls::{client_config, server_config};
 
@@ -36,6 +36,9 @@ const RUN_INIT: &str = "run `lvs-agent pki init DIR --name NAME --address IP` to
 pub enum PkiError {
     #[error("{}: missing; {RUN_INIT}, and `lvs-image build --pki DIR` to put ca.pem and server.pem on the appliance", path.display())]
     Missing { path: PathBuf },
+
+    #[error("{}: missing; there is no identity of that name in the folder to revoke", path.display())]
+    NoIdentity { path: PathBuf },
 
     #[error("{}: cannot read it; check its permissions", path.display())]
     Read {

@@ -1,7 +1,6 @@
 //! The pki folder and the TLS it gives, end to end in memory: rustls server
 //! and client connections exchanging bytes through buffers, no socket.
 
-use super::files::{client_validity, Revoked};
 use super::*;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateRevocationListDer, ServerName};
@@ -158,6 +157,8 @@ fn a_revoked_client_is_refused_and_others_are_not() {
     let before = std::fs::read(pki.join(CRL_FILE)).unwrap();
     assert!(matches!(revoke(&pki, "bob").unwrap(), Revoked::Already { .. }));
     assert_eq!(std::fs::read(pki.join(CRL_FILE)).unwrap(), before);
+    let e = revoke(&pki, "nobody").unwrap_err();
+    assert!(matches!(&e, PkiError::NoIdentity { path } if path == &pki.join("nobody.pem")), "{e:?}");
     connect(&pki, &pki.join("admin.pem"), &ca, NAME).unwrap();
 
     // Each list is numbered above the one before.
