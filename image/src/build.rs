@@ -7,7 +7,7 @@ use crate::kernel::KernelTree;
 use crate::modules::{self, ModuleTree};
 use crate::progress::{self, note};
 use crate::rootfs::{self, Extra};
-use crate::{agent, command, disk, uki, vmlinux};
+use crate::{agent, command, disk, pki, uki, vmlinux};
 use lvs_config::model::Appliance;
 use std::path::{Path, PathBuf};
 
@@ -24,6 +24,9 @@ pub struct Options<'a> {
     pub kernel: &'a KernelTree,
     pub stub: &'a Path,
     pub overlay: Option<&'a Path>,
+    /// An `lvs-agent pki init` folder: its ca.pem, server.pem and crl.pem go
+    /// on the config partition under pki/.
+    pub pki: Option<&'a Path>,
     pub extras: &'a [Extra],
     pub qcow2: bool,
     pub cmdline_extra: Option<&'a str>,
@@ -98,6 +101,11 @@ pub fn initramfs(
 }
 
 pub fn build(o: &Options) -> Result<Report> {
+    // Read first: a missing file stops the build before it writes anything.
+    let pki_files = match o.pki {
+        Some(dir) => pki::files(dir)?,
+        None => Vec::new(),
+    };
     std::fs::create_dir_all(o.out).map_err(Error::io("creating", o.out))?;
     let config = std::fs::read(o.config_file).map_err(Error::io("reading", o.config_file))?;
     let agent_bytes = std::fs::read(o.agent).map_err(Error::io("reading", o.agent))?;
@@ -151,7 +159,10 @@ pub fn build(o: &Options) -> Result<Report> {
 
     let disk_path = o.out.join("disk.img");
     note(format!("writing {}", disk_path.display()));
-    disk::write(&disk_path, &uki_bytes, &config)?;
+    for (name, _) in &pki_files {
+        note(format!("{}: {name}", disk::CONFIG));
+    }
+    disk::write_with(&disk_path, &uki_bytes, &config, &pki_files)?;
 
     let qcow2 = if o.qcow2 {
         let path = o.out.join("disk.qcow2");

@@ -73,14 +73,27 @@ fn derived_uuid(seed: &[u8], name: &str) -> uuid::Uuid {
 /// Writes a new disk image at `path` holding `boot_efi` as the ESP's
 /// `EFI/BOOT/BOOTX64.EFI` and `config` as the config partition's `appliance.ron`.
 pub fn write(path: &Path, boot_efi: &[u8], config: &[u8]) -> Result<()> {
+    write_with(path, boot_efi, config, &[])
+}
+
+/// As [`write`], with more files on the config partition: (path there, bytes).
+pub fn write_with(path: &Path, boot_efi: &[u8], config: &[u8], config_extra: &[(String, Vec<u8>)]) -> Result<()> {
     let seed: [u8; 32] = {
         let mut h = Sha256::new();
         h.update(boot_efi);
         h.update(config);
+        // Names and lengths too, so that moving bytes between files changes the ids.
+        for (name, data) in config_extra {
+            h.update(name.as_bytes());
+            h.update((data.len() as u64).to_le_bytes());
+            h.update(data);
+        }
         h.finalize().into()
     };
     let layout: Vec<&Layout> = LAYOUT.iter().collect();
-    write_layout(path, &seed, &layout, &[(ESP, BOOT_FILE, boot_efi), (CONFIG, CONFIG_FILE, config)])
+    let mut files = vec![(ESP, BOOT_FILE, boot_efi), (CONFIG, CONFIG_FILE, config)];
+    files.extend(config_extra.iter().map(|(name, data)| (CONFIG, name.as_str(), data.as_slice())));
+    write_layout(path, &seed, &layout, &files)
 }
 
 /// Writes a new disk image at `path` with one partition, an empty `lvs-state`

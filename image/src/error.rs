@@ -78,6 +78,9 @@ pub enum Error {
     #[error("initramfs entry {name}: {message}")]
     Initramfs { name: String, message: String },
 
+    #[error("--pki: {}: {message}", path.display())]
+    Pki { path: PathBuf, message: String },
+
     #[error("disk image {}: {message}", path.display())]
     Disk { path: PathBuf, message: String },
 

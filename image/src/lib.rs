@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod lock;
 pub mod modinfo;
 pub mod modules;
+pub mod pki;
 pub mod progress;
 pub mod rootfs;
 pub mod stale;

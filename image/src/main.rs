@@ -60,6 +60,11 @@ enum Command {
         /// Default: rootfs-overlay, when there is one.
         #[arg(long)]
         overlay: Option<PathBuf>,
+        /// An `lvs-agent pki init` folder: its ca.pem and server.pem (and crl.pem when there
+        /// is one) go on the config partition under pki/, for the management API. Never
+        /// its ca.key or an operator's identity.
+        #[arg(long, value_name = "DIR")]
+        pki: Option<PathBuf>,
         /// A host file or folder SRC copied to DST in the image, after the overlay.
         #[arg(long, value_name = "SRC:DST")]
         extra: Vec<Extra>,
@@ -126,6 +131,7 @@ fn run(command: Command) -> Result<ExitCode> {
             kernel,
             stub,
             overlay,
+            pki,
             extra,
             cache,
             lock,
@@ -199,6 +205,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 kernel: &tree,
                 stub: &stub,
                 overlay: overlay.as_deref(),
+                pki: pki.as_deref(),
                 extras: &extra,
                 qcow2: format == Format::Qcow2,
                 cmdline_extra: cmdline.as_deref(),

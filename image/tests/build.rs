@@ -4,6 +4,7 @@
 mod common;
 
 use lvs_image::disk;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -108,6 +109,85 @@ fn a_dynamic_agent_is_refused() {
         assert_eq!(out.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("is dynamically linked") && stderr.contains("make static"), "{stderr}");
+    }
+}
+
+/// The names in a folder of the config partition ("" for its root), sorted.
+fn config_listing(image: &Path, dir: &str) -> Vec<String> {
+    let p = disk::partitions(image).unwrap().into_iter().find(|p| p.name == disk::CONFIG).unwrap();
+    let mut file = std::fs::File::open(image).unwrap();
+    file.seek(SeekFrom::Start(p.start)).unwrap();
+    let mut fat = vec![0u8; p.len as usize];
+    file.read_exact(&mut fat).unwrap();
+    let fs = fatfs::FileSystem::new(Cursor::new(fat), fatfs::FsOptions::new()).unwrap();
+    let folder = if dir.is_empty() { fs.root_dir() } else { fs.root_dir().open_dir(dir).unwrap() };
+    let mut names: Vec<String> =
+        folder.iter().map(|e| e.unwrap().file_name()).filter(|n| n != "." && n != "..").collect();
+    names.sort();
+    names
+}
+
+/// A folder as `lvs-agent pki init` leaves it, and more: only the public
+/// files and the appliance's own identity may go on the disk.
+fn pki_folder(f: &Fixture, with_crl: bool) -> PathBuf {
+    let dir = f.path("pki");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = |kind: &str, body: &str| format!("-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n");
+    std::fs::write(dir.join("ca.pem"), pem("CERTIFICATE", "Y2E=")).unwrap();
+    std::fs::write(dir.join("ca.key"), pem("PRIVATE KEY", "Y2Eua2V5")).unwrap();
+    let server = format!("{}{}", pem("CERTIFICATE", "c2VydmVy"), pem("PRIVATE KEY", "c2VydmVyLmtleQ=="));
+    std::fs::write(dir.join("server.pem"), server).unwrap();
+    for client in ["admin.pem", "alice.pem"] {
+        std::fs::write(dir.join(client), pem("PRIVATE KEY", "Y2xpZW50")).unwrap();
+    }
+    if with_crl {
+        std::fs::write(dir.join("crl.pem"), pem("X509 CRL", "Y3Js")).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn pki_puts_only_the_appliance_files_on_the_config_partition() {
+    let f = Fixture::new();
+    let dir = pki_folder(&f, true);
+    ok(&f.build("out", &["--pki", dir.to_str().unwrap()]));
+    let image = f.path("out/disk.img");
+    assert_eq!(config_listing(&image, ""), ["appliance.ron", "pki"]);
+    assert_eq!(config_listing(&image, "pki"), ["ca.pem", "crl.pem", "server.pem"]);
+    for file in ["ca.pem", "crl.pem", "server.pem"] {
+        let on_disk = disk::read_file(&image, disk::CONFIG, &format!("pki/{file}")).unwrap();
+        assert_eq!(on_disk, read(&dir.join(file)), "{file}");
+    }
+    assert_eq!(disk::read_file(&image, disk::CONFIG, disk::CONFIG_FILE).unwrap(), common::DIRECTOR.as_bytes());
+
+    // Without a revocation list, the two others; without --pki, no folder.
+    std::fs::remove_file(dir.join("crl.pem")).unwrap();
+    ok(&f.build("two", &["--pki", dir.to_str().unwrap()]));
+    assert_eq!(config_listing(&f.path("two/disk.img"), "pki"), ["ca.pem", "server.pem"]);
+    ok(&f.build("none", &[]));
+    assert_eq!(config_listing(&f.path("none/disk.img"), ""), ["appliance.ron"]);
+}
+
+#[test]
+fn pki_without_its_files_or_with_a_key_in_ca_pem_fails_naming_the_file() {
+    let f = Fixture::new();
+    let dir = pki_folder(&f, false);
+    for (file, change, says) in [
+        ("server.pem", None, "missing; `lvs-agent pki init"),
+        ("ca.pem", None, "missing; `lvs-agent pki init"),
+        ("ca.pem", Some("-----BEGIN EC PRIVATE KEY-----\n"), "holds a private key"),
+    ] {
+        let kept = read(&dir.join(file));
+        match change {
+            Some(text) => std::fs::write(dir.join(file), text).unwrap(),
+            None => std::fs::remove_file(dir.join(file)).unwrap(),
+        }
+        let out = f.build("out", &["--pki", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("{}: {says}", dir.join(file).display())), "{stderr}");
+        assert!(!f.path("out").exists(), "{file}: the output folder was made");
+        std::fs::write(dir.join(file), kept).unwrap();
     }
 }
 

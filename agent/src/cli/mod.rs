@@ -6,6 +6,7 @@ mod director;
 mod export;
 mod import;
 mod persist;
+mod pki;
 mod status;
 mod swap;
 mod weight;
@@ -136,6 +137,10 @@ enum Command {
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
     },
+    /// Make and manage the identities of the management API: a CA, the appliance's
+    /// certificate, operators' identities, revocations.
+    #[command(subcommand)]
+    Pki(pki::Command),
     /// Print the IPVS part of a config in another tool's format.
     Export {
         #[arg(value_enum)]
@@ -175,6 +180,7 @@ pub fn run() -> i32 {
         Command::Weight { service, real_server, weight, run_dir } => {
             weight::run(&service, &real_server, &weight, &run_dir)
         }
+        Command::Pki(command) => pki::run(command),
         Command::Run { config, state_dir, log_level, run_dir, config_mount, under_init } => {
             Ok(lvs_agent::run::run(&lvs_agent::run::Options {
                 config,
