@@ -69,3 +69,22 @@ fn a_pki_folder_not_on_this_machine_is_a_warning_and_the_file_is_ok() {
     assert!(stderr.contains(&at), "{stderr}");
     assert!(stderr.contains("the agent checks it at boot"), "{stderr}");
 }
+
+#[test]
+fn a_pki_folder_made_by_pki_init_is_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let init = Command::new(env!("CARGO_BIN_EXE_lvs-agent"))
+        .args(["pki", "init"])
+        .arg(&pki)
+        .args(["--name", "ds1", "--address", "192.0.2.10"])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let file = config(dir.path(), &pki);
+    let out = check(&file);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with(&format!("{}: ok: director", file.display())), "{stdout}");
+    assert!(!stderr.contains("pki"), "{stderr}");
+}
