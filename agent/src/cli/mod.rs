@@ -272,3 +272,6 @@ pub fn run() -> i32 {
         EXIT_FAILED
     })
 }
+
+#[cfg(test)]
+mod tests_args;

@@ -25,7 +25,7 @@ pub enum RemoteError {
     HostNotFound { endpoint: String },
     #[error("{endpoint}: no connection within {}: is the appliance up, and no firewall dropping the port? {REACH}", secs(*after))]
     ConnectTimeout { endpoint: String, after: Duration },
-    #[error("{endpoint}: no answer within {}: the appliance is busy or the port leads elsewhere; try again, or give it longer with --timeout", secs(*after))]
+    #[error("{endpoint}: no answer within {}: the appliance is busy or the port leads elsewhere; try again, or give it longer with --request-timeout", secs(*after))]
     AnswerTimeout { endpoint: String, after: Duration },
     #[error(
         "{endpoint}: unknown CA: the appliance's certificate is not signed by {}: is --ca the ca.pem of the `lvs-agent pki init` that made this appliance's server.pem?",

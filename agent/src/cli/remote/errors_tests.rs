@@ -106,7 +106,7 @@ fn timeouts_say_which_and_how_long() {
     for t in [ureq::Timeout::Global, ureq::Timeout::RecvResponse, ureq::Timeout::RecvBody] {
         let mapped = from_ureq(ureq::Error::Timeout(t), &cx());
         assert!(matches!(mapped, RemoteError::AnswerTimeout { .. }), "{mapped:?}");
-        says(&mapped, &["no answer within 1m", "--timeout"]);
+        says(&mapped, &["no answer within 1m", "--request-timeout"]);
     }
     let mapped = from_ureq(ureq::Error::Io(io::ErrorKind::TimedOut.into()), &cx());
     assert!(matches!(mapped, RemoteError::AnswerTimeout { .. }), "{mapped:?}");

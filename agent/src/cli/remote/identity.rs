@@ -24,8 +24,8 @@ const CA_IS: &str = "--ca is the ca.pem that `lvs-agent pki init` wrote (the CA'
 /// certificate in `identity`, with ring as the crypto provider.
 pub fn tls_config(identity: &Path, ca: &Path) -> Result<TlsConfig, RemoteError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = read_ca(ca)?;
     let (chain, key, pem) = read_identity(identity)?;
+    let roots = read_ca(ca)?;
     check_pair(&provider, &roots, &chain, &key, identity)?;
     let certs: Vec<Certificate<'static>> = roots.iter().map(|c| Certificate::from_der(c).to_owned()).collect();
     let chain: Vec<Certificate<'static>> = chain.iter().map(|c| Certificate::from_der(c).to_owned()).collect();

@@ -36,8 +36,8 @@ pub struct Target {
     #[arg(long, env = "LVS_CA", value_name = "FILE")]
     pub ca: Option<PathBuf>,
     /// With --endpoint: how long a request may take, e.g. 60s (connecting: 10s of it at most).
-    #[arg(long, env = "LVS_TIMEOUT", value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
-    pub timeout: Duration,
+    #[arg(long, env = "LVS_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub request_timeout: Duration,
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -63,7 +63,7 @@ impl Target {
             path: PathBuf::new(),
             problem: "--endpoint needs --ca FILE (or LVS_CA)".to_string(),
         })?;
-        Client::new(endpoint, identity, ca, (!stream).then_some(self.timeout)).map(Some)
+        Client::new(endpoint, identity, ca, (!stream).then_some(self.request_timeout)).map(Some)
     }
 }
 
