@@ -117,7 +117,10 @@ mod tests {
         let text: String = (0..20_000).map(|i| format!("lvs-agent: T=1.000 line {i}\n")).collect();
         std::fs::write(&path, &text).unwrap();
         let (tail, end) = tail(&mut File::open(&path).unwrap(), 3).unwrap();
-        assert_eq!(String::from_utf8(tail).unwrap(), "lvs-agent: T=1.000 line 19997\nlvs-agent: T=1.000 line 19998\nlvs-agent: T=1.000 line 19999\n");
+        assert_eq!(
+            String::from_utf8(tail).unwrap(),
+            "lvs-agent: T=1.000 line 19997\nlvs-agent: T=1.000 line 19998\nlvs-agent: T=1.000 line 19999\n"
+        );
         assert_eq!(end, text.len() as u64);
     }
 }

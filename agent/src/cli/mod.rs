@@ -91,7 +91,8 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
-    /// Print the kernel's IPVS table in the layout of `ipvsadm -Ln`.
+    /// Print the kernel's IPVS table in the layout of `ipvsadm -Ln`. With --endpoint, the
+    /// appliance's, then the health of each checked real server under "Health".
     Status(status::Args),
     /// Print the kernel's IPVS table as a state file (what `restore` and a booting
     /// agent read) or as ipvsadm rules.
@@ -251,12 +252,9 @@ pub fn run() -> i32 {
             || weight::run(&service, &real_server, &weight, &run_dir),
         ),
         Command::Config { run_dir, target } => on(&target, false, remote::ops::config, || config::run(&run_dir)),
-        Command::Logs { follow, lines, run_dir, target } => on(
-            &target,
-            follow,
-            |c| remote::ops::logs(c, lines, follow),
-            || logs::run(&run_dir, lines, follow),
-        ),
+        Command::Logs { follow, lines, run_dir, target } => {
+            on(&target, follow, |c| remote::ops::logs(c, lines, follow), || logs::run(&run_dir, lines, follow))
+        }
         Command::Reboot { target } => {
             on(&target, false, |c| remote::ops::power(c, Power::Reboot), || power::run(Power::Reboot))
         }

@@ -23,7 +23,8 @@ pub fn run(what: Power) -> Result<i32> {
     let init = Path::new("/proc/1/exe");
     let ours = Path::new("/proc/self/exe");
     if !same_program(init, ours)? {
-        let program = std::fs::read_link(init).map_or_else(|_| "another program".to_string(), |p| p.display().to_string());
+        let program =
+            std::fs::read_link(init).map_or_else(|_| "another program".to_string(), |p| p.display().to_string());
         bail!(
             "PID 1 is not lvs-agent (it is {program}): this is not an appliance; use this machine's own {}, \
              or give --endpoint to ask an appliance",
@@ -47,10 +48,14 @@ pub fn run(what: Power) -> Result<i32> {
 /// Whether two executables are the same file: PID 1 runs /init, and this
 /// command may be that file under another name.
 fn same_program(a: &Path, b: &Path) -> Result<bool> {
+    let hint = if nix::unistd::geteuid().is_root() {
+        "PID 1 is hidden from this process (a container or a sandbox?): not the appliance's init; give --endpoint to ask an appliance"
+    } else {
+        "run this as root"
+    };
     let meta = |p: &Path| {
-        std::fs::metadata(p).with_context(|| {
-            format!("cannot tell whether PID 1 is lvs-agent: cannot read {} (run this as root)", p.display())
-        })
+        std::fs::metadata(p)
+            .with_context(|| format!("cannot tell whether PID 1 is lvs-agent: cannot read {} ({hint})", p.display()))
     };
     let (a, b) = (meta(a)?, meta(b)?);
     Ok((a.dev(), a.ino()) == (b.dev(), b.ino()))

@@ -75,7 +75,8 @@ fn a_wrong_endpoint_or_timeout_is_a_usage_error() {
     let e = parse(&["status", "--endpoint", "192.0.2.10", "--identity", "a", "--ca", "c"]).err().unwrap();
     assert_eq!(e.kind(), ErrorKind::ValueValidation);
     assert!(e.to_string().contains("no port"), "{e}");
-    let e = parse(&["config", "--endpoint", "192.0.2.10:9443", "--identity", "a", "--ca", "c", "--request-timeout", "0s"]);
+    let e =
+        parse(&["config", "--endpoint", "192.0.2.10:9443", "--identity", "a", "--ca", "c", "--request-timeout", "0s"]);
     assert!(e.err().unwrap().to_string().contains("needs some time"));
 }
 

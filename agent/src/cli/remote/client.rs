@@ -119,7 +119,8 @@ impl Client {
             return Err(self.refusal(&mut response));
         }
         let text = self.text(&mut response)?;
-        serde_json::from_str(&text).map_err(|e| RemoteError::BadAnswer { endpoint: self.shown.clone(), detail: e.to_string() })
+        serde_json::from_str(&text)
+            .map_err(|e| RemoteError::BadAnswer { endpoint: self.shown.clone(), detail: e.to_string() })
     }
 
     fn text(&self, response: &mut Response<Body>) -> Result<String, RemoteError> {

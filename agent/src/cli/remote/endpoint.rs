@@ -32,7 +32,9 @@ impl fmt::Display for Endpoint {
 pub fn parse(text: &str) -> Result<Endpoint, String> {
     let text = text.trim();
     if text.contains("://") {
-        return Err(format!("{text}: give HOST:PORT, without a scheme (the API is always https), e.g. 192.0.2.10:9443"));
+        return Err(format!(
+            "{text}: give HOST:PORT, without a scheme (the API is always https), e.g. 192.0.2.10:9443"
+        ));
     }
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
         let (host, port) = rest

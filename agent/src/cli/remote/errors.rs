@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// What `management:` needs for a connection to reach the agent at all.
-const REACH: &str = "is `management:` in the appliance's config, listening on this address and port, and the port forwarded?";
+const REACH: &str =
+    "is `management:` in the appliance's config, listening on this address and port, and the port forwarded?";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -32,7 +33,10 @@ pub enum RemoteError {
         ca.display()
     )]
     UnknownCa { endpoint: String, ca: PathBuf },
-    #[error("{endpoint}: the appliance's certificate is not valid for {expected}: it names {}; {fix}", names(presented))]
+    #[error(
+        "{endpoint}: the appliance's certificate is not valid for {expected}: it names {}; {fix}",
+        names(presented)
+    )]
     WrongName { endpoint: String, expected: String, presented: Vec<String>, fix: String },
     #[error("{endpoint}: the appliance's certificate is refused: {problem}")]
     ServerCertificate { endpoint: String, problem: String },
@@ -161,10 +165,9 @@ pub fn from_rustls(e: &rustls::Error, cx: &Context) -> RemoteError {
         rustls::Error::AlertReceived(alert) => {
             Tls { endpoint, detail: format!("the appliance sent the alert {}", alert_name(*alert)) }
         }
-        rustls::Error::InvalidMessage(_) => Tls {
-            endpoint,
-            detail: format!("{e}: is this an HTTPS port, the appliance's management port?"),
-        },
+        rustls::Error::InvalidMessage(_) => {
+            Tls { endpoint, detail: format!("{e}: is this an HTTPS port, the appliance's management port?") }
+        }
         other => Tls { endpoint, detail: other.to_string() },
     }
 }

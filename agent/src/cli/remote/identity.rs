@@ -30,8 +30,10 @@ pub fn tls_config(identity: &Path, ca: &Path) -> Result<TlsConfig, RemoteError> 
     let certs: Vec<Certificate<'static>> = roots.iter().map(|c| Certificate::from_der(c).to_owned()).collect();
     let chain: Vec<Certificate<'static>> = chain.iter().map(|c| Certificate::from_der(c).to_owned()).collect();
     // The same key, read by ureq's own reader (it has one key: read_identity saw to it).
-    let key = PrivateKey::from_pem(&pem)
-        .map_err(|e| RemoteError::Identity { path: identity.to_path_buf(), problem: format!("its private key: {e}") })?;
+    let key = PrivateKey::from_pem(&pem).map_err(|e| RemoteError::Identity {
+        path: identity.to_path_buf(),
+        problem: format!("its private key: {e}"),
+    })?;
     Ok(TlsConfig::builder()
         .provider(TlsProvider::Rustls)
         .unversioned_rustls_crypto_provider(provider)
@@ -43,7 +45,9 @@ pub fn tls_config(identity: &Path, ca: &Path) -> Result<TlsConfig, RemoteError> 
 fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, String> {
     capped::read(path, PEM_MAX_BYTES, what).map_err(|e| match e {
         CappedReadError::Io { error, .. } => format!("cannot read it: {error}"),
-        CappedReadError::TooBig { .. } => format!("it is larger than a PEM file may be ({PEM_MAX_BYTES} bytes at most)"),
+        CappedReadError::TooBig { .. } => {
+            format!("it is larger than a PEM file may be ({PEM_MAX_BYTES} bytes at most)")
+        }
     })
 }
 

@@ -96,7 +96,8 @@ pub fn confirm(client: &Client) -> Result<i32, RemoteError> {
 }
 
 pub fn weight(client: &Client, service: &str, real_server: &str, weight: &str) -> Result<i32, RemoteError> {
-    let ask = WeightAsk { service: service.to_string(), real_server: real_server.to_string(), weight: weight.to_string() };
+    let ask =
+        WeightAsk { service: service.to_string(), real_server: real_server.to_string(), weight: weight.to_string() };
     let body = serde_json::to_string(&ask).unwrap_or_default();
     refused(client.post("/weight", Send::Json(body)), "no weight changed")
 }

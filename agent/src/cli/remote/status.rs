@@ -121,7 +121,10 @@ mod tests {
         let answer = StatusAnswer {
             listing: "IP Virtual Server version 1.2.1 (size=4096)\n".into(),
             table: serde_json::json!({"schema_version": 1, "services": []}),
-            health: vec![row("TCP 192.0.2.80:80", "198.51.100.1:80", "up"), row("UDP 192.0.2.80:53", "198.51.100.12:53", "down")],
+            health: vec![
+                row("TCP 192.0.2.80:80", "198.51.100.1:80", "up"),
+                row("UDP 192.0.2.80:53", "198.51.100.12:53", "down"),
+            ],
         };
         assert_eq!(
             render(&answer, Shown::Listing),
@@ -132,7 +135,10 @@ mod tests {
         assert_eq!(render(&answer, Shown::ListingOnly), "IP Virtual Server version 1.2.1 (size=4096)\n");
         let json: Value = serde_json::from_str(&render(&answer, Shown::Json)).unwrap();
         assert_eq!(json["schema_version"], 1);
-        assert_eq!(json["health"][1], serde_json::json!({"service": "UDP 192.0.2.80:53", "real_server": "198.51.100.12:53", "state": "down"}));
+        assert_eq!(
+            json["health"][1],
+            serde_json::json!({"service": "UDP 192.0.2.80:53", "real_server": "198.51.100.12:53", "state": "down"})
+        );
         let no_health = StatusAnswer { health: vec![], ..answer };
         assert_eq!(render(&no_health, Shown::Listing), "IP Virtual Server version 1.2.1 (size=4096)\n");
     }
