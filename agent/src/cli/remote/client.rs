@@ -24,8 +24,9 @@ pub struct Client {
     shown: String,
     identity: PathBuf,
     ca: PathBuf,
-    /// None: a stream that runs until the appliance ends it (logs -f).
-    timeout: Option<Duration>,
+    /// The whole request's limit; for a stream (logs -f, which runs until
+    /// the appliance ends it), only its answer's head.
+    timeout: Duration,
 }
 
 /// What goes in a request's body.
@@ -44,10 +45,11 @@ impl Client {
         endpoint: Endpoint,
         identity: PathBuf,
         ca: PathBuf,
-        timeout: Option<Duration>,
+        timeout: Duration,
+        stream: bool,
     ) -> Result<Client, RemoteError> {
         let tls = super::identity::tls_config(&identity, &ca)?;
-        let connect = timeout.map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT));
+        let connect = timeout.min(CONNECT_TIMEOUT);
         let agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .https_only(true)
@@ -55,7 +57,8 @@ impl Client {
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(connect))
-            .timeout_global(timeout)
+            .timeout_global((!stream).then_some(timeout))
+            .timeout_recv_response(Some(timeout))
             .user_agent(concat!("lvs-agent/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
@@ -74,7 +77,7 @@ impl Client {
             ca: &self.ca,
             identity: &self.identity,
             timeout: self.timeout,
-            connect_timeout: CONNECT_TIMEOUT.min(self.timeout.unwrap_or(CONNECT_TIMEOUT)),
+            connect_timeout: CONNECT_TIMEOUT.min(self.timeout),
         }
     }
 

@@ -102,8 +102,8 @@ pub struct Context<'a> {
     pub endpoint: &'a str,
     pub ca: &'a std::path::Path,
     pub identity: &'a std::path::Path,
-    /// The whole request's limit, None when following logs.
-    pub timeout: Option<Duration>,
+    /// The whole request's limit (a stream's: its answer's head).
+    pub timeout: Duration,
     pub connect_timeout: Duration,
 }
 
@@ -115,7 +115,7 @@ pub fn from_ureq(e: ureq::Error, cx: &Context) -> RemoteError {
         ureq::Error::Rustls(tls) => from_rustls(&tls, cx),
         ureq::Error::Timeout(ureq::Timeout::Connect) => ConnectTimeout { endpoint, after: cx.connect_timeout },
         ureq::Error::Timeout(ureq::Timeout::Resolve) => HostNotFound { endpoint },
-        ureq::Error::Timeout(_) => AnswerTimeout { endpoint, after: cx.timeout.unwrap_or(cx.connect_timeout) },
+        ureq::Error::Timeout(_) => AnswerTimeout { endpoint, after: cx.timeout },
         ureq::Error::HostNotFound => HostNotFound { endpoint },
         ureq::Error::Protocol(p) => BadAnswer { endpoint, detail: p.to_string() },
         ureq::Error::LargeResponseHeader(..) => BadAnswer { endpoint, detail: e.to_string() },
@@ -141,9 +141,7 @@ pub fn from_io(io: io::Error, cx: &Context) -> RemoteError {
         io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable | io::ErrorKind::AddrNotAvailable => {
             Unreachable { endpoint, detail: io.to_string() }
         }
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            AnswerTimeout { endpoint, after: cx.timeout.unwrap_or(cx.connect_timeout) }
-        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => AnswerTimeout { endpoint, after: cx.timeout },
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof => {
             Closed { endpoint, detail: io.to_string() }
         }

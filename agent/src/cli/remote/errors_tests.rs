@@ -6,7 +6,7 @@ fn cx() -> Context<'static> {
         endpoint: "192.0.2.10:9443",
         ca: Path::new("pki/ca.pem"),
         identity: Path::new("pki/admin.pem"),
-        timeout: Some(Duration::from_secs(60)),
+        timeout: Duration::from_secs(60),
         connect_timeout: Duration::from_secs(10),
     }
 }

@@ -50,8 +50,8 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 
 impl Target {
     /// The client of the endpoint, or None to act locally. `stream`: for a
-    /// request that lasts as long as the appliance sends (logs -f), which
-    /// has no overall timeout.
+    /// request that lasts as long as the appliance sends (logs -f), whose
+    /// answer must start within the timeout, and then has none.
     pub fn client(&self, stream: bool) -> Result<Option<Client>, RemoteError> {
         let Some(endpoint) = self.endpoint.clone() else { return Ok(None) };
         // clap makes --endpoint require both; these are for a Target made otherwise.
@@ -63,7 +63,7 @@ impl Target {
             path: PathBuf::new(),
             problem: "--endpoint needs --ca FILE (or LVS_CA)".to_string(),
         })?;
-        Client::new(endpoint, identity, ca, (!stream).then_some(self.request_timeout)).map(Some)
+        Client::new(endpoint, identity, ca, self.request_timeout, stream).map(Some)
     }
 }
 
