@@ -1,17 +1,25 @@
-//! Subcommands, one file each.
+//! Subcommands, one file each. The operational ones (status, apply, try,
+//! confirm, weight, config, logs, reboot, poweroff) act on this machine, or
+//! with `--endpoint` ask an appliance's management API (`remote`).
 
 mod apply;
 mod check;
+mod config;
 mod director;
 mod export;
 mod import;
+mod logs;
 mod persist;
 mod pki;
+mod power;
+mod remote;
 mod status;
 mod swap;
 mod weight;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use lvs_agent::manage::Power;
+use remote::Target;
 use std::path::PathBuf;
 
 pub use lvs_agent::cli_status::{FAILED as EXIT_FAILED, INVALID as EXIT_INVALID};
@@ -83,11 +91,16 @@ enum Command {
     },
     /// Bring the kernel's IPVS table to what a director's config says, printing each change.
     /// If the kernel refuses one, the changes made before it are undone.
+    /// With --endpoint: the appliance runs the config (any role) and writes it to its config
+    /// partition, keeping the previous one; a refused config is told with its line:col.
     Apply {
-        /// A director's RON file.
+        /// A director's RON file (with --endpoint: the appliance's whole config, 1 MiB at most).
         file: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
-    /// Print the kernel's IPVS table in the layout of `ipvsadm -Ln`.
+    /// Print the kernel's IPVS table in the layout of `ipvsadm -Ln`. With --endpoint, the
+    /// appliance's, then the health of each checked real server under "Health".
     Status(status::Args),
     /// Print the kernel's IPVS table as a state file (what `restore` and a booting
     /// agent read) or as ipvsadm rules.
@@ -105,7 +118,7 @@ enum Command {
         file: Option<PathBuf>,
     },
     /// Run a new config on the running agent for a while: it goes back to its
-    /// config file unless `lvs-agent confirm` comes first.
+    /// config file unless `lvs-agent confirm` comes first. With --endpoint, on the appliance.
     Try {
         /// The RON file to try (validated first; an invalid one changes nothing).
         file: PathBuf,
@@ -115,11 +128,15 @@ enum Command {
         /// The running agent's run directory.
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
     /// Keep the config being tried: the agent writes it over its config file.
     Confirm {
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
     /// Set a real server's weight on the running director, or `clear` it back to the
     /// configured one, and print what the agent did or why not. Health still decides: a
@@ -131,11 +148,49 @@ enum Command {
         service: String,
         /// The real server's address; without a port, the service's.
         real_server: String,
-        /// 0 to 2147483647, or `clear`.
+        /// 0 to 2147483647, `clear`, or `drain` (0, and the answer says how many connections
+        /// are still active).
         weight: String,
         /// The running agent's run directory.
         #[arg(long, default_value = "/run/lvs")]
         run_dir: PathBuf,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Print the config the running agent runs: the file it was started with, or the config
+    /// being tried. The text goes to stdout as it is (save it, edit it, apply it); where it
+    /// comes from, and a try's deadline, to stderr. With --endpoint, the appliance's.
+    Config {
+        /// The running agent's run directory.
+        #[arg(long, default_value = "/run/lvs")]
+        run_dir: PathBuf,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Print the last lines of the running agent's log (RUN_DIR/agent.log here; with
+    /// --endpoint, the appliance's in-memory log of its last 1000 lines).
+    Logs {
+        /// Then print each new line as it is logged, until interrupted.
+        #[arg(short, long)]
+        follow: bool,
+        /// How many of the last lines.
+        #[arg(short = 'n', long, default_value_t = lvs_agent::manage::api::DEFAULT_LOG_LINES)]
+        lines: usize,
+        /// The running agent's run directory.
+        #[arg(long, default_value = "/run/lvs")]
+        run_dir: PathBuf,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Stop the agent cleanly and reboot the appliance. Here, only when PID 1 is lvs-agent.
+    Reboot {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Stop the agent cleanly and power the appliance off. Here, only when PID 1 is lvs-agent.
+    Poweroff {
+        #[command(flatten)]
+        target: Target,
     },
     /// Make and manage the identities of the management API: a CA, the appliance's
     /// certificate, operators' identities, revocations.
@@ -161,6 +216,22 @@ fn kernel() -> anyhow::Result<Box<dyn lvs_ipvs::Ipvs>> {
     Ok(Box::new(lvs_ipvs::netlink::IpvsNetlink::connect()?))
 }
 
+/// With an endpoint, `remote` asks the appliance (its errors told and turned
+/// into the exit status here); without, `local` acts on this machine.
+/// `stream`: the request lasts as long as the appliance sends (logs -f).
+fn on(
+    target: &Target,
+    stream: bool,
+    remote: impl FnOnce(&remote::Client) -> Result<i32, remote::RemoteError>,
+    local: impl FnOnce() -> anyhow::Result<i32>,
+) -> anyhow::Result<i32> {
+    match target.client(stream) {
+        Ok(Some(client)) => Ok(remote::finish(remote(&client))),
+        Ok(None) => local(),
+        Err(e) => Ok(remote::finish(Err(e))),
+    }
+}
+
 /// Runs the command line and returns the exit status.
 pub fn run() -> i32 {
     let cli = Cli::parse();
@@ -171,14 +242,36 @@ pub fn run() -> i32 {
         }
         Command::Export { format: Format::Ipvsadm, file } => Ok(export::run(&file)),
         Command::Plan { file } => apply::plan(&file, kernel),
-        Command::Apply { file } => apply::apply(&file, kernel),
-        Command::Status(args) => status::run(&args, kernel),
+        Command::Apply { file, target } => {
+            on(&target, false, |c| remote::ops::apply(c, &file), || apply::apply(&file, kernel))
+        }
+        Command::Status(args) => {
+            on(&args.target, false, |c| status::run_remote(&args, c), || status::run(&args, kernel))
+        }
         Command::Save { format, output } => persist::save(format, output.as_deref(), kernel),
         Command::Restore { file } => persist::restore(file.as_deref(), kernel),
-        Command::Try { file, within, run_dir } => swap::try_config(&file, within, &run_dir),
-        Command::Confirm { run_dir } => swap::confirm(&run_dir),
-        Command::Weight { service, real_server, weight, run_dir } => {
-            weight::run(&service, &real_server, &weight, &run_dir)
+        Command::Try { file, within, run_dir, target } => on(
+            &target,
+            false,
+            |c| remote::ops::try_config(c, &file, within),
+            || swap::try_config(&file, within, &run_dir),
+        ),
+        Command::Confirm { run_dir, target } => on(&target, false, remote::ops::confirm, || swap::confirm(&run_dir)),
+        Command::Weight { service, real_server, weight, run_dir, target } => on(
+            &target,
+            false,
+            |c| remote::ops::weight(c, &service, &real_server, &weight),
+            || weight::run(&service, &real_server, &weight, &run_dir),
+        ),
+        Command::Config { run_dir, target } => on(&target, false, remote::ops::config, || config::run(&run_dir)),
+        Command::Logs { follow, lines, run_dir, target } => {
+            on(&target, follow, |c| remote::ops::logs(c, lines, follow), || logs::run(&run_dir, lines, follow))
+        }
+        Command::Reboot { target } => {
+            on(&target, false, |c| remote::ops::power(c, Power::Reboot), || power::run(Power::Reboot))
+        }
+        Command::Poweroff { target } => {
+            on(&target, false, |c| remote::ops::power(c, Power::Off), || power::run(Power::Off))
         }
         Command::Pki(command) => pki::run(command),
         Command::Run { config, state_dir, log_level, run_dir, config_mount, under_init } => {
@@ -197,3 +290,6 @@ pub fn run() -> i32 {
         EXIT_FAILED
     })
 }
+
+#[cfg(test)]
+mod tests_args;
