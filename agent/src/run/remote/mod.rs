@@ -58,6 +58,12 @@ impl Remote {
         Remote { asks, kernel, under_init }
     }
 
+    /// Stops the agent as SIGTERM does: for a caller that runs it on a
+    /// thread of its own ([`super::run_with`]), where signals are the process's.
+    pub fn stop_agent(&self) -> Result<(), OpError> {
+        self.asks.send(Ask::Stop)
+    }
+
     fn snapshot(&self) -> Result<lvs_ipvs::Snapshot, IpvsError> {
         (self.kernel)()?.snapshot()
     }
