@@ -38,6 +38,7 @@ pub use report::{Event, ReconcileError, Report, WeightError};
 pub use saver::state_file;
 
 use crate::health::target::Outcome;
+use crate::manage::api::HealthRow;
 use crate::state::{SavedConfig, StateFile, Store};
 use lvs_config::model::Director;
 use lvs_config::values::Endpoint;
@@ -98,6 +99,10 @@ pub enum Msg {
         request: WeightRequest,
         done: Sender<Result<String, KeeperError>>,
     },
+    /// Each checked real server's health, sent to whoever asked (the management API).
+    Health {
+        done: Sender<Vec<HealthRow>>,
+    },
     Stop,
 }
 
@@ -144,6 +149,12 @@ impl Keeper {
     /// Sets or clears an operator's weight; says what it did.
     pub fn set_weight(&self, request: WeightRequest) -> Result<String, KeeperError> {
         self.ask(|done| Msg::Weight { request, done })
+    }
+
+    /// Asks for each checked real server's health; the keeper thread answers
+    /// on `done` (not the caller's thread: the main loop does not wait for it).
+    pub fn health(&self, done: Sender<Vec<HealthRow>>) -> Result<(), KeeperError> {
+        self.tx.send(Msg::Health { done }).map_err(|_| KeeperError::Gone)
     }
 
     fn ask(&self, msg: impl FnOnce(Sender<Result<String, KeeperError>>) -> Msg) -> Result<String, KeeperError> {

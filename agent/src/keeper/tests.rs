@@ -45,8 +45,8 @@ const TEXT: &str = r#"Appliance(role: Director(vips: [], services: [
 fn director(text: &str) -> Director {
     let loaded = lvs_config::parse(text, std::path::Path::new("t.ron")).unwrap();
     let Role::Director(mut director) = loaded.model.role else { panic!() };
-    for rs in director.services.iter_mut().flat_map(|s| &mut s.real_servers) {
-        rs.health.as_mut().unwrap().target.interval = Duration::ZERO;
+    for health in director.services.iter_mut().flat_map(|s| &mut s.real_servers).filter_map(|rs| rs.health.as_mut()) {
+        health.target.interval = Duration::ZERO;
     }
     director
 }
@@ -147,5 +147,43 @@ fn a_reload_with_the_same_checks_keeps_the_streaks_and_the_probes() {
     // The same generation goes on, and its next failure is the third.
     keeper.tx.send(Msg::Outcomes(1, vec![failed(0)])).unwrap();
     kernel.wait_for(&[0, 4], Duration::from_secs(5));
+    keeper.stop();
+}
+
+#[test]
+fn health_is_each_checked_real_servers_state_after_the_outcomes_before_it() {
+    let kernel = Kernel::default();
+    let state = tempfile::tempdir().unwrap();
+    let text = r#"Appliance(role: Director(vips: [], services: [
+        Service(address: "192.0.2.80:80", initial: Up, health: Tcp(rise: 1, fall: 1), real_servers: [
+            RealServer(address: "192.0.2.21"), RealServer(address: "192.0.2.22")]),
+        Service(address: "192.0.2.81:80", real_servers: [RealServer(address: "192.0.2.23")]),
+    ]))"#;
+    let keeper = start_text(&kernel, state.path(), text);
+    let health = || {
+        let (done, rows) = mpsc::channel();
+        keeper.health(done).unwrap();
+        let rows = rows.recv_timeout(Duration::from_secs(5)).unwrap();
+        rows.into_iter().map(|r| format!("{} {} {}", r.service, r.real_server, r.state)).collect::<Vec<_>>()
+    };
+    assert_eq!(health(), ["TCP 192.0.2.80:80 192.0.2.21:80 up", "TCP 192.0.2.80:80 192.0.2.22:80 up"]);
+    // An outcome queued before the question is judged before it is answered.
+    keeper.tx.send(Msg::Outcomes(1, vec![failed(1)])).unwrap();
+    assert_eq!(health(), ["TCP 192.0.2.80:80 192.0.2.21:80 up", "TCP 192.0.2.80:80 192.0.2.22:80 down"]);
+    keeper.stop();
+}
+
+#[test]
+fn without_ipvs_health_is_empty_and_weights_say_why() {
+    let state = tempfile::tempdir().unwrap();
+    let keeper = Keeper::start_with(
+        Start { director: director(TEXT), config: saved_config(TEXT), store: Store::new(state.path()), saved: None },
+        Box::new(|| Err(IpvsError::Unavailable("no such family".into()))),
+    );
+    let (done, rows) = mpsc::channel();
+    keeper.health(done).unwrap();
+    assert_eq!(rows.recv_timeout(Duration::from_secs(5)).unwrap(), []);
+    let request = crate::run::weight_requests::parse("TCP 192.0.2.80:80", "192.0.2.21", "0").unwrap();
+    assert!(keeper.set_weight(request).unwrap_err().to_string().starts_with("no IPVS: "));
     keeper.stop();
 }

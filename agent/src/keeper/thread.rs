@@ -10,6 +10,7 @@ use super::restore::{self, count};
 use super::saver::Saver;
 use super::{Connect, KeeperError, Msg, Start, WeightRequest};
 use crate::health::target::Outcome;
+use crate::manage::api::HealthRow;
 use crate::state::{SavedConfig, StateFile};
 use lvs_config::model::Director;
 use lvs_ipvs::Table;
@@ -102,6 +103,10 @@ impl Keeping<'_> {
                         self.judge(&mut outcomes);
                         let _ = done.send(self.reload(*director, config));
                     }
+                    Msg::Health { done } => {
+                        dirty |= self.judge(&mut outcomes);
+                        let _ = done.send(health(&self.reconciler));
+                    }
                     Msg::Stop => {
                         self.judge(&mut outcomes);
                         self.probing.stop();
@@ -173,6 +178,19 @@ impl Keeping<'_> {
     }
 }
 
+/// Each checked real server's health as the management API shows it.
+fn health(reconciler: &Reconciler) -> Vec<HealthRow> {
+    let statuses = reconciler.watches().map(|w| w.statuses()).unwrap_or_default();
+    statuses
+        .into_iter()
+        .map(|(slot, status)| HealthRow {
+            service: slot.service.to_string(),
+            real_server: slot.real_server.to_string(),
+            state: status.word().to_string(),
+        })
+        .collect()
+}
+
 fn answer(report: &Report) -> String {
     let what = report.events.first().map(ToString::to_string).unwrap_or_default();
     let sent = count(report.changes().len(), "IPVS change");
@@ -189,6 +207,7 @@ fn refuse_all(rx: &Receiver<Msg>, why: &str) {
             Msg::Reload { done, .. } | Msg::Weight { done, .. } => {
                 drop(done.send(Err(KeeperError::NoIpvs(why.to_string()))))
             }
+            Msg::Health { done } => drop(done.send(Vec::new())),
             Msg::Stop => return,
             Msg::Outcomes(..) => {}
         }

@@ -4,11 +4,17 @@
 //! a real server's HTTP server and workloads), ready; then the main loop,
 //! which watches for a replaced config file (polled every second, and at
 //! once on SIGHUP), for a `try` and for operator weights (`control`, at once
-//! on SIGUSR1), until it is stopped.
+//! on SIGUSR1), and for what the management API asks (`asks`, woken by
+//! the queue's own wake in the same poll), until it is stopped. The
+//! management server (`manage`, serving `remote`) runs beside it when the
+//! config has one; nothing else depends on it.
 
+mod asks;
 mod control;
 mod current;
 mod host;
+mod manage;
+pub mod remote;
 mod services;
 
 pub use control::{try_folder, weight_requests};
@@ -18,12 +24,14 @@ use lvs_config as config;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use services::Services;
+use remote::AskQueue;
+use services::{Services, Swap};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// How often the config file and a try's deadline are looked at.
-const POLL_MS: u16 = 1000;
+const POLL: Duration = Duration::from_secs(1);
 
 pub struct Options {
     pub config: PathBuf,
@@ -40,6 +48,14 @@ pub struct Options {
 
 /// Runs until SIGTERM or SIGINT. Returns the exit status.
 pub fn run(opts: &Options) -> i32 {
+    run_with(opts, remote::channel(remote::power::under_init()))
+}
+
+/// [`run`] with the management API's queue and operations made by the caller
+/// (a test runs the agent on a thread and asks it directly); they are
+/// served when the config has management. Without them (no socket pair for
+/// the wake) the agent runs without the API.
+pub fn run_with(opts: &Options, api: std::io::Result<(AskQueue, std::sync::Arc<remote::Remote>)>) -> i32 {
     crate::logging::init("lvs-agent", opts.log_level.unwrap_or(log::LevelFilter::Info));
     if let Err(e) = crate::logging::attach_file(&opts.run_dir.join("agent.log")) {
         crate::note!(warn, "cannot write {}/agent.log: {e}", opts.run_dir.display());
@@ -98,6 +114,13 @@ pub fn run(opts: &Options) -> i32 {
     host::mark_ready(&opts.run_dir);
     crate::note!(info, "ready");
 
+    let (queue, remote) = match api {
+        Ok((queue, remote)) => (Some(queue), Some(remote)),
+        Err(e) => {
+            crate::note!(error, "management: cannot make the main loop's wake ({e}); no management API");
+            (None, None)
+        }
+    };
     let mut agent = Agent {
         opts,
         store,
@@ -106,7 +129,11 @@ pub fn run(opts: &Options) -> i32 {
         services: Some(services),
         trying: None,
         refused: None,
+        looked: Instant::now(),
+        queue,
+        manage: manage::Management::new(remote),
     };
+    agent.manage.start(&agent.current.loaded);
     agent.serve(&signals)
 }
 
@@ -133,40 +160,81 @@ struct Agent<'o> {
     trying: Option<u64>,
     /// The hash of the last text refused, so that a poll does not log it again.
     refused: Option<u64>,
+    /// When the config file and the try folder were last looked at.
+    looked: Instant,
+    /// What the management API asks; None once stopping.
+    queue: Option<AskQueue>,
+    manage: manage::Management,
 }
 
 impl Agent<'_> {
     fn serve(&mut self, signals: &SignalFd) -> i32 {
         loop {
-            let mut fds = [PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-            let woke = match poll(&mut fds, PollTimeout::from(POLL_MS)) {
-                Ok(n) => n > 0,
-                Err(nix::errno::Errno::EINTR) => false,
+            let (signalled, asked) = match self.wait(signals) {
+                Ok(woke) => woke,
                 Err(e) => {
                     crate::note!(error, "waiting for signals failed: {e}");
+                    self.stop();
                     return crate::cli_status::FAILED;
                 }
             };
-            let signal = if woke { signals.read_signal().ok().flatten().map(|s| s.ssi_signo as i32) } else { None };
+            let signal =
+                if signalled { signals.read_signal().ok().flatten().map(|s| s.ssi_signo as i32) } else { None };
             self.weights();
+            let stop = asked && self.answer_asks();
             match signal.map(Signal::try_from) {
+                _ if stop => {
+                    crate::note!(info, "asked to stop");
+                    self.stop();
+                    return 0;
+                }
                 Some(Ok(Signal::SIGHUP)) => self.look(true),
                 Some(Ok(Signal::SIGUSR1)) => {}
                 Some(Ok(sig)) => {
                     crate::note!(info, "received {sig}: stopping");
-                    let _ = std::fs::remove_file(self.opts.run_dir.join("ready"));
-                    if let Some(services) = self.services.take() {
-                        services.stop();
-                    }
+                    self.stop();
                     return 0;
                 }
-                _ => self.look(false),
+                _ => {}
             }
+            // Asks coming in all the time must not hold up the poll.
+            if self.looked.elapsed() >= POLL {
+                self.look(false);
+            }
+            self.manage.keep_up(&self.current.loaded);
+        }
+    }
+
+    /// Waits for a signal, an ask or the poll's second: which of the first two came.
+    fn wait(&self, signals: &SignalFd) -> nix::Result<(bool, bool)> {
+        let queue = self.queue.as_ref().map(AskQueue::wake_fd);
+        let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        fds.extend(queue.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
+        let left = POLL.saturating_sub(self.looked.elapsed());
+        match poll(&mut fds, PollTimeout::try_from(left).unwrap_or(PollTimeout::ZERO)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => Ok((false, false)),
+            Ok(_) => {
+                let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+                Ok((ready(&fds[0]), fds.get(1).is_some_and(ready)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The API first (whoever waits on it is told at once that the agent
+    /// stops), then the services; the table stays in the kernel.
+    fn stop(&mut self) {
+        let _ = std::fs::remove_file(self.opts.run_dir.join("ready"));
+        self.queue = None;
+        self.manage.stop();
+        if let Some(services) = self.services.take() {
+            services.stop();
         }
     }
 
     /// Looks at the try folder, then the config file; applies what changed.
     fn look(&mut self, hup: bool) {
+        self.looked = Instant::now();
         if self.tries() {
             return;
         }
@@ -178,35 +246,38 @@ impl Agent<'_> {
         }
     }
 
-    /// Reads, validates and applies a config; false when it was not applied.
-    fn swap_to(&mut self, path: &Path, why: &str) -> bool {
+    /// Reads, validates and applies a config; says how it went.
+    fn swap_to(&mut self, path: &Path, why: &str) -> Swap {
         let text = match crate::capped::read_config(path) {
             Ok(t) => t,
             Err(e @ config::ConfigError::Read { .. }) => {
-                crate::note!(error, "config: {e} ({why}); the running config stays");
-                return false;
+                let line = format!("config: {e} ({why}); the running config stays");
+                crate::note!(error, "{line}");
+                return Swap::Refused(line);
             }
             Err(e) => {
-                crate::note!(error, "config: invalid, the running config stays: {e}");
-                return false;
+                let line = format!("config: invalid, the running config stays: {e}");
+                crate::note!(error, "{line}");
+                return Swap::Refused(line);
             }
         };
         if text == self.current.text() {
             if why == "SIGHUP" {
                 crate::note!(info, "config: {} unchanged", path.display());
             }
-            return true;
+            return Swap::Unchanged;
         }
         let hash = crate::state::format::fnv1a64(text.as_bytes());
         crate::note!(info, "config: reloading {} ({why})", path.display());
         let loaded = match config::parse(&text, path) {
             Ok(l) => l,
             Err(e) => {
+                let line = format!("config: invalid, the running config stays: {e}");
                 if self.refused != Some(hash) || why == "SIGHUP" {
-                    crate::note!(error, "config: invalid, the running config stays: {e}");
+                    crate::note!(error, "{line}");
                 }
                 self.refused = Some(hash);
-                return false;
+                return Swap::Refused(line);
             }
         };
         self.refused = None;
@@ -218,10 +289,19 @@ impl Agent<'_> {
         }
         let next = Current { path: path.to_path_buf(), loaded };
         host::apply_network(&next.loaded.model, &self.opts.run_dir);
+        let mut swap = Swap::Applied(format!("config: applied {}", path.display()));
         if let Some(services) = self.services.take() {
-            self.services = Some(services.swap(&self.current, &next, &self.store));
+            let (services, swapped) = services.swap(&self.current, &next, &self.store);
+            self.services = Some(services);
+            swap = swapped;
         }
         self.current = next;
-        true
+        swap
+    }
+
+    /// The config file as the API and a confirmed try write it.
+    fn config_file(&self) -> crate::config_file::ConfigFile {
+        // The remount point comes with the option the appliance's init passes (issue 14, cfg part).
+        crate::config_file::ConfigFile { path: self.opts.config.clone(), remount: None }
     }
 }

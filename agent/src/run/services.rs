@@ -31,6 +31,27 @@ impl WeightRefused {
     }
 }
 
+/// How a swap from one config to the next ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Swap {
+    /// The new config runs; the line the log got ("config: applied ...: 3 IPVS changes").
+    Applied(String),
+    /// The new config runs, but the kernel refused part of its table (tried
+    /// again at the next full check); the line the log got.
+    TableRefused(String),
+    /// The text is the one running already.
+    Unchanged,
+    /// Unreadable or invalid: the running config stays; why.
+    Refused(String),
+}
+
+impl Swap {
+    /// Whether the config asked for is the one running now.
+    pub fn runs(&self) -> bool {
+        !matches!(self, Swap::Refused(_))
+    }
+}
+
 impl Services {
     pub fn start(current: &Current, store: &Store, saved: Option<StateFile>) -> Services {
         match &current.loaded.model.role {
@@ -48,15 +69,28 @@ impl Services {
     /// a director's table changes as a diff (no flush, the health of its real
     /// servers kept); a real server restarts only what changed; a new role
     /// stops the old one's services and starts the new one's.
-    pub fn swap(self, old: &Current, new: &Current, store: &Store) -> Services {
+    pub fn swap(self, old: &Current, new: &Current, store: &Store) -> (Services, Swap) {
         let path = new.path.display();
+        let applied = || {
+            let line = format!("config: applied {path}");
+            crate::note!(info, "{line}");
+            Swap::Applied(line)
+        };
         match (self, &old.loaded.model.role, &new.loaded.model.role) {
             (Services::Director(keeper), Role::Director(_), Role::Director(d)) => {
-                match keeper.reload(d.clone(), new.saved()) {
-                    Ok(n) => crate::note!(info, "config: applied {path}: {n}"),
-                    Err(e) => crate::note!(error, "config: applied {path}, but the IPVS table: {e}"),
-                }
-                Services::Director(keeper)
+                let swap = match keeper.reload(d.clone(), new.saved()) {
+                    Ok(n) => {
+                        let line = format!("config: applied {path}: {n}");
+                        crate::note!(info, "{line}");
+                        Swap::Applied(line)
+                    }
+                    Err(e) => {
+                        let line = format!("config: applied {path}, but the IPVS table: {e}");
+                        crate::note!(error, "{line}");
+                        Swap::TableRefused(line)
+                    }
+                };
+                (Services::Director(keeper), swap)
             }
             (Services::RealServer { mut http, mut workloads }, Role::RealServer(a), Role::RealServer(b)) => {
                 if a.http != b.http {
@@ -71,8 +105,7 @@ impl Services {
                     }
                     workloads = start_workloads(b);
                 }
-                crate::note!(info, "config: applied {path}");
-                Services::RealServer { http, workloads }
+                (Services::RealServer { http, workloads }, applied())
             }
             (running, _, _) => {
                 crate::note!(
@@ -83,8 +116,7 @@ impl Services {
                 );
                 running.stop();
                 let started = Services::start(new, store, None);
-                crate::note!(info, "config: applied {path}");
-                started
+                (started, applied())
             }
         }
     }
@@ -94,6 +126,19 @@ impl Services {
         match self {
             Services::Director(keeper) => Ok(keeper.set_weight(request)?),
             Services::RealServer { .. } => Err(WeightRefused::NotADirector),
+        }
+    }
+
+    /// Each checked real server's health, answered on `done` by the keeper
+    /// thread (empty at once on a real server, or when the keeper is gone).
+    pub fn health(&self, done: std::sync::mpsc::Sender<Vec<crate::manage::api::HealthRow>>) {
+        match self {
+            Services::Director(keeper) => {
+                if let Err(e) = keeper.health(done) {
+                    log::debug!("health: {e}");
+                }
+            }
+            Services::RealServer { .. } => drop(done.send(Vec::new())),
         }
     }
 

@@ -1,13 +1,16 @@
 //! What an operator asks of the running agent through its run directory: a
 //! config to try until confirmed (`try_folder`), and weights
 //! (`weight_requests`). The CLI writes the request and signals the agent;
-//! the main loop handles it here.
+//! the main loop handles it here. The management API asks the same of the
+//! main loop (`run::asks`), through the same functions.
 
 pub mod try_folder;
 pub mod weight_requests;
 
+use super::services::Swap;
 use super::Agent;
 use crate::capped::{self, CappedReadError};
+use crate::manage::OpError;
 use crate::state::now_ms;
 use try_folder::Step;
 use weight_requests::Verdict;
@@ -20,17 +23,7 @@ impl Agent<'_> {
         match try_folder::step(try_folder::read(&run_dir), now_ms()) {
             Step::Trying(t) => {
                 if self.trying != Some(t.deadline_ms) {
-                    let left = t.deadline_ms.saturating_sub(now_ms()) / 1000;
-                    crate::note!(
-                        info,
-                        "config: trying {} for {left} s; `lvs-agent confirm` keeps it",
-                        t.candidate.display()
-                    );
-                    if self.swap_to(&t.candidate, "a try") {
-                        self.trying = Some(t.deadline_ms);
-                    } else {
-                        let _ = try_folder::clear(&run_dir);
-                    }
+                    self.start_try(&t);
                 }
                 true
             }
@@ -50,23 +43,54 @@ impl Agent<'_> {
             }
             Step::Confirmed(_) => {
                 let _ = try_folder::clear(&run_dir);
-                if self.trying.take().is_some() {
-                    match crate::atomic_file::write(&config, self.current.text().as_bytes()) {
-                        Ok(()) => crate::note!(info, "config: try confirmed; {} now holds it", config.display()),
-                        Err(e) => crate::note!(
-                            error,
-                            "config: try confirmed, but cannot write {}: {e}; it runs until the agent restarts, then {} does",
-                            config.display(),
-                            config.display()
-                        ),
-                    }
-                    self.fingerprint = super::current::fingerprint(&config);
+                if self.trying.is_some() {
+                    let _ = self.keep_tried();
                 }
                 true
             }
             Step::None => {
                 self.trying = None;
                 false
+            }
+        }
+    }
+
+    /// Runs the candidate of `t` until its deadline; a candidate that cannot
+    /// run ends the try.
+    pub(super) fn start_try(&mut self, t: &try_folder::Try) -> Swap {
+        let left = t.deadline_ms.saturating_sub(now_ms()) / 1000;
+        crate::note!(info, "config: trying {} for {left} s; `lvs-agent confirm` keeps it", t.candidate.display());
+        let swap = self.swap_to(&t.candidate, "a try");
+        if swap.runs() {
+            self.trying = Some(t.deadline_ms);
+        } else {
+            let _ = try_folder::clear(&self.opts.run_dir);
+        }
+        swap
+    }
+
+    /// Keeps the config being tried: written over the config file (the one
+    /// before kept beside it), so that it is also what the next boot runs.
+    /// Says what it did, or why the file could not be written (the tried
+    /// config runs until the agent restarts, then the file's does).
+    pub(super) fn keep_tried(&mut self) -> Result<String, OpError> {
+        self.trying = None;
+        let config = self.opts.config.clone();
+        let written = self.config_file().write(self.current.text());
+        self.fingerprint = super::current::fingerprint(&config);
+        match written {
+            Ok(()) => {
+                let line = format!("config: try confirmed; {} now holds it", config.display());
+                crate::note!(info, "{line}");
+                Ok(line)
+            }
+            Err(e) => {
+                let line = format!(
+                    "config: try confirmed, but {e}; it runs until the agent restarts, then {} does",
+                    config.display()
+                );
+                crate::note!(error, "{line}");
+                Err(OpError::Failed(line))
             }
         }
     }

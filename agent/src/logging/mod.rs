@@ -14,6 +14,11 @@
 //! own. The lab finds a writer's prefix anywhere in a console line (firmware
 //! can leave bytes before it), so a message that says `lvs-init: T=` would
 //! still read as PID 1's line: a message's `: T=` is written `: T\u{3d}`.
+//!
+//! Every record, as written, also goes to [`ring`]: the last lines for the
+//! management API's `logs`, and its followers.
+
+pub mod ring;
 
 use lvs_config::file::LogLevel;
 use simplelog::{ConfigBuilder, LevelFilter, WriteLogger};
@@ -96,6 +101,7 @@ impl log::Log for Escaping {
             return;
         }
         let text = render(&prefix(), &record.args().to_string());
+        ring::RING.push(&text);
         self.inner.log(
             &log::Record::builder()
                 .metadata(record.metadata().clone())
