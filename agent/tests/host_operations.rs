@@ -53,6 +53,8 @@ impl Running {
             state_dir: Some(dir.join("state")),
             log_level: None,
             run_dir: run.clone(),
+            config_mount: None,
+            under_init: false,
         };
         let (queue, ops) = lvs_agent::run::remote::channel(false).unwrap();
         let remote = ops.clone();

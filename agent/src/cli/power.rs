@@ -6,18 +6,10 @@
 
 use anyhow::{bail, Context, Result};
 use lvs_agent::manage::Power;
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::kill;
 use nix::unistd::Pid;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-
-/// What PID 1 of the appliance does on each signal (init::supervise).
-pub fn signal(what: Power) -> Signal {
-    match what {
-        Power::Reboot => Signal::SIGINT,
-        Power::Off => Signal::SIGTERM,
-    }
-}
 
 pub fn run(what: Power) -> Result<i32> {
     let init = Path::new("/proc/1/exe");
@@ -34,7 +26,7 @@ pub fn run(what: Power) -> Result<i32> {
             }
         );
     }
-    kill(Pid::from_raw(1), signal(what)).context("cannot signal PID 1 (run this as root)")?;
+    kill(Pid::from_raw(1), lvs_agent::run::remote::power::signal(what)).context("cannot signal PID 1 (run this as root)")?;
     println!(
         "lvs-agent: {}: PID 1 stops the agent first",
         match what {
@@ -64,12 +56,6 @@ fn same_program(a: &Path, b: &Path) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reboot_is_sigint_and_poweroff_sigterm_as_pid_1_reads_them() {
-        assert_eq!(signal(Power::Reboot), Signal::SIGINT);
-        assert_eq!(signal(Power::Off), Signal::SIGTERM);
-    }
 
     #[test]
     fn the_same_file_under_two_names_is_the_same_program() {

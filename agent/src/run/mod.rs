@@ -48,7 +48,7 @@ pub struct Options {
 
 /// Runs until SIGTERM or SIGINT. Returns the exit status.
 pub fn run(opts: &Options) -> i32 {
-    run_with(opts, remote::channel(remote::power::under_init()))
+    run_with(opts, remote::channel(opts.under_init))
 }
 
 /// [`run`] with the management API's queue and operations made by the caller
@@ -301,7 +301,6 @@ impl Agent<'_> {
 
     /// The config file as the API and a confirmed try write it.
     fn config_file(&self) -> crate::config_file::ConfigFile {
-        // The remount point comes with the option the appliance's init passes (issue 14, cfg part).
-        crate::config_file::ConfigFile { path: self.opts.config.clone(), remount: None }
+        crate::config_file::ConfigFile { path: self.opts.config.clone(), remount: self.opts.config_mount.clone() }
     }
 }

@@ -13,20 +13,6 @@ use std::time::Duration;
 /// Long enough for the answer to get out before the agent is stopped.
 const GRACE: Duration = Duration::from_secs(1);
 
-/// Whether this agent runs under the appliance's init: its parent is PID 1,
-/// and PID 1 runs this same program.
-pub fn under_init() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if nix::unistd::getppid() != Pid::from_raw(1) {
-        return false;
-    }
-    let same = |a: std::fs::Metadata, b: std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
-    match (std::fs::metadata("/proc/1/exe"), std::fs::metadata("/proc/self/exe")) {
-        (Ok(init), Ok(me)) => same(init, me),
-        _ => false,
-    }
-}
-
 /// The signal PID 1 takes for `what`.
 pub fn signal(what: Power) -> Signal {
     match what {
@@ -66,8 +52,6 @@ mod tests {
 
     #[test]
     fn refused_outside_the_appliance_and_each_signal_is_what_pid_1_takes() {
-        // A test runs under cargo, never as the child of lvs-agent as PID 1.
-        assert!(!under_init());
         let refused = power(Power::Off, false).unwrap_err();
         assert!(matches!(&refused, OpError::Refused(m) if m.contains("does not run as the appliance's init")));
         assert_eq!(signal(Power::Off), Signal::SIGTERM, "init::supervise: SIGTERM powers off");
