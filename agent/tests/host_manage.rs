@@ -92,7 +92,11 @@ fn setup(ip: &str) -> Setup {
 }
 
 /// A TLS client connected to `addr` (from `source` if given).
-fn tls_client(config: &Arc<ClientConfig>, addr: SocketAddr, source: Option<IpAddr>) -> StreamOwned<ClientConnection, TcpStream> {
+fn tls_client(
+    config: &Arc<ClientConfig>,
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+) -> StreamOwned<ClientConnection, TcpStream> {
     let tcp = match source {
         Some(source) => connect_from(source, addr).unwrap(),
         None => TcpStream::connect(addr).unwrap(),
@@ -110,7 +114,10 @@ struct Answer {
 }
 
 /// Sends `request`, reads to the end: the answer, or the error and what arrived before it.
-fn exchange(client: &mut StreamOwned<ClientConnection, TcpStream>, request: &[u8]) -> Result<Answer, (std::io::Error, Vec<u8>)> {
+fn exchange(
+    client: &mut StreamOwned<ClientConnection, TcpStream>,
+    request: &[u8],
+) -> Result<Answer, (std::io::Error, Vec<u8>)> {
     let mut raw = Vec::new();
     if let Err(e) = client.write_all(request).and_then(|()| client.flush()) {
         return Err((e, raw));
@@ -125,9 +132,8 @@ fn exchange(client: &mut StreamOwned<ClientConnection, TcpStream>, request: &[u8
 }
 
 fn ask(config: &Arc<ClientConfig>, addr: SocketAddr, source: Option<IpAddr>, request: &[u8]) -> Answer {
-    exchange(&mut tls_client(config, addr, source), request).unwrap_or_else(|(e, raw)| {
-        panic!("{e} after {:?}", String::from_utf8_lossy(&raw))
-    })
+    exchange(&mut tls_client(config, addr, source), request)
+        .unwrap_or_else(|(e, raw)| panic!("{e} after {:?}", String::from_utf8_lossy(&raw)))
 }
 
 fn get(path: &str) -> Vec<u8> {
@@ -135,7 +141,8 @@ fn get(path: &str) -> Vec<u8> {
 }
 
 fn post(path: &str, body: &[u8]) -> Vec<u8> {
-    let mut r = format!("POST {path} HTTP/1.1\r\nHost: appliance\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut r =
+        format!("POST {path} HTTP/1.1\r\nHost: appliance\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
     r.extend_from_slice(body);
     r
 }
@@ -208,7 +215,10 @@ fn a_body_of_2_mib_is_refused_at_once_and_the_next_client_is_served() {
     // And a body of 1 MiB exactly is taken.
     let config = vec![b' '; MAX_BODY_BYTES];
     let a = ask(&s.good, s.addr, None, &post("/v1/config/validate", &config));
-    assert_eq!((a.status, serde_json::from_str::<Validation>(&a.body).unwrap().plan), (200, Some("1048576 bytes".into())));
+    assert_eq!(
+        (a.status, serde_json::from_str::<Validation>(&a.body).unwrap().plan),
+        (200, Some("1048576 bytes".into()))
+    );
     s.server.stop();
 }
 

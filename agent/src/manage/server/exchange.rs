@@ -85,7 +85,7 @@ impl Handler for ManageHandler {
 
 impl ManageHandler {
     fn ask(&self, session: &mut Session<'_>, by: Deadline) -> Asked {
-        let (head, rest) = match read_head(session, by) {
+        let Received { head, rest } = match read_head(session, by) {
             Ok(Some(read)) => read,
             Ok(None) => return Asked::Nothing,
             Err(answer) => return Asked::Answer(None, answer),
@@ -95,7 +95,8 @@ impl ManageHandler {
             Err(answer) => return Asked::Answer(None, answer),
         };
         let body = match read_body(session, &head, rest) {
-            Ok(Some(body)) => body,
+            Ok(Some(Body::Absent)) => None,
+            Ok(Some(Body::Present(body))) => Some(body),
             Ok(None) => return Asked::Nothing,
             Err(answer) => return Asked::Answer(Some(head), answer),
         };
@@ -106,8 +107,20 @@ impl ManageHandler {
     }
 }
 
-/// The head, and what came after it; None when the client went without one.
-fn read_head(session: &mut Session<'_>, by: Deadline) -> Result<Option<(Vec<u8>, Vec<u8>)>, Answer> {
+/// A request head, and what came after it in the same reads.
+struct Received {
+    head: Vec<u8>,
+    rest: Vec<u8>,
+}
+
+enum Body {
+    /// No Content-Length.
+    Absent,
+    Present(Vec<u8>),
+}
+
+/// The head; None when the client went without one.
+fn read_head(session: &mut Session<'_>, by: Deadline) -> Result<Option<Received>, Answer> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     loop {
@@ -122,7 +135,7 @@ fn read_head(session: &mut Session<'_>, by: Deadline) -> Result<Option<(Vec<u8>,
         match head_end(&buf, searched) {
             Some(end) if end <= MAX_HEAD => {
                 let rest = buf.split_off(end);
-                return Ok(Some((buf, rest)));
+                return Ok(Some(Received { head: buf, rest }));
             }
             Some(_) => return Err(too_large_head()),
             None if buf.len() > MAX_HEAD => return Err(too_large_head()),
@@ -140,14 +153,14 @@ fn timed_out(e: &io::Error) -> bool {
 }
 
 /// The body `head` announces (`rest` is what came with the head), by the
-/// connection's deadline: Some(None) when it announces none, None when the
-/// client went. A body too large is refused before a byte of it is read.
-fn read_body(session: &mut Session<'_>, head: &Head, mut rest: Vec<u8>) -> Result<Option<Option<Vec<u8>>>, Answer> {
+/// connection's deadline; None when the client went. A body too large is
+/// refused before a byte of it is read.
+fn read_body(session: &mut Session<'_>, head: &Head, mut rest: Vec<u8>) -> Result<Option<Body>, Answer> {
     let Some(length) = head.length else {
         if !rest.is_empty() {
             return Err(Answer::error(411, "send the body with a Content-Length"));
         }
-        return Ok(Some(None));
+        return Ok(Some(Body::Absent));
     };
     let length = match usize::try_from(length) {
         Ok(n) if n <= MAX_BODY_BYTES => n,
@@ -167,5 +180,5 @@ fn read_body(session: &mut Session<'_>, head: &Head, mut rest: Vec<u8>) -> Resul
             Err(_) => return Ok(None),
         }
     }
-    Ok(Some(Some(rest)))
+    Ok(Some(Body::Present(rest)))
 }
