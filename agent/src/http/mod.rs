@@ -16,11 +16,11 @@
 //! server.stop();
 //! ```
 
-mod conn;
+pub(crate) mod conn;
 mod content_type;
 mod exchange;
-mod listen;
-mod request;
+pub(crate) mod listen;
+pub(crate) mod request;
 mod resolve;
 mod server;
 mod status;

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod ops;
+mod server;
 pub mod setup;
 
 pub use ops::{OpError, Operations, Power};
@@ -13,28 +14,52 @@ pub use ops::{OpError, Operations, Power};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// STUB (issue 14 foundation): the running management server.
-pub struct ManageServer {}
+/// The running management server: one listener per address. `stop` it;
+/// dropping it stops it too.
+pub struct ManageServer {
+    acceptors: Vec<crate::http::conn::Acceptor>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("management: cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("management: cannot serve {addr}: {source}")]
+    Start { addr: SocketAddr, source: std::io::Error },
 }
 
 /// Serves the API on every address of `listen` with `tls` until stopped.
+/// Nothing listens unless every address could be bound.
 pub fn serve(
     listen: &[SocketAddr],
     tls: Arc<rustls::ServerConfig>,
     ops: Arc<dyn Operations>,
 ) -> Result<ManageServer, ServeError> {
-    let _ = (tls, ops);
-    Err(ServeError::Bind { addr: listen[0], source: std::io::Error::other("not built yet") })
+    let followers = server::followers();
+    let mut acceptors = Vec::with_capacity(listen.len());
+    for &addr in listen {
+        let listener = crate::http::listen::on(addr).map_err(|source| ServeError::Bind { addr, source })?;
+        let acceptor = server::start(listener, tls.clone(), ops.clone(), followers.clone()).map_err(|e| {
+            let source = match e {
+                crate::http::conn::StartError::Socket(e) | crate::http::conn::StartError::Thread(e) => e,
+            };
+            ServeError::Start { addr, source }
+        })?;
+        acceptors.push(acceptor);
+    }
+    Ok(ManageServer { acceptors })
 }
 
 impl ManageServer {
+    /// Where it listens (the ports, when asked for port 0).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        Vec::new()
+        self.acceptors.iter().map(|a| a.local_addr()).collect()
     }
-    pub fn stop(self) {}
+
+    /// Stops at once: closes the ports and every connection, waits for no client.
+    pub fn stop(self) {
+        for acceptor in self.acceptors {
+            acceptor.stop();
+        }
+    }
 }

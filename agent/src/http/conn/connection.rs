@@ -4,8 +4,10 @@
 use super::admission::Slot;
 use super::closer::CloserHandle;
 use super::deadline::Deadline;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +29,28 @@ impl Connection {
     pub fn read_by(&mut self, buf: &mut [u8], by: Deadline) -> io::Result<usize> {
         self.stream.set_read_timeout(by.earliest(self.deadline).io_timeout()?)?;
         (&*self.stream).read(buf)
+    }
+
+    /// Who is at the other end.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+
+    /// Replaces the connection's deadline: for an exchange that is meant to
+    /// last longer than the server's others (a log follower), once the
+    /// client has shown who it is. It still ends at once when the server stops.
+    pub fn set_deadline(&mut self, deadline: Deadline) {
+        self.deadline = deadline;
+    }
+
+    /// Whether the client sent something, closed, or reset, within `within`:
+    /// so that an exchange that mostly writes notices a client that left
+    /// without writing to it.
+    pub fn readable_within(&self, within: Duration) -> bool {
+        let ms = u16::try_from(within.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLIN)];
+        // A failed poll says nothing about the client: let the next read find out.
+        matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0)
     }
 
     /// Gives the slot back and has `closer` close the socket politely, by

@@ -77,7 +77,7 @@ fn header_ok(line: &str) -> Result<(), Status> {
 }
 
 /// RFC 9110 5.6.2 token characters.
-fn is_tchar(b: u8) -> bool {
+pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
@@ -99,7 +99,7 @@ fn path_of(target: &str) -> Result<Vec<u8>, Status> {
     Ok(path)
 }
 
-fn percent_decode(raw: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn percent_decode(raw: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
