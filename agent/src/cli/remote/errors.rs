@@ -47,6 +47,10 @@ pub enum RemoteError {
     CertificateRefused { endpoint: String, alert: String, identity: PathBuf },
     #[error("{endpoint}: the appliance closed the connection ({detail}); if it does so at once, it may be refusing --identity (signed by another CA, expired or revoked)")]
     Closed { endpoint: String, detail: String },
+    /// The server refuses a connection it has no slot for with this alert, in
+    /// one write before any handshake (manage::server): HTTP cannot be spoken yet.
+    #[error("{endpoint}: the appliance is busy: it serves 32 connections at once, 8 per client address, and had no room for this one; try again in a few seconds")]
+    Busy { endpoint: String },
     #[error("{endpoint}: TLS failed: {detail}")]
     Tls { endpoint: String, detail: String },
     /// The appliance answered, with something else than 200.
@@ -156,6 +160,7 @@ pub fn from_rustls(e: &rustls::Error, cx: &Context) -> RemoteError {
         rustls::Error::AlertReceived(alert) if refuses_certificate(*alert) => {
             CertificateRefused { endpoint, alert: alert_name(*alert), identity: cx.identity.to_path_buf() }
         }
+        rustls::Error::AlertReceived(AlertDescription::InternalError) => Busy { endpoint },
         rustls::Error::AlertReceived(AlertDescription::ProtocolVersion) => Tls {
             endpoint,
             detail: "the other side does not speak TLS 1.3: is this the appliance's management port?".to_string(),

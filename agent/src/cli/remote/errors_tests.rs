@@ -133,3 +133,11 @@ fn a_non_tls_peer_is_told_apart() {
     let e = rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
     says(&from_ureq(io_wrapping(e), &cx()), &["TLS failed", "management port"]);
 }
+
+#[test]
+fn an_internal_error_alert_before_the_handshake_is_a_busy_appliance() {
+    let mapped = from_ureq(io_wrapping(rustls::Error::AlertReceived(AlertDescription::InternalError)), &cx());
+    assert!(matches!(mapped, RemoteError::Busy { .. }), "{mapped:?}");
+    says(&mapped, &["192.0.2.10:9443", "busy", "32 connections", "try again"]);
+    assert_eq!(mapped.exit_status(), 1);
+}
