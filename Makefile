@@ -140,7 +140,7 @@ disk-check:
 # target/fuzz-artifacts (the make target fails and names the file).
 FUZZ_VERSION := 0.13.2
 FUZZ_ROOT    := .cache/cargo-fuzz-$(FUZZ_VERSION)
-FUZZ_TARGETS := config ipvsadm state netlink http_head
+FUZZ_TARGETS := config ipvsadm state netlink http_head manage_request
 # make fuzz: this many seconds in all, shared by the targets (docs/FUZZ.md).
 FUZZ_SECONDS ?= 600
 # make test: this many seconds for each target.

@@ -29,6 +29,8 @@ impl Disk for Linux {
         use nix::mount::MsFlags;
         use nix::sys::statvfs::{statvfs, FsFlags};
         // MS_REMOUNT sets every per-mount flag anew: keep the ones it has.
+        // (relatime needs no flag: it is what a remount without an atime flag
+        // gets, and nix has no ST_RELATIME for musl.)
         let now = statvfs(mount_point)?.flags();
         let mut flags = MsFlags::MS_REMOUNT;
         for (has, keep) in [
@@ -37,7 +39,6 @@ impl Disk for Linux {
             (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
             (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
             (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-            (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
         ] {
             if now.contains(has) {
                 flags |= keep;

@@ -10,6 +10,7 @@ mod server;
 pub mod setup;
 
 pub use ops::{OpError, Operations, Power};
+pub use server::answer_request;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -79,3 +79,16 @@ pub fn http_head(data: &[u8]) {
         "read in pieces {pieces:?}, the head reads otherwise than whole"
     );
 }
+
+/// A request to the management API, as a client's bytes reach it after TLS:
+/// the head, the body's length, the query, the JSON, the route. Every
+/// request with a whole head gets one of the API's statuses (docs/API.md).
+pub fn manage_request(data: &[u8]) {
+    let data = &data[..data.len().min(MAX_INPUT)];
+    if let Some(status) = lvs_agent::manage::answer_request(data) {
+        assert!(
+            [200, 400, 404, 405, 408, 409, 411, 413, 422, 431, 500, 503, 505].contains(&status),
+            "status {status} is not one the API gives"
+        );
+    }
+}

@@ -41,3 +41,8 @@ fn netlink() {
 fn http_head() {
     each("http_head", lvs_fuzz::http_head);
 }
+
+#[test]
+fn manage_request() {
+    each("manage_request", lvs_fuzz::manage_request);
+}

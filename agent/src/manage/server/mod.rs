@@ -12,10 +12,13 @@
 mod answer;
 mod exchange;
 mod follow;
+mod fuzz;
 mod head;
 mod query;
 mod routes;
 mod tls;
+
+pub use fuzz::answer_request;
 
 use crate::http::conn::{Acceptor, Rules};
 use crate::manage::Operations;
