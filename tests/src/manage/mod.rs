@@ -9,6 +9,7 @@
 //! CLI in the lab's namespace. docs/LAB.md has the section.
 
 pub mod cli;
+pub mod judge;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
