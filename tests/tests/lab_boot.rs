@@ -221,9 +221,16 @@ fn a_forwarded_port_reaches_a_guest_across_its_reboot() {
     let reply = lab.http_get_until(local(http), "/", Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((reply.status, reply.body_text().as_str()), (200, "usernet-rs\n"), "{}", vm.tail());
 
+    vm.wait_for("run started: /bin/busybox nc", BOOT).unwrap_or_else(|e| panic!("{e}"));
     let mark = vm.lines_so_far();
-    // nc answers nothing: the connection only sets the hook off.
-    let _ = lab.tcp_exchange(local(trigger), b"reboot\n", Duration::from_secs(5));
+    // nc answers nothing: a connection only sets the hook off. slirp accepts
+    // on the host side whether or not nc listens yet, so knock until PID 1
+    // says it got the signal.
+    let knocked = Instant::now();
+    while vm.wait_for_from("(ctrl-alt-del): stopping, then rebooting", mark, Duration::from_secs(2)).is_err() {
+        assert!(knocked.elapsed() < Duration::from_secs(30), "the hook never rebooted:\n{}", vm.tail());
+        let _ = lab.tcp_exchange(local(trigger), b"reboot\n", Duration::from_secs(2));
+    }
     // PID 1's shutdown lines come first; its `started` line is the second boot's.
     let started = |l: &str| l.contains("lvs-init: T=") && l.trim_end().ends_with(" started");
     lvs_tests::persist::lab::wait_line(&vm, mark, "a second boot", started, BOOT).unwrap_or_else(|e| panic!("{e}"));
