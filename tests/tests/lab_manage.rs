@@ -188,7 +188,10 @@ fn steps(r: &Run, m: &mut Marks) -> Result<(), String> {
     lvs_tests::persist::lab::wait_line(r.ds, mark, "the second boot's started line", started, BOOT)?;
     r.ds.wait_for_from("mounted lvs-config", mark, BOOT).map_err(|e| e.to_string())?;
     lvs_tests::persist::lab::wait_ready(r.ds, mark, BOOT)?;
-    m.back = r.shown("the confirmed weights after the reboot", m.reboot_sent, SHOW + SHOW, |w| *w == confirmed)?;
+    // From the second boot's ready on: a poll sent before the guest went
+    // down would still read the confirmed table.
+    let booted = r.now();
+    m.back = r.shown("the confirmed weights after the reboot", booted, SHOW, |w| *w == confirmed)?;
     r.running_config_is(manage::CONFIRM)?;
     let via = r.cli.status(r.forwarded)?;
     if via.weights(&plan.service_line) != Some(confirmed.clone()) {
