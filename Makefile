@@ -8,6 +8,10 @@ GNU    := x86_64-unknown-linux-gnu
 OUT    := out
 CONFIG    ?= examples/001-dr-wrr-director.ron
 IMAGE_OUT ?= $(OUT)/img
+# make run: the operator's pki (made by `lvs-agent pki init` if absent) and the
+# port of 127.0.0.1 forwarded to the VM's management API (a free one if taken).
+PKI       ?= $(OUT)/pki
+RUN_PORT  ?= 9443
 
 .PHONY: help setup build static size tools image run image-lock lab-lock boot-table test disk-check lint unit fuzz fuzz-short fuzz-tool bench demo clean
 
@@ -22,7 +26,8 @@ help:
 	@echo "make static  build a static x86_64 lvs-agent into $(OUT)/lvs-agent"
 	@echo "make size    that agent's size, then what takes the room by crate and by symbol (cargo-bloat; not a gate)"
 	@echo "make image   build a bootable image for CONFIG=file.ron into $(IMAGE_OUT) (kernel, initramfs, UKI, disk.img)"
-	@echo "make run     build and boot that image under qemu, console on this terminal (DISK=1: disk.img under OVMF)"
+	@echo "make run     build that image with the management API on and boot it under qemu, console on this terminal;"
+	@echo "             prints the lvs-agent command that reaches the API from 127.0.0.1 (DISK=1: disk.img under OVMF)"
 	@echo "make test    lint, then unit, host and lab tests (the lab needs root; it fetches qemu and the kernel)"
 	@echo "make boot-table  the boot timings from the last make test's lab logs"
 	@echo "make fuzz    run every fuzz target (tests/fuzz) for FUZZ_SECONDS in all (default 600), then report executions and crashes"
@@ -95,8 +100,11 @@ tools:
 image: tools
 	./target/release/lvs-image build --config $(CONFIG) --agent $(OUT)/lvs-agent --out $(IMAGE_OUT)
 
-run: image
-	$(CARGO) run -q --release -p lvs-tests --bin lab-run -- $(IMAGE_OUT) $(if $(DISK),--disk)
+# The image is CONFIG plus the management API (lvs_tests::make_run), written to
+# $(IMAGE_OUT).ron, with $(PKI) on it; see docs/LAB.md.
+run: tools
+	$(CARGO) run -q --release -p lvs-tests --bin lab-run -- --config $(CONFIG) --out $(IMAGE_OUT) \
+		--pki $(PKI) --agent $(OUT)/lvs-agent --image-tool target/release/lvs-image --port $(RUN_PORT) $(if $(DISK),--disk)
 
 image-lock:
 	$(CARGO) run --release -p lvs-image -- lock

@@ -4,13 +4,17 @@
 //! seeds' setups as lab scenarios (director, two real servers, a client);
 //! [`health`], the lab where real servers hang and come back;
 //! [`persist`], the lab where a director saves and restores its state and
-//! takes a new config file while it runs; and [`watch`], what those two
-//! share to watch a director while a client sends requests.
+//! takes a new config file while it runs; [`manage`], the lab where the
+//! host operates a director through its management API; and [`watch`], what
+//! those share to watch a director while a client sends requests;
+//! [`make_run`], the config `make run` boots.
 
 use std::path::PathBuf;
 
 pub mod health;
 pub mod lab;
+pub mod make_run;
+pub mod manage;
 pub mod persist;
 pub mod roles;
 pub mod watch;

@@ -2,7 +2,7 @@
 //! the agent, stops cleanly on SIGTERM, restarts a killed agent, and boots from
 //! the GPT disk under OVMF with the RON file on its config partition.
 
-use lvs_tests::lab::{busybox, images, Image, Lab, Vm, VmSpec};
+use lvs_tests::lab::{busybox, free_port, images, Image, Lab, UserNet, Vm, VmSpec};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -192,4 +192,51 @@ fn real_builds_are_reproducible_and_the_initramfs_within_its_budget() {
         images::build("budget-director", "examples/001-dr-wrr-director.ron", &[]).unwrap_or_else(|e| panic!("{e}"));
     let initramfs = std::fs::metadata(&product.initramfs).unwrap().len();
     assert!(initramfs < 4 << 20, "initramfs is {initramfs} bytes, over 4 MiB");
+}
+
+/// The harness's user-mode NIC reaches a guest (`make run`'s way to the
+/// management port, here the agent's built-in HTTP server), and a VM allowed
+/// to reboot comes back in the same qemu with the same forwarded port. The
+/// hook waits for one connection on port 9999 (forwarded too), then sends
+/// SIGINT to PID 1, which reboots.
+#[test]
+fn a_forwarded_port_reaches_a_guest_across_its_reboot() {
+    let extras = vec![(busybox().unwrap_or_else(|e| panic!("{e}")), "/bin/busybox".to_string())];
+    let image = images::build("boot-usernet", "tests/lab/usernet-rs.ron", &extras).unwrap_or_else(|e| panic!("{e}"));
+    let lab = lab("boot_usernet_reboot");
+    let (http, trigger) = lab
+        .in_netns(|| Ok::<_, lvs_tests::lab::LabError>((free_port(0)?, free_port(0)?)))
+        .and_then(|r| r)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let net = UserNet::new("203.0.113.0".parse().unwrap())
+        .and_then(|n| n.forward(http, "203.0.113.21:80".parse().unwrap()))
+        .and_then(|n| n.forward(trigger, "203.0.113.21:9999".parse().unwrap()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let append = "console=ttyS0 panic=-1 quiet lvs.run=/bin/busybox,nc,-l,-p,9999,-e,/bin/busybox,kill,-INT,1";
+    let spec =
+        VmSpec::kernel("usernet-rs", &image.vmlinux, Some(&image.initramfs), append).user_nic(net).allow_reboot();
+    let vm = lab.boot(spec).unwrap_or_else(|e| panic!("{e}"));
+    lvs_tests::persist::lab::wait_ready(&vm, 0, BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let local = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let reply = lab.http_get_until(local(http), "/", Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((reply.status, reply.body_text().as_str()), (200, "usernet-rs\n"), "{}", vm.tail());
+
+    vm.wait_for("run started: /bin/busybox nc", BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let mark = vm.lines_so_far();
+    // nc answers nothing: a connection only sets the hook off. slirp accepts
+    // on the host side whether or not nc listens yet, so knock until PID 1
+    // says it got the signal.
+    let knocked = Instant::now();
+    while vm.wait_for_from("(ctrl-alt-del): stopping, then rebooting", mark, Duration::from_secs(2)).is_err() {
+        assert!(knocked.elapsed() < Duration::from_secs(30), "the hook never rebooted:\n{}", vm.tail());
+        let _ = lab.tcp_exchange(local(trigger), b"reboot\n", Duration::from_secs(2));
+    }
+    // PID 1's shutdown lines come first; its `started` line is the second boot's.
+    let started = |l: &str| l.contains("lvs-init: T=") && l.trim_end().ends_with(" started");
+    lvs_tests::persist::lab::wait_line(&vm, mark, "a second boot", started, BOOT).unwrap_or_else(|e| panic!("{e}"));
+    assert!(vm.is_running(), "{}", vm.tail());
+    lvs_tests::persist::lab::wait_ready(&vm, mark, BOOT).unwrap_or_else(|e| panic!("{e}"));
+    let reply = lab.http_get_until(local(http), "/", Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.body_text(), "usernet-rs\n", "{}", vm.tail());
+    vm.kill().unwrap_or_else(|e| panic!("{e}"));
 }

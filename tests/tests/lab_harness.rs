@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lvs_tests::lab::{Boot, Lab, LabError, Network, Qemu, Vm, VmSpec};
+use lvs_tests::lab::{free_port, Boot, Lab, LabError, Network, Qemu, UserNet, Vm, VmSpec};
 
 /// SeaBIOS's last word when there is nothing to boot.
 const NO_BOOT: &str = "No bootable device";
@@ -171,6 +171,39 @@ fn waits_fail_with_the_console_tail_and_exits_are_seen() -> Result<(), LabError>
     let err = vm.wait_for("lvs-init: T=", BOOT_TIMEOUT).expect_err("it has exited");
     assert!(matches!(err, LabError::ExitedBeforeMarker { .. }), "{err}");
     assert!(started.elapsed() < Duration::from_secs(1), "no waiting on a dead VM");
+    Ok(())
+}
+
+/// A user-mode NIC's forwarded port is on the lab's loopback (qemu runs in
+/// the lab's namespace), not the host's; and a VM allowed to reboot boots
+/// again in the same qemu, the console going on. (lab_boot's
+/// `a_forwarded_port_reaches_a_guest_across_its_reboot` reaches a guest.)
+#[test]
+fn a_user_nic_forwards_a_port_on_the_labs_loopback_and_a_vm_may_reboot() -> Result<(), LabError> {
+    let lab = Lab::new("a_user_nic_forwards_a_port_on_the_labs_loopback_and_a_vm_may_reboot")?;
+    let port = lab.in_netns(|| free_port(0))??;
+    let net = UserNet::new("192.0.2.0".parse().expect("net"))?.forward(port, "192.0.2.10:80".parse().expect("addr"))?;
+    // SeaBIOS reboots at once when nothing boots (reboot-timeout=0).
+    let spec = VmSpec::firmware_only("usernet").user_nic(net).allow_reboot().arg("-boot").arg("reboot-timeout=0");
+    let vm = lab.boot(spec)?;
+    vm.wait_for(NO_BOOT, BOOT_TIMEOUT)?;
+    let mark = vm.lines_so_far();
+    vm.wait_for_from(NO_BOOT, mark, BOOT_TIMEOUT)?;
+    assert!(vm.is_running(), "a reboot does not end qemu: {}", vm.console());
+    let command = vm.console_lines().first().cloned().unwrap_or_default();
+    assert!(!command.contains("-no-reboot"), "{command}");
+    assert!(
+        command
+            .contains(&format!("user,id=n0,restrict=on,net=192.0.2.0/24,hostfwd=tcp:127.0.0.1:{port}-192.0.2.10:80")),
+        "{command}"
+    );
+    // slirp accepts on the lab's 127.0.0.1 (then finds no guest to hand it to).
+    let connected =
+        lab.in_netns(|| std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), BOOT_TIMEOUT))?;
+    assert!(connected.is_ok(), "{connected:?}");
+    // Nothing of it on the host's loopback.
+    assert!(TcpListener::bind(("127.0.0.1", port)).is_ok(), "port {port} is free on the host");
+    vm.kill()?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use super::error::{LabError, Result};
 
 /// The command line as a person would type it, for error messages.
-pub(crate) fn describe(cmd: &Command) -> String {
+pub fn describe(cmd: &Command) -> String {
     std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
         .map(|s| s.to_string_lossy().into_owned())

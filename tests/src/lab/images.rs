@@ -39,6 +39,17 @@ fn image_binary() -> Result<PathBuf> {
 /// Builds an image named `name` for `config` (a path relative to the repo),
 /// with `extras` as (source, path in the image). Output under target/lab-images/.
 pub fn build(name: &str, config: &str, extras: &[(PathBuf, String)]) -> Result<Image> {
+    build_image(name, config, extras, None)
+}
+
+/// [`build`], with `lvs-image build --pki DIR`: the appliance's `ca.pem` and
+/// `server.pem` from `pki` (made by `lvs-agent pki init`) go onto the disk
+/// image's config partition, under `pki/`. Only the disk image has them.
+pub fn build_with_pki(name: &str, config: &str, extras: &[(PathBuf, String)], pki: &Path) -> Result<Image> {
+    build_image(name, config, extras, Some(pki))
+}
+
+fn build_image(name: &str, config: &str, extras: &[(PathBuf, String)], pki: Option<&Path>) -> Result<Image> {
     let dir = repo().join("target/lab-images").join(name);
     // lvs-image copies the kernel over an existing file in place, which would
     // write through a link made by `share` into every other image.
@@ -60,6 +71,9 @@ pub fn build(name: &str, config: &str, extras: &[(PathBuf, String)]) -> Result<I
         .arg("--stale-fallback");
     for (src, dst) in extras {
         cmd.arg("--extra").arg(format!("{}:{dst}", src.display()));
+    }
+    if let Some(pki) = pki {
+        cmd.arg("--pki").arg(pki);
     }
     let out = run(cmd, &format!("lvs-image build {name}"))?;
     for line in stale_lines(&String::from_utf8_lossy(&out.stderr)) {
@@ -152,6 +166,19 @@ pub fn agent_cli_link() -> Result<(PathBuf, String)> {
         }
     }
     Ok((tree.join("bin/lvs-agent"), "/bin/lvs-agent".into()))
+}
+
+/// `lvs-agent pki init DIR --name NAME --address IP...` with the static
+/// agent (it runs on the host as well): the CA, the appliance's `server.pem`
+/// with NAME and each address as subject alternative names, and an
+/// operator's `admin.pem`. DIR must not hold a pki yet.
+pub fn pki_init(dir: &Path, name: &str, addresses: &[std::net::IpAddr]) -> Result<()> {
+    let mut cmd = Command::new(agent_binary()?);
+    cmd.current_dir(repo()).args(["pki", "init"]).arg(dir).args(["--name", name]);
+    for a in addresses {
+        cmd.arg("--address").arg(a.to_string());
+    }
+    run(cmd, &format!("lvs-agent pki init {}", dir.display())).map(|_| ())
 }
 
 /// `lvs-image set-config DISK CONFIG`.

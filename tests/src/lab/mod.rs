@@ -31,14 +31,17 @@ mod netns;
 mod qemu;
 mod require;
 mod testbed;
+mod usernet;
 mod vm;
 
 pub use capture::{Section, Sections};
 pub use client::{ensure_lab_address, HttpResponse};
+pub use command::describe as describe_command;
 pub use error::{LabError, Result, TAIL_LINES};
 pub use guest_tools::{busybox, ipvsadm_extras, GUEST_TOOLS_PACKAGES, IPVSADM_PACKAGES};
 pub use netns::Netns;
 pub use qemu::{Ovmf, Qemu, OVMF_PACKAGES, QEMU_PACKAGES};
 pub use require::require;
 pub use testbed::{logs_root, Lab, Network};
+pub use usernet::{free_port, UserNet};
 pub use vm::{Boot, Nic, Vm, VmSpec};

@@ -26,6 +26,9 @@ pub enum Network {
     /// qemu's multicast socket netdev on the namespace's loopback: no tap,
     /// no bridge, and the test itself cannot join it.
     Multicast { group: std::net::Ipv4Addr, port: u16 },
+    /// qemu's user-mode network, for one NIC alone: nothing but the ports it
+    /// forwards from 127.0.0.1 reaches the guest ([`super::UserNet`]).
+    User(super::UserNet),
 }
 
 #[derive(Default)]

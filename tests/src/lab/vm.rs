@@ -59,6 +59,9 @@ pub struct VmSpec {
     /// A second serial port (the guest's /dev/ttyS1) written to
     /// `<log dir>/<vm>.ttyS1`: see [`VmSpec::capture`].
     pub capture: bool,
+    /// A guest reboot reboots the VM instead of ending qemu: see
+    /// [`VmSpec::allow_reboot`].
+    pub reboot: bool,
 }
 
 impl VmSpec {
@@ -71,6 +74,7 @@ impl VmSpec {
             extra_args: Vec::new(),
             max_runtime: Duration::from_secs(300),
             capture: false,
+            reboot: false,
         }
     }
 
@@ -100,6 +104,24 @@ impl VmSpec {
 
     pub fn nic_with_mac(mut self, network: &Network, mac: &str) -> VmSpec {
         self.nics.push(Nic { network: network.clone(), mac: Some(mac.to_string()) });
+        self
+    }
+
+    /// One more NIC, on qemu's user-mode network `net`: the host (the lab's
+    /// namespace, where qemu runs) reaches the guest only through the ports
+    /// `net` forwards from 127.0.0.1.
+    pub fn user_nic(mut self, net: super::UserNet) -> VmSpec {
+        self.nics.push(Nic { network: Network::User(net), mac: None });
+        self
+    }
+
+    /// Runs qemu without `-no-reboot`: a guest that reboots boots again in
+    /// the same qemu (the same disk, the same NICs and forwarded ports), and
+    /// the console goes on; wait for the second boot's lines with
+    /// [`Vm::wait_for_from`] from [`Vm::lines_so_far`] taken before the
+    /// reboot. A guest power-off still ends qemu.
+    pub fn allow_reboot(mut self) -> VmSpec {
+        self.reboot = true;
         self
     }
 
@@ -320,6 +342,18 @@ impl Vm {
         self.wait_from(marker, from, timeout)
     }
 
+    /// How many console lines have arrived so far: a place to wait from
+    /// with [`Vm::wait_for_from`] (before a reboot, say).
+    pub fn lines_so_far(&self) -> usize {
+        self.console.lines().len()
+    }
+
+    /// Like [`Vm::wait_for`], but only lines from index `from` on count
+    /// (a [`Vm::lines_so_far`] taken earlier): the second boot's markers.
+    pub fn wait_for_from(&self, marker: &str, from: usize, timeout: Duration) -> Result<String> {
+        self.wait_from(marker, from, timeout)
+    }
+
     fn wait_from(&self, marker: &str, from: usize, timeout: Duration) -> Result<String> {
         match self.console.wait_for(marker, from, timeout) {
             Ok((index, line)) => {
@@ -501,8 +535,10 @@ fn qemu_command(lab: &Lab, spec: &VmSpec, capture: Option<&Path>) -> Result<(Com
         // No default NIC (it would be user-mode networking to the host), no
         // default disks; -nographic makes SeaBIOS print on the serial port.
         .args(["-nodefaults", "-no-user-config", "-nographic"])
-        .args(["-serial", "stdio"])
-        .arg("-no-reboot");
+        .args(["-serial", "stdio"]);
+    if !spec.reboot {
+        cmd.arg("-no-reboot");
+    }
     if let Some(path) = capture {
         // The second -serial is COM2 (0x2f8, IRQ 3): the guest's ttyS1.
         let mut chardev = std::ffi::OsString::from("file,id=capture,path=");
@@ -552,6 +588,7 @@ fn qemu_command(lab: &Lab, spec: &VmSpec, capture: Option<&Path>) -> Result<(Com
             Network::Multicast { group, port } => {
                 format!("socket,id=n{i},mcast={group}:{port},localaddr=127.0.0.1")
             }
+            Network::User(net) => net.netdev(&format!("n{i}")),
         };
         cmd.args(["-netdev", &netdev]);
         // romfile= : no iPXE option ROM, which would only slow the boot.
