@@ -149,7 +149,10 @@ fn steps(r: &Run, m: &mut Marks) -> Result<(), String> {
     m.client_from = r.now();
     r.watch.hold(m.client_from, BASELINE);
     m.drain_sent = r.now();
-    r.ok(&["weight", &plan.service_key, &rs1, "0"])?;
+    let said = r.ok(&["weight", &plan.service_key, &rs1, "drain"])?;
+    if !said.contains("connections") {
+        return Err(format!("`weight .. drain` should say how many connections rs1 still has: {said:?}"));
+    }
     let drained = r.weights(&[(0, 0), (1, 1)]);
     m.drain_shown = r.shown("rs1 drained", m.drain_sent, SHOW, |w| *w == drained)?;
     r.watch.hold(m.drain_shown, HOLD);
