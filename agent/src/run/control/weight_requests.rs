@@ -39,7 +39,7 @@ pub enum RequestError {
     /// The endpoint's own message says what is wrong with the text.
     #[error("real server {0}")]
     RealServer(String),
-    #[error("weight `{0}`: write 0 to 2147483647, or `clear`")]
+    #[error("weight `{0}`: write 0 to 2147483647, `drain` (0) or `clear`")]
     Weight(String),
     #[error("not a weight request (3 lines: service, real server, weight)")]
     NotARequest,
@@ -56,6 +56,8 @@ pub fn parse(service: &str, real_server: &str, weight: &str) -> Result<WeightReq
     let real_server = real_server.trim().parse::<Endpoint>().map_err(|e| RequestError::RealServer(e.to_string()))?;
     let weight = match weight.trim() {
         w if w.eq_ignore_ascii_case("clear") => None,
+        // A drain is weight 0 (the API's answer adds the connections left).
+        w if w.eq_ignore_ascii_case("drain") => Some(0),
         w => Some(
             w.parse::<i32>()
                 .ok()
@@ -148,11 +150,12 @@ mod tests {
         assert_eq!(parse("fwm 5 IPv6", "[2001:db8::21]", "CLEAR").unwrap().weight, None);
         assert_eq!(parse("FWM 5", "192.0.2.21", "2147483647").unwrap().weight, Some(2147483647));
         assert_eq!(parse("FWM 5", "192.0.2.21", "0").unwrap().weight, Some(0));
+        assert_eq!(parse("FWM 5", "192.0.2.21", "drain").unwrap().weight, Some(0));
         assert!(parse(" ", "192.0.2.21", "1").unwrap_err().to_string().starts_with("empty service"));
         assert!(parse("FWM 5", "rs1", "1").unwrap_err().to_string().starts_with("real server `rs1` is not an address"));
         for bad in ["2147483648", "-1", "five", ""] {
             let e = parse("FWM 5", "192.0.2.21", bad).unwrap_err().to_string();
-            assert!(e.contains("write 0 to 2147483647, or `clear`"), "{bad}: {e}");
+            assert!(e.contains("write 0 to 2147483647, `drain` (0) or `clear`"), "{bad}: {e}");
         }
     }
 

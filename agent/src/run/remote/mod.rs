@@ -115,8 +115,7 @@ impl Operations for Remote {
 
     fn weight(&self, ask: &WeightAsk) -> Result<Done, OpError> {
         let drain = ask.weight.trim().eq_ignore_ascii_case("drain");
-        let weight = if drain { "0" } else { ask.weight.as_str() };
-        let request = crate::run::weight_requests::parse(&ask.service, &ask.real_server, weight)
+        let request = crate::run::weight_requests::parse(&ask.service, &ask.real_server, &ask.weight)
             .map_err(|e| OpError::Refused(e.to_string()))?;
         let (service, real_server) = (request.service.clone(), request.real_server);
         let mut done = self.asks.ask(ACTION_WAIT, |reply| Ask::Weight { request, reply })?;
