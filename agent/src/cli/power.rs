@@ -26,7 +26,8 @@ pub fn run(what: Power) -> Result<i32> {
             }
         );
     }
-    kill(Pid::from_raw(1), lvs_agent::run::remote::power::signal(what)).context("cannot signal PID 1 (run this as root)")?;
+    kill(Pid::from_raw(1), lvs_agent::run::remote::power::signal(what))
+        .context("cannot signal PID 1 (run this as root)")?;
     println!(
         "lvs-agent: {}: PID 1 stops the agent first",
         match what {
