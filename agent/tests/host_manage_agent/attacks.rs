@@ -107,9 +107,8 @@ pub fn two_hundred_slow_clients(a: Appliance) {
         let operator = scope.spawn(|| {
             (0..12u32)
                 .map(|i| {
-                    std::thread::sleep(
-                        (start + Duration::from_secs(i.into())).saturating_duration_since(Instant::now()),
-                    );
+                    let due = start.checked_add(Duration::from_secs(i.into())).unwrap();
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
                     ask()
                 })
                 .collect::<Vec<_>>()
