@@ -7,11 +7,9 @@
 
 use lvs_agent::manage::api::*;
 use lvs_agent::manage::{self, ManageServer, OpError, Operations, Power};
-use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrStorage};
 use rustls::{AlertDescription, ClientConfig, ClientConnection, StreamOwned};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -273,4 +271,6 @@ fn read_until(c: &mut StreamOwned<ClientConnection, TcpStream>, seen: &mut Strin
 
 #[path = "host_manage/slow.rs"]
 mod slow;
-use slow::connect_from;
+#[path = "common/slowloris.rs"]
+mod slowloris;
+use slowloris::connect_from;

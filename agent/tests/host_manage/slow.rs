@@ -1,7 +1,8 @@
-//! 200 slow clients at once (slowloris): half dribble a real ClientHello a
-//! byte every half second, half send nothing, each reconnecting when the
-//! server closes it; a normal client is still served, and the server's
-//! descriptors and the process's memory stay bounded.
+//! 200 slow clients at once (slowloris, the attackers of common/slowloris.rs):
+//! half dribble a real ClientHello a byte every half second, half send
+//! nothing, each reconnecting when the server closes it; a normal client is
+//! still served, and the server's descriptors and the process's memory stay
+//! bounded.
 //!
 //! The bounds, from the server's rules (manage::server::rules):
 //! - server sockets: 1 listener + 32 admitted connections + 128 that the
@@ -14,101 +15,12 @@
 //!   if the bound did not hold (the attackers' own sockets are in this
 //!   process too, and cost little).
 
+use super::slowloris::{lo, server_sockets, Attack};
 use super::*;
 
 const ATTACKERS: usize = 200;
-/// Three addresses: 24 of the 32 slots at most, so that a fourth address is
-/// served at once (one address may take 8).
-const SOURCES: [u8; 3] = [2, 3, 4];
-const TRICKLE: Duration = Duration::from_millis(500);
 const MAX_SERVER_SOCKETS: usize = 1 + 32 + 128 + 1;
 const MAX_RSS_GROWTH_KIB: u64 = 64 * 1024;
-
-fn lo(n: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, n))
-}
-
-pub fn connect_from(source: IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
-    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
-    bind(fd.as_raw_fd(), &SockaddrStorage::from(SocketAddr::new(source, 0)))?;
-    connect(fd.as_raw_fd(), &SockaddrStorage::from(to))?;
-    Ok(TcpStream::from(fd))
-}
-
-struct Slow {
-    stream: TcpStream,
-    source: IpAddr,
-    opened: Instant,
-    /// How many bytes of the ClientHello it sent; None: it sends nothing.
-    sent: Option<usize>,
-    next: Instant,
-}
-
-/// Every attacker on one thread, so that the test's own threads do not blur the memory figure.
-struct Attack {
-    hello: Vec<u8>,
-    addr: SocketAddr,
-    slow: Vec<Slow>,
-    connections: usize,
-    /// The longest an attacker's connection lasted before the server closed it.
-    longest: Duration,
-}
-
-impl Attack {
-    fn connect(&mut self, i: usize) -> Option<Slow> {
-        let source = lo(SOURCES[i % SOURCES.len()]);
-        let stream = connect_from(source, self.addr).ok()?;
-        stream.set_nonblocking(true).ok()?;
-        self.connections += 1;
-        let now = Instant::now();
-        Some(Slow { stream, source, opened: now, sent: (i % 2 == 0).then_some(0), next: now })
-    }
-
-    /// One round: a byte from each dribbler whose time has come, a new connection for each closed one.
-    fn round(&mut self) {
-        let now = Instant::now();
-        for i in 0..self.slow.len() {
-            let s = &mut self.slow[i];
-            let mut buf = [0u8; 512];
-            let closed = match (&s.stream).read(&mut buf) {
-                Ok(0) => true,
-                Ok(_) => false,
-                Err(e) => e.kind() != ErrorKind::WouldBlock,
-            };
-            if closed {
-                self.longest = self.longest.max(s.opened.elapsed());
-                let source = s.source;
-                if let Some(fresh) = self.connect(i) {
-                    assert_eq!(fresh.source, source);
-                    self.slow[i] = fresh;
-                }
-                continue;
-            }
-            if let Some(sent) = s.sent.filter(|&n| n < self.hello.len() && now >= s.next) {
-                if (&s.stream).write(&self.hello[sent..sent + 1]).is_ok() {
-                    s.sent = Some(sent + 1);
-                }
-                s.next = now.checked_add(TRICKLE).unwrap();
-            }
-        }
-    }
-}
-
-/// Sockets of this network namespace on `port` that a process holds open
-/// (the kernel's own, in TIME_WAIT, have inode 0): the server's, since the
-/// server is the only one with that local port.
-fn server_sockets(port: u16) -> usize {
-    let table = std::fs::read_to_string("/proc/thread-self/net/tcp").unwrap();
-    let local = format!(":{port:04X}");
-    table
-        .lines()
-        .skip(1)
-        .filter(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 9 && f[1].ends_with(&local) && f[9] != "0"
-        })
-        .count()
-}
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
@@ -134,11 +46,7 @@ fn two_hundred_slow_clients_leave_a_normal_client_served_within_bounds() {
         eprintln!("before: {fds_before} fds, VmRSS {rss_before} KiB, {sockets_before} server sockets");
 
         let hello = tls::client_hello(client_config(&s.ca, None), "127.0.0.1");
-        let mut attack = Attack { hello, addr: s.addr, slow: Vec::new(), connections: 0, longest: Duration::ZERO };
-        for i in 0..ATTACKERS {
-            let slow = attack.connect(i).unwrap_or_else(|| panic!("attacker {i} could not connect"));
-            attack.slow.push(slow);
-        }
+        let mut attack = Attack::start(hello, s.addr, ATTACKERS);
         let (mut max_fds, mut max_rss, mut max_sockets, mut served) = (0, 0, 0, Vec::new());
         let start = Instant::now();
         // Past the 10 s deadline of the first admitted attackers, so that their close is seen.
