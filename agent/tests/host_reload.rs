@@ -110,7 +110,7 @@ fn replaced_invalid_tried_and_confirmed_files() {
         // it; SIGUSR1 does not stop it.
         let run_dir = run.to_str().unwrap();
         let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "65536x", "--run-dir", run_dir]);
-        assert!(!ok && out.contains("weight `65536x`: write 0 to 2147483647, or `clear`"), "{out}");
+        assert!(!ok && out.contains("weight `65536x`: write 0 to 2147483647, `drain` (0) or `clear`"), "{out}");
         let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "rs1", "5", "--run-dir", run_dir]);
         assert!(!ok && out.contains("real server `rs1` is not an address"), "{out}");
         let (ok, out) = cli(&["weight", "TCP 192.0.2.80:80", "192.0.2.21", "5", "--run-dir", run_dir]);

@@ -175,7 +175,7 @@ fn a_weight_is_checked_first_and_a_drain_says_what_is_still_active() {
         weight: weight.into(),
     };
     let e = remote.weight(&ask("heavy")).unwrap_err();
-    assert!(matches!(&e, OpError::Refused(m) if m.contains("write 0 to 2147483647, or `clear`")), "{e:?}");
+    assert!(matches!(&e, OpError::Refused(m) if m.contains("write 0 to 2147483647, `drain` (0) or `clear`")), "{e:?}");
     assert_eq!(remote.weight(&ask("7")).unwrap().message, "weight set");
     let drained = remote.weight(&ask("Drain")).unwrap().message;
     assert_eq!(
