@@ -310,3 +310,45 @@ fn a_body_of_2_mib_is_refused_at_once_and_the_cli_is_served_next() {
 fn two_hundred_slow_clients_leave_the_cli_served_and_the_agent_within_bounds() {
     in_netns(|| attacks::two_hundred_slow_clients(Appliance::start()));
 }
+
+/// A listen address the machine does not have yet (an interface that comes
+/// up late, an address added by hand): the agent says so once, runs on, and
+/// serves the API as soon as the address is there.
+#[test]
+fn a_listen_address_that_comes_later_is_served_once_it_is_there() {
+    in_netns(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = dir.path().join("pki");
+        let p = pki.to_str().unwrap();
+        lvs_agent(&["pki", "init", p, "--name", "rs1", "--address", "192.0.2.77"]);
+        let later = "192.0.2.77:9443";
+        let text = config(&pki, "one").replace(appliance::ENDPOINT, later);
+        let agent = common::agent::Agent::start(dir.path(), &text);
+        agent.wait("the missing address said", LIMIT, |a| {
+            a.log().contains(&format!("management: cannot listen on {later}: "))
+                && a.log().contains("tries again every 5 s until the address is there")
+        });
+        common::host::ip("addr add 192.0.2.77/32 dev lo");
+        let retry = Duration::from_secs(5) + LIMIT;
+        agent.wait("the API served on the address added", retry, |a| {
+            a.log().contains(&format!("management: serving on {later}"))
+        });
+        let out = Command::new(AGENT)
+            .args([
+                "config",
+                "--endpoint",
+                later,
+                "--identity",
+                &format!("{p}/admin.pem"),
+                "--ca",
+                &format!("{p}/ca.pem"),
+            ])
+            .env_remove("LVS_ENDPOINT")
+            .output()
+            .unwrap();
+        let (stdout, _) = expect(&out, 0);
+        assert_eq!(stdout, text);
+        // Said once, not once per retry.
+        assert_eq!(agent.log().matches(&format!("management: cannot listen on {later}")).count(), 1, "{}", agent.log());
+    });
+}

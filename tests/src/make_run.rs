@@ -31,6 +31,24 @@ pub struct RunConfig {
     pub guest: SocketAddrV4,
     /// Where the guest reads the pki.
     pub pki: String,
+    /// How many NICs the VM gets: eth0 on the user-mode network, and one
+    /// more (on a hub of its own, which leads nowhere) for each `ethN` the
+    /// config names up to the highest, so that a config written for a
+    /// machine with eth2 finds it. The agent configures no network while an
+    /// interface the config names is missing, and the API's address on eth0
+    /// would be missing with it.
+    pub nics: usize,
+}
+
+/// One more than the highest `N` of the `ethN` names `raw` uses; at least 1 (eth0).
+fn nics(raw: &Appliance) -> usize {
+    let mut names: Vec<&str> = raw.interfaces.iter().map(|i| i.name.as_str()).collect();
+    names.extend(raw.routes.iter().filter_map(|r| r.interface.as_deref()));
+    if let lvs_config::file::Role::Director(d) = &raw.role {
+        names.extend(d.vips.iter().map(|v| v.interface.as_str()));
+    }
+    let highest = names.iter().filter_map(|n| n.strip_prefix("eth")?.parse::<usize>().ok()).max();
+    highest.map_or(1, |n| n.saturating_add(1)).max(1)
 }
 
 /// `raw` (the config `source` names, whose text is `text`) with the API on
@@ -60,7 +78,8 @@ pub fn derive(mut raw: Appliance, text: &str, source: &str) -> Result<RunConfig,
          // ({NIC}, qemu's user-mode network {net}/24, forwarded from the host's 127.0.0.1).\n\
          // Edit {source}, not this file.\n"
     );
-    Ok(RunConfig { text: header + &lvs_config::to_ron(&raw), net, guest, pki })
+    let nics = nics(&raw);
+    Ok(RunConfig { text: header + &lvs_config::to_ron(&raw), net, guest, pki, nics })
 }
 
 #[cfg(test)]
@@ -82,6 +101,8 @@ mod tests {
         let m = again.model.management.expect("management");
         assert_eq!(m.listen, ["203.0.113.10:9443".parse().unwrap()]);
         assert_eq!(again.model.interfaces[0].name, "eth0");
+        // The seed's eth2 is there too: eth0, eth1 and eth2.
+        assert_eq!(run.nics, 3);
         // Nothing else changed.
         let mut raw = again.raw.clone();
         raw.management = None;

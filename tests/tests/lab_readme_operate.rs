@@ -43,6 +43,8 @@ fn readme_block() -> Vec<String> {
 struct MakeRun {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// Where the console is kept when the run ends.
+    log: Option<PathBuf>,
 }
 
 impl MakeRun {
@@ -70,7 +72,7 @@ impl MakeRun {
                 }
             });
         }
-        MakeRun { child, lines }
+        MakeRun { child, lines, log: Some(lab.log_dir().to_path_buf()) }
     }
 
     fn so_far(&self) -> usize {
@@ -100,6 +102,9 @@ impl MakeRun {
 
 impl Drop for MakeRun {
     fn drop(&mut self) {
+        if let Some(dir) = &self.log {
+            let _ = std::fs::write(dir.join("make-run.log"), self.lines.lock().unwrap().join("\n"));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -145,7 +150,13 @@ fn the_readme_operate_commands_work_as_written_against_make_run() {
         let mark = run.so_far();
         let (code, stdout, stderr) = paste(&lab, &top, export, line);
         report.push(format!("$ {line}\n(exit {code})\n{stdout}{stderr}"));
-        assert_eq!(code, 0, "`{line}` as the README writes it:\n{}", report.join("\n"));
+        assert_eq!(
+            code,
+            0,
+            "`{line}` as the README writes it:\n{}\nmake run's console:\n{}",
+            report.join("\n"),
+            run.tail()
+        );
         let command = line.split('#').next().unwrap_or_default().trim();
         if command == "out/lvs-agent status" {
             assert!(stdout.contains("TCP  192.168.56.185:80 wrr"), "status shows the service:\n{stdout}");

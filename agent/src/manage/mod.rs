@@ -29,6 +29,14 @@ pub enum ServeError {
     Start { addr: SocketAddr, source: std::io::Error },
 }
 
+impl ServeError {
+    /// The address is not (yet) on this machine: worth trying again later, as
+    /// an interface may come up or an address be added after the agent started.
+    pub fn address_missing(&self) -> bool {
+        matches!(self, ServeError::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrNotAvailable)
+    }
+}
+
 /// Serves the API on every address of `listen` with `tls` until stopped.
 /// Nothing listens unless every address could be bound.
 pub fn serve(

@@ -9,6 +9,10 @@ use crate::manage::{self, ManageServer, Operations};
 use lvs_config::Loaded;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How often a listen address that is not on the machine is tried again.
+const RETRY: Duration = Duration::from_secs(5);
 
 pub struct Management {
     /// What the server serves; None when the agent has no queue for it.
@@ -19,16 +23,19 @@ pub struct Management {
     /// The server being replaced stops on a thread of its own: its requests
     /// may be waiting on the main loop, which must go on answering them.
     stopping: Option<JoinHandle<()>>,
+    /// When to try again to listen on an address that was not there.
+    retry_at: Option<Instant>,
 }
 
 impl Management {
     pub fn new(remote: Option<Arc<Remote>>) -> Management {
-        Management { remote, server: None, started_for: None, stopping: None }
+        Management { remote, server: None, started_for: None, stopping: None, retry_at: None }
     }
 
     /// Starts what `loaded` asks for, if anything.
     pub fn start(&mut self, loaded: &Loaded) {
         self.started_for = loaded.model.management.clone();
+        let retrying = self.retry_at.take().is_some();
         let (Some(m), Some(remote)) = (&loaded.model.management, &self.remote) else {
             return;
         };
@@ -51,6 +58,16 @@ impl Management {
                 crate::note!(info, "management: serving on {}", addrs.join(" "));
                 self.server = Some(server);
             }
+            Err(e) if e.address_missing() => {
+                if !retrying {
+                    crate::note!(
+                        error,
+                        "{e}; the agent runs on without its management API, and tries again every {} s until the address is there",
+                        RETRY.as_secs()
+                    );
+                }
+                self.retry_at = Some(crate::deadline::after(Instant::now(), RETRY));
+            }
             Err(e) => crate::note!(error, "{e}; the agent runs on without its management API"),
         }
     }
@@ -68,8 +85,12 @@ impl Management {
             return;
         }
         if loaded.model.management == self.started_for {
+            if self.retry_at.is_some_and(|at| Instant::now() >= at) {
+                self.start(loaded);
+            }
             return;
         }
+        self.retry_at = None;
         self.started_for = loaded.model.management.clone();
         match self.server.take() {
             Some(server) => {

@@ -87,7 +87,7 @@ fn run() -> Result<std::convert::Infallible, String> {
 
     let port = free_port(a.port).map_err(|e| e.to_string())?;
     let net = UserNet::new(run.net).and_then(|n| n.forward(port, run.guest)).map_err(|e| e.to_string())?;
-    let mut cmd = qemu(&a, &net)?;
+    let mut cmd = qemu(&a, &net, run.nics)?;
     let pem = |f: &str| a.pki.join(f).display().to_string();
     let endpoint = format!("127.0.0.1:{port}");
     eprintln!("lab-run: booting {} (ctrl-a x quits; `lvs-agent reboot` reboots the VM)", a.out.display());
@@ -145,13 +145,18 @@ fn checked(mut cmd: Command, what: &str) -> Result<(), String> {
     status.success().then_some(()).ok_or_else(|| format!("{what} failed ({status})"))
 }
 
-fn qemu(a: &Args, net: &UserNet) -> Result<Command, String> {
+fn qemu(a: &Args, net: &UserNet, nics: usize) -> Result<Command, String> {
     let qemu = Qemu::locate().map_err(|e| e.to_string())?;
     let mut cmd = qemu.command();
     cmd.args(["-accel", "tcg", "-m", "256", "-nodefaults", "-no-user-config", "-nographic"]);
     // No -no-reboot: `lvs-agent reboot` boots the VM again; a power-off ends qemu.
     cmd.args(["-serial", "mon:stdio"]);
     cmd.args(["-netdev", &net.netdev("n0"), "-device", "virtio-net-pci,netdev=n0,romfile="]);
+    // The config's other ethN, each on a hub of its own: they exist, and lead nowhere.
+    for i in 1..nics {
+        cmd.arg("-netdev").arg(format!("hubport,id=h{i},hubid={i}"));
+        cmd.arg("-device").arg(format!("virtio-net-pci,netdev=h{i},romfile="));
+    }
     if a.disk {
         let ovmf = Ovmf::locate().map_err(|e| e.to_string())?;
         let vars = ovmf.vars_copy(&a.out.join("OVMF_VARS.run.fd")).map_err(|e| e.to_string())?;
