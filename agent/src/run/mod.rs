@@ -111,8 +111,6 @@ pub fn run_with(opts: &Options, api: std::io::Result<(AskQueue, std::sync::Arc<r
 
     host::set_up(&current.loaded.model, &opts.run_dir);
     let services = Services::start(&current, &store, saved);
-    host::mark_ready(&opts.run_dir);
-    crate::note!(info, "ready");
 
     let (queue, remote) = match api {
         Ok((queue, remote)) => (Some(queue), Some(remote)),
@@ -133,7 +131,10 @@ pub fn run_with(opts: &Options, api: std::io::Result<(AskQueue, std::sync::Arc<r
         queue,
         manage: manage::Management::new(remote),
     };
+    // Ready means operable too: the API listens (or said why not) before it.
     agent.manage.start(&agent.current.loaded);
+    host::mark_ready(&opts.run_dir);
+    crate::note!(info, "ready");
     agent.serve(&signals)
 }
 
