@@ -9,27 +9,17 @@
 use lvs_agent::manage::api::{StatusQuery, WeightAsk};
 use lvs_agent::manage::{OpError, Operations, Power};
 use lvs_agent::run::remote::Remote;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 mod common;
+use common::host::served;
 use common::netns::in_netns;
 
 fn config(body: &str) -> String {
     format!("Appliance(role: RealServer(mode: DirectRouting, vips: [\"192.0.2.80\"], http: StaticHttp(port: 8080, body: \"{body}\")))\n")
-}
-
-fn get() -> Option<String> {
-    let mut s = TcpStream::connect_timeout(&"127.0.0.1:8080".parse().unwrap(), Duration::from_secs(1)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    raw.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
 }
 
 /// The agent on a thread, and the operations the management server would get.
@@ -81,7 +71,7 @@ impl Running {
     }
 
     fn serves(&self, body: &str) {
-        self.wait(&format!("serving {body:?}"), |_| get().as_deref() == Some(body));
+        self.wait(&format!("serving {body:?}"), |_| served().as_deref() == Some(body));
     }
 
     fn stop(mut self) -> i32 {
@@ -122,7 +112,7 @@ fn the_operations_read_try_and_refuse_through_the_main_loop() {
         assert!(ops.validate(&config("two")).valid);
         let e = ops.apply("Appliance(").unwrap_err();
         assert!(matches!(&e, OpError::Refused(m) if m.contains("candidate.ron:1:")), "{e:?}");
-        assert_eq!(get().as_deref(), Some("one"));
+        assert_eq!(served().as_deref(), Some("one"));
 
         // This host's kernel has no IPVS table to show.
         let e = ops.status(&StatusQuery::default()).unwrap_err();
@@ -132,7 +122,7 @@ fn the_operations_read_try_and_refuse_through_the_main_loop() {
         let done = ops.try_config(&config("two"), Duration::from_secs(3)).unwrap();
         assert!(done.message.starts_with("trying the candidate for 3s; run `lvs-agent confirm`"), "{}", done.message);
         assert!(done.message.contains("config: applied "), "{}", done.message);
-        assert_eq!(get().as_deref(), Some("two"), "running when the answer came");
+        assert_eq!(served().as_deref(), Some("two"), "running when the answer came");
         let trying = ops.config().unwrap();
         assert_eq!(
             (trying.text.as_str(), trying.path.as_str()),
@@ -179,12 +169,12 @@ fn apply_and_confirm_write_the_config_file_before_they_answer() {
 
         let done = ops.apply(&config("two")).unwrap();
         assert!(done.message.starts_with(&format!("config: applied {}", agent.file.display())), "{}", done.message);
-        assert_eq!(get().as_deref(), Some("two"));
+        assert_eq!(served().as_deref(), Some("two"));
         assert_eq!(std::fs::read_to_string(&agent.file).unwrap(), config("two"));
         assert_eq!(std::fs::read_to_string(&prev).unwrap(), config("one"));
 
         ops.try_config(&config("three"), Duration::from_secs(60)).unwrap();
-        assert_eq!(get().as_deref(), Some("three"));
+        assert_eq!(served().as_deref(), Some("three"));
         let done = ops.confirm().unwrap();
         assert_eq!(done.message, format!("config: try confirmed; {} now holds it", agent.file.display()));
         assert_eq!(std::fs::read_to_string(&agent.file).unwrap(), config("three"));

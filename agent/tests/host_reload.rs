@@ -6,14 +6,13 @@
 //! deadline unless confirmed, and a confirmed try is written over the file;
 //! an operator's weight is checked by the CLI and handled by the agent.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 mod common;
 use common::agent::{Agent, AGENT};
+use common::host::served;
 use common::netns::in_netns;
 
 fn config(body: &str) -> String {
@@ -27,17 +26,8 @@ fn replace(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
-fn get() -> Option<String> {
-    let mut s = TcpStream::connect_timeout(&"127.0.0.1:8080".parse().unwrap(), Duration::from_secs(1)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    raw.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
-}
-
 fn serves(agent: &Agent, body: &str, limit: Duration) {
-    agent.wait(&format!("serving {body:?}"), limit, |_| get().as_deref() == Some(body));
+    agent.wait(&format!("serving {body:?}"), limit, |_| served().as_deref() == Some(body));
 }
 
 fn cli(args: &[&str]) -> (bool, String) {
@@ -68,7 +58,7 @@ fn replaced_invalid_tried_and_confirmed_files() {
         agent
             .wait("the invalid file refused", limit, |a| a.log().contains("config: invalid, the running config stays"));
         assert!(agent.log().contains(&at), "no {at} in the log:\n{}", agent.log());
-        assert_eq!(get().as_deref(), Some("two"));
+        assert_eq!(served().as_deref(), Some("two"));
 
         // SIGHUP reads the file at once: back to the valid text, which runs already.
         replace(&file, &config("two"));
@@ -101,7 +91,7 @@ fn replaced_invalid_tried_and_confirmed_files() {
         let (ok, out) = cli(&["confirm", "--run-dir", run.to_str().unwrap()]);
         assert!(ok, "{out}");
         agent.wait("the file rewritten", limit, |_| std::fs::read_to_string(&file).unwrap() == config("four"));
-        assert_eq!(get().as_deref(), Some("four"));
+        assert_eq!(served().as_deref(), Some("four"));
         let (ok, out) = cli(&["confirm", "--run-dir", run.to_str().unwrap()]);
         assert!(!ok && out.contains("no try is running"), "{out}");
 
@@ -117,7 +107,7 @@ fn replaced_invalid_tried_and_confirmed_files() {
         assert!(!ok && out.contains("refused: a real server has no IPVS table"), "{out}");
         agent.wait("the weight refused", limit, |a| a.log().contains("weight: a real server has no IPVS table"));
         agent.wait("the request removed", limit, |_| std::fs::read_dir(run.join("weight")).unwrap().count() == 0);
-        assert_eq!(get().as_deref(), Some("four"));
+        assert_eq!(served().as_deref(), Some("four"));
 
         // SIGTERM stops it cleanly.
         let mut agent = agent;
@@ -184,7 +174,7 @@ fn oversized_files_are_refused_and_no_path_forges_a_log_line() {
         std::fs::rename(&big, &file).unwrap();
         agent.wait("the big file refused", limit, |a| a.log().contains("more than a config file may be"));
         assert!(agent.log().contains("is 5242880 bytes"), "{}", agent.log());
-        assert_eq!(get().as_deref(), Some("one"));
+        assert_eq!(served().as_deref(), Some("one"));
 
         // A weight request over 4 KiB is refused unread, and answered.
         let weights = run.join("weight");

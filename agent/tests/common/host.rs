@@ -29,3 +29,16 @@ pub fn model(text: &str) -> lvs_config::model::Appliance {
         Err(e) => panic!("test config is invalid: {e}"),
     }
 }
+
+/// The body the built-in HTTP server of the configs these tests run
+/// (`StaticHttp(port: 8080, ...)`) answers on 127.0.0.1, if it answers.
+pub fn served() -> Option<String> {
+    use std::io::{Read, Write};
+    let addr = "127.0.0.1:8080".parse().unwrap();
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(2))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    raw.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}

@@ -16,8 +16,6 @@ use std::time::Duration;
 
 /// The management API's address in the test's namespace.
 pub const ENDPOINT: &str = "127.0.0.1:9443";
-/// Where the real server's built-in HTTP server answers with its body.
-const HTTP: &str = "127.0.0.1:8080";
 /// What the tests allow for what takes the agent milliseconds.
 pub const LIMIT: Duration = Duration::from_secs(10);
 
@@ -126,15 +124,7 @@ pub fn config(pki: &Path, body: &str) -> String {
     )
 }
 
-/// The body the built-in HTTP server answers, if it answers.
-pub fn served() -> Option<String> {
-    let mut s = TcpStream::connect_timeout(&HTTP.parse().unwrap(), Duration::from_secs(1)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    raw.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
-}
+pub use crate::common::host::served;
 
 pub fn client_config(ca: &Path, identity: Option<&Path>) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
