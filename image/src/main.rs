@@ -162,6 +162,11 @@ fn run(command: Command) -> Result<ExitCode> {
                 }
             };
 
+            // A pki folder short of a file stops the build before the fetches, which take a while.
+            if let Some(dir) = &pki {
+                lvs_image::pki::files(dir)?;
+            }
+
             // The lock and apt are needed only for what --kernel and --stub leave to them.
             let mut repinned = None;
             let (kernel_dir, stub) = match (kernel, stub) {
