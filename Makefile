@@ -125,10 +125,11 @@ unit: tools
 
 test: disk-check lint unit fuzz-short
 
-# A fresh clone's make test writes 4.6 GB of build output, lab
-# images and downloads under target/ and .cache/. A disk that fills up midway
-# shows as a compiler's I/O error minutes in, so this says it first, in GB.
-TEST_DISK_GB ?= 6
+# A fresh clone's make test writes 5.9 GB of build output, lab
+# images and downloads under target/ and .cache/ (docs/ARCHITECTURE.md, Disk).
+# A disk that fills up midway shows as a compiler's I/O error minutes in, so
+# this says it first, in GB.
+TEST_DISK_GB ?= 7
 disk-check:
 	@have=$$(du -sk target .cache 2>/dev/null | awk '{s+=$$1} END {print int(s/1048576)}'); \
 	free=$$(df -Pk . | awk 'NR==2 {print int($$4/1048576)}'); \
@@ -179,7 +180,7 @@ fuzz-run:
 		rc=$$?; \
 		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
 		crashes=$$(ls target/fuzz-artifacts/$$t | wc -l); \
-		printf '%-10s %10s executions in %s s, %s crash files in target/fuzz-artifacts/%s (exit %s)\n' \
+		printf '%-15s %10s executions in %s s, %s crash files in target/fuzz-artifacts/%s (exit %s)\n' \
 			$$t "$${runs:-?}" $(FUZZ_EACH) $$crashes $$t $$rc; \
 		if [ $$rc -ne 0 ] || [ $$crashes -ne 0 ]; then failed=1; grep -m1 -A12 'panicked\|ERROR' $$log; fi; \
 	done; \
