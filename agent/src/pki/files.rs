@@ -6,6 +6,7 @@
 use super::generate::{Ca, Validity, CA_YEARS, LEAF_YEARS};
 use super::{check_client_name, check_server_name, PkiError, ADMIN, CA_FILE, CA_KEY_FILE, CRL_FILE, SERVER_FILE};
 use crate::atomic_file;
+use crate::capped::CappedReadError;
 use rcgen::{RevokedCertParams, SerialNumber};
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
@@ -174,9 +175,12 @@ fn text(path: &Path, bytes: Vec<u8>) -> Result<String, PkiError> {
 
 /// A file's bytes; a missing file says how to make it.
 pub(super) fn read(path: &Path) -> Result<Vec<u8>, PkiError> {
-    std::fs::read(path).map_err(|source| match source.kind() {
-        ErrorKind::NotFound => PkiError::Missing { path: path.into() },
-        _ => PkiError::Read { path: path.into(), source },
+    crate::capped::read(path, super::PEM_MAX_BYTES, "PEM file").map_err(|e| match e {
+        CappedReadError::Io { error, .. } if error.kind() == ErrorKind::NotFound => {
+            PkiError::Missing { path: path.into() }
+        }
+        CappedReadError::Io { error, .. } => PkiError::Read { path: path.into(), source: error },
+        e @ CappedReadError::TooBig { .. } => PkiError::Invalid { path: path.into(), why: e.to_string() },
     })
 }
 
@@ -203,9 +207,9 @@ pub(super) fn key(path: &Path) -> Result<PrivateKeyDer<'static>, PkiError> {
 
 /// The revocation lists in a PEM file, when there is one.
 pub(super) fn crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, PkiError> {
-    match std::fs::read(path) {
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(PkiError::Read { path: path.into(), source }),
+    match read(path) {
+        Err(PkiError::Missing { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e),
         Ok(bytes) => CertificateRevocationListDer::pem_slice_iter(&bytes)
             .collect::<Result<_, _>>()
             .map_err(pem_error(path, "revocation list")),

@@ -22,6 +22,9 @@ use std::path::PathBuf;
 /// What the appliance needs in its pki folder; nothing else is read there.
 pub const CA_FILE: &str = "ca.pem";
 pub const SERVER_FILE: &str = "server.pem";
+/// The most a pki file (a certificate, a key, a revocation list) is read
+/// of: far more than `lvs-agent pki` writes, far less than memory.
+pub const PEM_MAX_BYTES: u64 = 256 * 1024;
 /// Optional: revoked client certificates.
 pub const CRL_FILE: &str = "crl.pem";
 /// The CA's private key: stays with the operator, never on the appliance.

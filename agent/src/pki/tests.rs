@@ -280,3 +280,15 @@ fn errors_name_the_file_and_say_what_to_do() {
     let e = server_config(&pki).unwrap_err();
     assert!(matches!(&e, PkiError::Tls { path, .. } if path.ends_with(SERVER_FILE)), "{e:?}");
 }
+
+#[test]
+fn a_pki_file_is_read_up_to_its_cap_only() {
+    let kept = folder();
+    let pki = pki_dir(&kept);
+    // A CRL file the size of a disk image (a mix-up) is refused by its size, naming it.
+    let huge = vec![b'A'; usize::try_from(crate::pki::PEM_MAX_BYTES).unwrap() + 1];
+    std::fs::write(pki.join(CRL_FILE), huge).unwrap();
+    let e = server_config(&pki).unwrap_err();
+    assert!(matches!(&e, PkiError::Invalid { path, .. } if path.ends_with(CRL_FILE)), "{e:?}");
+    assert!(e.to_string().contains("262144 bytes at most"), "{e}");
+}

@@ -4,6 +4,7 @@
 
 use super::errors::RemoteError;
 use lvs_agent::capped::{self, CappedReadError};
+use lvs_agent::pki::PEM_MAX_BYTES;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{PemObject, SectionKind};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -11,9 +12,6 @@ use rustls::{ClientConfig, RootCertStore};
 use std::path::Path;
 use std::sync::Arc;
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
-
-/// A PEM with a certificate chain and a key is a few kilobytes.
-const PEM_MAX_BYTES: u64 = 256 * 1024;
 
 /// What `lvs-agent pki` writes, for the messages.
 const IDENTITY_IS: &str =
