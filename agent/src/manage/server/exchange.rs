@@ -42,7 +42,7 @@ impl Handler for ManageHandler {
         let mut session = match Session::handshake(self.tls.clone(), conn, by) {
             Ok(session) => session,
             Err(e) => {
-                crate::note!(info, "management: {addr}: TLS handshake failed: {e}");
+                crate::note!(info, "management: {addr}: TLS handshake failed: {}", super::tls::refusal(&e));
                 return;
             }
         };

@@ -13,6 +13,28 @@ use std::sync::Arc;
 /// thread must not do one. A client that sees it should try again later.
 pub const BUSY_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 80];
 
+/// Why a handshake failed, as an operator reading the log can act on it,
+/// with rustls's own words after it.
+pub fn refusal(e: &io::Error) -> String {
+    use rustls::{CertificateError as C, Error as E};
+    let plain = match e.get_ref().and_then(|inner| inner.downcast_ref::<E>()) {
+        Some(E::NoCertificatesPresented) => {
+            "the client showed no certificate (the CLI needs --identity, a PEM from `lvs-agent pki`)"
+        }
+        Some(E::InvalidCertificate(C::UnknownIssuer | C::BadSignature)) => {
+            "the client's certificate is not signed by this appliance's CA (ca.pem in the pki folder)"
+        }
+        Some(E::InvalidCertificate(C::Expired | C::ExpiredContext { .. })) => {
+            "the client's certificate has expired: issue a new one with `lvs-agent pki client`"
+        }
+        Some(E::InvalidCertificate(C::Revoked)) => "the client's certificate is revoked (crl.pem in the pki folder)",
+        Some(E::PeerIncompatible(_)) => "the client does not speak TLS 1.3",
+        Some(E::InvalidMessage(_)) => "the client does not speak TLS (plain HTTP to the HTTPS port?)",
+        _ => return e.to_string(),
+    };
+    format!("{plain} ({e})")
+}
+
 /// The connection as rustls sees it: reads by `by` (and the connection's
 /// deadline), writes by the connection's deadline.
 struct Wire<'c> {
@@ -95,5 +117,30 @@ impl<'c> Session<'c> {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+    use rustls::{CertificateError, Error};
+    use std::io;
+
+    fn wrapped(e: Error) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, e)
+    }
+
+    #[test]
+    fn a_refused_handshake_is_told_plainly_with_rustls_words_after() {
+        let other_ca = refusal(&wrapped(Error::InvalidCertificate(CertificateError::UnknownIssuer)));
+        assert!(other_ca.starts_with("the client's certificate is not signed by this appliance's CA"), "{other_ca}");
+        assert!(other_ca.ends_with("(invalid peer certificate: UnknownIssuer)"), "{other_ca}");
+        let none = refusal(&wrapped(Error::NoCertificatesPresented));
+        assert!(none.starts_with("the client showed no certificate") && none.contains("peer sent no certificates"));
+        let revoked = refusal(&wrapped(Error::InvalidCertificate(CertificateError::Revoked)));
+        assert!(revoked.contains("revoked (crl.pem") && revoked.contains("Revoked"), "{revoked}");
+        // What it has no plainer words for goes as rustls says it.
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert_eq!(refusal(&reset), reset.to_string());
     }
 }
